@@ -1,0 +1,1 @@
+"""Onboarding assistant: developer registration on an e-commerce open platform, in Telegram."""

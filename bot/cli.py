@@ -1,0 +1,120 @@
+"""The command line: ``python -m bot [run|webhook|console|check]``.
+
+Without a subcommand the bot polls Telegram when a token is set, and opens the offline
+console otherwise, so a newcomer can try it without registering a bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from telegram import Update
+
+from bot import logs
+from bot.factory import build
+from bot.settings import Settings, describe_errors, load_settings
+from bot.template_check import check_templates
+from bot.texts import Texts
+from storage.lock import DataDirLocked
+from storage.tinydb_store import TinyDBStorage
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="long polling (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser("webhook", help="PTB's webhook server (needs WEBHOOK_URL)")
+    console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
+    console.add_argument("--user", type=int, default=1, help="Telegram user id to act as")
+    sub.add_parser("check", help="validate settings and render every template")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        for line in describe_errors(error):
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    secrets = [
+        s.get_secret_value() for s in (settings.TELEGRAM_BOT_TOKEN, settings.SMTP_PASSWORD) if s
+    ]
+    logs.configure(settings.LOG_LEVEL, secrets)
+    command = args.command or ("run" if settings.TELEGRAM_BOT_TOKEN else "console")
+    if command == "check":
+        return check(settings)
+    if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
+        return _fail("TELEGRAM_BOT_TOKEN: not set (use 'console' to try the bot offline)")
+    if command == "webhook" and not settings.WEBHOOK_URL:
+        return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
+    try:
+        storage = TinyDBStorage.open(settings.DATA_DIR)
+    except DataDirLocked as error:
+        return _fail(str(error))
+    except OSError as error:
+        return _fail(f"DATA_DIR: cannot open {settings.DATA_DIR}: {error.strerror or error}")
+    try:
+        if command == "console":
+            return _console(settings, storage, args.user)
+        application = build(settings, storage)
+        if command == "webhook":
+            secret = settings.WEBHOOK_SECRET_TOKEN
+            application.run_webhook(
+                listen=settings.WEBHOOK_LISTEN,
+                port=settings.WEBHOOK_PORT,
+                url_path=settings.WEBHOOK_PATH,
+                webhook_url=f"{settings.WEBHOOK_URL.rstrip('/')}/{settings.WEBHOOK_PATH}",
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            # run_polling stops cleanly on SIGINT/SIGTERM and flushes the persistence.
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return 0
+    finally:
+        storage.close()
+
+
+def _console(settings: Settings, storage: TinyDBStorage, user_id: int) -> int:
+    from bot.console import run_console
+    from bot.offline import OfflineTelegram
+
+    kit = OfflineTelegram()
+    application = build(settings, storage, request=kit.api, rate_limit=False)
+    kit.attach(application)
+    asyncio.run(run_console(application, kit, user_id=user_id))
+    return 0
+
+
+def check(settings: Settings) -> int:
+    """Print a summary of the settings and every template problem; 1 when any."""
+    texts = Texts()
+    problems = check_templates(texts)
+    for problem in problems:
+        print(f"error: template {problem}", file=sys.stderr)
+    token = "set" if settings.TELEGRAM_BOT_TOKEN else "not set (console only)"
+    email = f"on via {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.email_enabled else "off"
+    print(f"token: {token}")
+    print(f"data dir: {settings.DATA_DIR}")
+    print(f"default locale: {settings.DEFAULT_LOCALE}")
+    reviewers = len(settings.REVIEWER_IDS)
+    print(f"admin chat: {settings.ADMIN_CHAT_ID or 'not set'}; reviewers: {reviewers}")
+    print(f"support chat: {settings.SUPPORT_CHAT_ID or 'not set'}")
+    print(f"e-mail: {email}")
+    count = sum(
+        len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings
+    )
+    print(f"templates: {count} rendered, {len(problems)} problem(s)")
+    return 1 if problems else 0

@@ -1,0 +1,122 @@
+"""The one place where the application is wired: settings and storage in, a ready
+``telegram.ext.Application`` out. The command line and the tests both call ``build``."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    PersistenceInput,
+)
+from telegram.request import BaseRequest
+
+from bot.rules.models import utcnow
+from bot.services.accounts import AccountService
+from bot.services.registrations import RegistrationService
+from bot.settings import LOCALES, Settings
+from bot.texts import TEMPLATES_DIR, Texts
+from conversations import applicant, basics
+from conversations.common import Context, Services
+from storage.files import FileStore
+from storage.persistence import StorePersistence
+from storage.protocols import Storage
+
+#: The token used when no real one is set (offline console and tests); never sent anywhere.
+OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
+
+PRIVATE_COMMANDS = ("start", "apply", "status", "cancel", "support", "language", "help")
+
+
+class DurableApplication(Application):  # type: ignore[type-arg]
+    """Writes the persistence after every update instead of once a minute, so nothing the
+    bot has acknowledged is lost to a crash (FACTS.md: kill -9 loses the 60 s batch)."""
+
+    async def process_update(self, update: object) -> None:
+        await super().process_update(update)
+        await self.update_persistence()
+
+
+def agreement_version(root: Any = TEMPLATES_DIR) -> str:
+    """The current agreement version (changing it asks every applicant again)."""
+    with (root / "agreement.toml").open("rb") as handle:
+        return str(tomllib.load(handle)["version"])
+
+
+def build(
+    settings: Settings,
+    storage: Storage,
+    *,
+    request: BaseRequest | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    rate_limit: bool = True,
+    album_wait: float = 1.0,
+    texts: Texts | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """Build the application: handlers, persistence, services, command menus."""
+    texts = texts or Texts()
+    token = settings.TELEGRAM_BOT_TOKEN.get_secret_value() if settings.TELEGRAM_BOT_TOKEN else None
+    builder = (
+        ApplicationBuilder()
+        .application_class(DurableApplication)
+        .token(token or OFFLINE_TOKEN)
+        .base_url(settings.TELEGRAM_API_BASE_URL)
+        .base_file_url(settings.TELEGRAM_API_BASE_FILE_URL)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(ContextTypes(context=Context))
+        .persistence(
+            StorePersistence(
+                storage.kv,
+                store_data=PersistenceInput(
+                    bot_data=False, chat_data=False, user_data=True, callback_data=False
+                ),
+            )
+        )
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter())
+    application = builder.build()
+    services = Services(
+        settings=settings,
+        storage=storage,
+        texts=texts,
+        accounts=AccountService(storage, clock),
+        registrations=RegistrationService(storage, clock),
+        files=FileStore(settings.DATA_DIR),
+        clock=clock,
+        agreement_version=agreement_version(texts.root),
+        album_wait=album_wait,
+    )
+    application.bot_data["services"] = services
+    # Order matters: the conversation sees every update first; the basic handlers answer
+    # what it leaves (commands that work anywhere, and anything unexpected).
+    applicant.register(application)
+    basics.register(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Set the command menus per scope and language; needs no getChat/getChatMember."""
+    services: Services = application.bot_data["services"]
+    bot = application.bot
+    for locale in LOCALES:
+        language = None if locale == services.settings.DEFAULT_LOCALE else locale
+        commands = [
+            BotCommand(name, services.texts.plain(locale, f"command.{name}"))
+            for name in PRIVATE_COMMANDS
+        ]
+        await bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        )

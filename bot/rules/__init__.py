@@ -1,0 +1,1 @@
+"""The rules of onboarding. Nothing here imports telegram, tinydb or jinja2."""

@@ -1,0 +1,156 @@
+"""The one declaration of the registration form.
+
+Sections hold fields; each field names its kind, its validator and whether it may be
+skipped. Prompts, validation, the summary with its edit buttons, the reviewer's card and
+per-field change requests are all driven from here. Adding a field is one entry below plus
+its texts (``field.<key>`` in every locale's ``strings.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.rules import validators as v
+from bot.rules.models import IDENTITY_ROLES, Role
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    DOCUMENT = "document"
+
+
+#: A validator gets the raw text, the answers so far and the role; it returns the value to
+#: store or raises ``validators.Invalid``.
+Validator = Callable[[str, Mapping[str, Any], Role], str]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    kind: Kind
+    validate: Validator | None = None
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    masked: bool = False  # ID numbers: shown with only the last four characters
+    unique: str | None = None  # platform-wide uniqueness kind (e-mail, administrator id)
+    roles: frozenset[Role] | None = None  # asked only for these roles
+    images_only: bool = False  # documents: photos only (no PDF)
+
+    def applies_to(self, role: Role) -> bool:
+        return self.roles is None or role in self.roles
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    fields: tuple[Field, ...]
+
+
+def _plain(check: Callable[[str], str]) -> Validator:
+    return lambda text, _answers, _role: check(text)
+
+
+def _id_number(text: str, answers: Mapping[str, Any], _role: Role) -> str:
+    if answers.get("legal_id_type") == "other":
+        return v.other_id_number(text)
+    return v.resident_id(text)
+
+
+def _licence_rep(text: str, answers: Mapping[str, Any], _role: Role) -> str:
+    name = v.person_name(text)
+    given = answers.get("legal_name")
+    if given is not None and v.same_name(name, str(given)) is False:
+        raise v.Invalid("legal_rep.mismatch", expected=str(given))
+    return name
+
+
+def _scope(text: str, _answers: Mapping[str, Any], role: Role) -> str:
+    return v.business_scope(text, role)
+
+
+FORM: tuple[Section, ...] = (
+    Section(
+        "legal",
+        (
+            Field("legal_name", Kind.TEXT, _plain(v.person_name)),
+            Field("legal_id_type", Kind.CHOICE, choices=("resident", "other")),
+            Field("legal_id_number", Kind.TEXT, _id_number, masked=True),
+            Field("legal_id_front", Kind.DOCUMENT, images_only=True),
+            Field("legal_id_back", Kind.DOCUMENT, optional=True, images_only=True),
+        ),
+    ),
+    Section(
+        "enterprise",
+        (
+            Field(
+                "identity_account_id",
+                Kind.TEXT,
+                _plain(v.account_id),
+                roles=IDENTITY_ROLES,
+            ),
+            Field("company_name", Kind.TEXT, _plain(v.company_name)),
+            Field("credit_code", Kind.TEXT, _plain(v.credit_code)),
+            Field("licence", Kind.DOCUMENT),
+            Field("business_scope", Kind.TEXT, _scope),
+            Field("licence_legal_rep", Kind.TEXT, _licence_rep),
+            Field("description", Kind.TEXT, _plain(v.description)),
+        ),
+    ),
+    Section(
+        "admin",
+        (
+            Field("admin_name", Kind.TEXT, _plain(v.person_name)),
+            Field("admin_id_number", Kind.TEXT, _plain(v.resident_id), masked=True),
+            Field("admin_mobile", Kind.TEXT, _plain(v.mobile)),
+            Field("admin_email", Kind.TEXT, _plain(v.email), unique="email"),
+            Field("admin_account_id", Kind.TEXT, _plain(v.account_id), unique="admin_id"),
+        ),
+    ),
+)
+
+FIELDS: dict[str, Field] = {f.key: f for s in FORM for f in s.fields}
+SECTION_OF: dict[str, str] = {f.key: s.key for s in FORM for f in s.fields}
+
+
+def fields_for(role: Role) -> list[Field]:
+    """The fields a registration of ``role`` asks for, in order."""
+    return [f for s in FORM for f in s.fields if f.applies_to(role)]
+
+
+def step_of(key: str, role: Role) -> tuple[int, int]:
+    """("step k of N") for a field: its 1-based position and the number of fields."""
+    keys = [f.key for f in fields_for(role)]
+    return keys.index(key) + 1, len(keys)
+
+
+def next_field(after: str | None, role: Role) -> str | None:
+    """The field after ``after`` (the first one when None); None after the last."""
+    keys = [f.key for f in fields_for(role)]
+    if after is None:
+        return keys[0]
+    i = keys.index(after)
+    return keys[i + 1] if i + 1 < len(keys) else None
+
+
+def previous_field(before: str, role: Role) -> str | None:
+    """The field before ``before``; None at the first one."""
+    keys = [f.key for f in fields_for(role)]
+    i = keys.index(before)
+    return keys[i - 1] if i > 0 else None
+
+
+def first_missing(answers: Mapping[str, Any], role: Role) -> str | None:
+    """The first required field without an answer (skipped optional ones count as answered)."""
+    for f in fields_for(role):
+        if f.key not in answers:
+            return f.key
+    return None
+
+
+def mask(value: str) -> str:
+    """Hide all but the last four characters of an identification number."""
+    return "*" * max(len(value) - 4, 0) + value[-4:]

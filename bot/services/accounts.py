@@ -1,0 +1,80 @@
+"""Accounts: locale, phone binding and agreement acceptance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.rules import validators
+from bot.rules.models import Account, AuditEvent
+from storage.protocols import Storage
+
+Clock = Callable[[], datetime]
+
+
+class AccountService:
+    """Reads and changes accounts; every change is on disk when a method returns."""
+
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    def get(self, user_id: int) -> Account | None:
+        """The account of a Telegram user, if any."""
+        return self.storage.accounts.get(user_id)
+
+    def ensure(self, user_id: int, source: str | None = None) -> Account:
+        """The account of a user, created on first contact (remembering a deep-link source)."""
+        account = self.storage.accounts.get(user_id)
+        if account is None:
+            now = self.clock()
+            account = Account(user_id=user_id, source=source, created_at=now, updated_at=now)
+            self.storage.accounts.save(account)
+        return account
+
+    def _save(self, account: Account) -> Account:
+        account.updated_at = self.clock()
+        self.storage.accounts.save(account)
+        return account
+
+    def set_locale(self, user_id: int, locale: str) -> Account:
+        """Remember the user's chosen language."""
+        account = self.ensure(user_id)
+        account.locale = locale
+        return self._save(account)
+
+    def bind_phone(self, user_id: int, text: str) -> Account:
+        """Bind a mainland mobile number (raises ``validators.Invalid``)."""
+        phone = validators.mobile(text)
+        account = self.ensure(user_id)
+        previous = account.phone
+        account.phone = phone
+        self._save(account)
+        if previous != phone:
+            self.storage.audit.append(
+                AuditEvent(
+                    subject=f"account:{user_id}",
+                    action="phone_bound",
+                    actor=user_id,
+                    at=self.clock(),
+                    detail={"changed": previous is not None},
+                )
+            )
+        return account
+
+    def accept_agreement(self, user_id: int, version: str) -> Account:
+        """Record acceptance of an agreement version, with the time."""
+        account = self.ensure(user_id)
+        account.agreement_version = version
+        account.agreement_accepted_at = self.clock()
+        self._save(account)
+        self.storage.audit.append(
+            AuditEvent(
+                subject=f"account:{user_id}",
+                action="agreement_accepted",
+                actor=user_id,
+                at=self.clock(),
+                detail={"version": version},
+            )
+        )
+        return account

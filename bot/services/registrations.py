@@ -1,0 +1,260 @@
+"""Registrations: choosing a role, answering the form, editing, submitting.
+
+The walk through the form is kept in the registration itself (``cursor``), so a restart
+or a lost conversation state never loses the applicant's place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.rules import form, validators
+from bot.rules.form import Field, Kind
+from bot.rules.models import AuditEvent, Document, Registration, Role, Status
+from bot.rules.status import EDITABLE, Action, next_status
+from bot.rules.workdays import due_date
+from storage.protocols import Storage
+
+Clock = Callable[[], datetime]
+
+
+class RoleTaken(Exception):
+    """The account already holds a registration for this role."""
+
+
+class NotAsked(Exception):
+    """An answer for a field the registration is not asking (an old button or message)."""
+
+
+class Incomplete(Exception):
+    """Submitting with required fields missing; ``field`` is the first one."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class RegistrationService:
+    """Every change to a registration goes through here and is durable on return."""
+
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    # -- reading ---------------------------------------------------------------------
+    def get(self, registration_id: str) -> Registration | None:
+        """A registration by id."""
+        return self.storage.registrations.get(registration_id)
+
+    def of_user(self, user_id: int) -> list[Registration]:
+        """Every registration of an account, oldest first."""
+        return sorted(self.storage.registrations.for_user(user_id), key=lambda r: r.created_at)
+
+    def editable(self, user_id: int) -> list[Registration]:
+        """Registrations the applicant can still fill in (drafts, changes requested)."""
+        return [r for r in self.of_user(user_id) if r.status in EDITABLE]
+
+    def available_roles(self, user_id: int) -> list[Role]:
+        """Roles the account has not registered for yet (one registration per role)."""
+        taken = {r.role for r in self.of_user(user_id)}
+        return [role for role in Role if role not in taken]
+
+    @staticmethod
+    def sequence(registration: Registration) -> list[str]:
+        """The fields this registration walks: all of them, or only those flagged by a
+        reviewer while changes are requested."""
+        keys = [f.key for f in form.fields_for(registration.role)]
+        if registration.status is Status.CHANGES_REQUESTED and registration.flagged:
+            return [k for k in keys if k in registration.flagged]
+        return keys
+
+    def step(self, registration: Registration, key: str) -> tuple[int, int]:
+        """("step k of N") of a field within this registration's walk."""
+        keys = self.sequence(registration)
+        return (keys.index(key) + 1 if key in keys else 1), len(keys)
+
+    def idle_drafts(self, idle_for: timedelta) -> list[Registration]:
+        """Drafts untouched for ``idle_for`` that have not been reminded since."""
+        now = self.clock()
+        return [
+            r
+            for r in self.storage.registrations.with_status(Status.DRAFT)
+            if now - r.updated_at >= idle_for
+            and (r.reminded_at is None or r.reminded_at < r.updated_at)
+        ]
+
+    def mark_reminded(self, registration: Registration) -> None:
+        """Record the reminder without counting it as the applicant's activity."""
+        registration.reminded_at = self.clock()
+        self.storage.registrations.save(registration)
+
+    # -- changing --------------------------------------------------------------------
+    def start(self, user_id: int, role: Role) -> Registration:
+        """Open a draft registration for a role; the role cannot change afterwards."""
+        registration_id = Registration.make_id(user_id, role)
+        if self.storage.registrations.get(registration_id) is not None:
+            raise RoleTaken(role.value)
+        now = self.clock()
+        registration = Registration(
+            id=registration_id,
+            user_id=user_id,
+            role=role,
+            created_at=now,
+            updated_at=now,
+            cursor=form.fields_for(role)[0].key,
+        )
+        self.storage.registrations.save(registration)
+        self._audit(registration, "created", user_id, role=role.value)
+        return registration
+
+    def answer_text(self, registration: Registration, key: str, text: str) -> Registration:
+        """Validate and store a typed answer (raises ``validators.Invalid`` or NotAsked)."""
+        field = self._asked(registration, key)
+        if field.kind is Kind.CHOICE:
+            value = self._choice(field, text)
+        elif field.kind is Kind.TEXT and field.validate is not None:
+            value = field.validate(text, registration.answers, registration.role)
+        else:
+            raise validators.Invalid("document.expected")
+        if field.unique is not None:
+            self._claim(registration, field, value)
+        return self._store(registration, field, value)
+
+    def answer_document(self, registration: Registration, key: str, doc: Document) -> Registration:
+        """Store an uploaded document for a document field."""
+        field = self._asked(registration, key)
+        if field.kind is not Kind.DOCUMENT:
+            raise validators.Invalid("document.unexpected")
+        if field.images_only and not doc.mime_type.startswith("image/"):
+            raise validators.Invalid("document.not_image")
+        return self._store(registration, field, doc.model_dump(mode="json"))
+
+    def skip(self, registration: Registration, key: str) -> Registration:
+        """Skip an optional field (stored as None, so it counts as answered)."""
+        field = self._asked(registration, key)
+        if not field.optional:
+            raise validators.Invalid("field.required")
+        return self._store(registration, field, None)
+
+    def keep(self, registration: Registration, key: str) -> Registration:
+        """Keep the answer already given to the asked field and move on."""
+        field = self._asked(registration, key)
+        if key not in registration.answers:
+            raise NotAsked(key)
+        return self._store(registration, field, registration.answers[key])
+
+    def back(self, registration: Registration, key: str) -> Registration:
+        """Go to the field before ``key`` (or to the summary when editing one field)."""
+        self._asked(registration, key)
+        keys = self.sequence(registration)
+        if registration.editing:
+            registration.editing = False
+            registration.cursor = self._next_missing(registration)
+        else:
+            index = keys.index(key)
+            registration.cursor = keys[index - 1] if index > 0 else key
+        return self._save(registration)
+
+    def edit(self, registration: Registration, key: str) -> Registration:
+        """Jump from the summary to one field; answering it comes back to the summary."""
+        self._editable(registration)
+        if key not in self.sequence(registration) or registration.cursor is not None:
+            raise NotAsked(key)
+        registration.cursor = key
+        registration.editing = True
+        return self._save(registration)
+
+    def submit(self, registration: Registration) -> Registration:
+        """Freeze the registration for review and set the date reviewers answer by."""
+        self._editable(registration)
+        missing = form.first_missing(registration.answers, registration.role)
+        if missing is not None:
+            raise Incomplete(missing)
+        if registration.cursor is not None:
+            raise NotAsked("submit")
+        now = self.clock()
+        previous = registration.status
+        registration.status = next_status(registration.status, Action.SUBMIT)
+        registration.submitted_at = now
+        registration.due_date = due_date(now.date())
+        registration.flagged = {}
+        self._save(registration)
+        self._audit(registration, "submitted", registration.user_id, previous=previous.value)
+        return registration
+
+    # -- internals -------------------------------------------------------------------
+    def _editable(self, registration: Registration) -> None:
+        if registration.status not in EDITABLE:
+            raise NotAsked(registration.status.value)
+
+    def _asked(self, registration: Registration, key: str) -> Field:
+        self._editable(registration)
+        if registration.cursor != key:
+            raise NotAsked(key)
+        return form.FIELDS[key]
+
+    @staticmethod
+    def _choice(field: Field, text: str) -> str:
+        value = text.strip()
+        if value not in field.choices:
+            raise validators.Invalid("choice.use_buttons")
+        return value
+
+    def _claim(self, registration: Registration, field: Field, value: str) -> None:
+        assert field.unique is not None
+        if not self.storage.unique.claim(field.unique, value, registration.id):
+            raise validators.Invalid("unique.taken")
+
+    def _store(self, registration: Registration, field: Field, value: Any) -> Registration:
+        previous = registration.answers.get(field.key)
+        registration.answers[field.key] = value
+        self._drop_invalidated(registration, field.key)
+        if registration.editing:
+            registration.editing = False
+            registration.cursor = self._next_missing(registration)
+        else:
+            keys = self.sequence(registration)
+            index = keys.index(field.key)
+            later = keys[index + 1 :]
+            registration.cursor = later[0] if later else self._next_missing(registration)
+        self._save(registration)
+        if field.unique is not None and isinstance(previous, str) and previous != value:
+            self.storage.unique.release(field.unique, previous, registration.id)
+        return registration
+
+    def _next_missing(self, registration: Registration) -> str | None:
+        for key in self.sequence(registration):
+            if key not in registration.answers:
+                return key
+        return form.first_missing(registration.answers, registration.role)
+
+    @staticmethod
+    def _drop_invalidated(registration: Registration, changed: str) -> None:
+        """Answers that depended on the changed one and no longer hold are asked again
+        (e.g. the licence's legal representative after the name changed)."""
+        for field in form.fields_for(registration.role):
+            value = registration.answers.get(field.key)
+            if field.key == changed or field.validate is None or not isinstance(value, str):
+                continue
+            try:
+                field.validate(value, registration.answers, registration.role)
+            except validators.Invalid:
+                del registration.answers[field.key]
+
+    def _save(self, registration: Registration) -> Registration:
+        registration.updated_at = self.clock()
+        self.storage.registrations.save(registration)
+        return registration
+
+    def _audit(self, registration: Registration, action: str, actor: int, **detail: Any) -> None:
+        self.storage.audit.append(
+            AuditEvent(
+                subject=registration.id,
+                action=action,
+                actor=actor,
+                at=self.clock(),
+                detail=detail,
+            )
+        )

@@ -1,0 +1,108 @@
+"""Settings from the environment and ``.env`` (pydantic-settings).
+
+A wrong value stops start-up with one line naming the variable and the problem
+(see ``describe_errors``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Locale = Literal["zh", "en"]
+LOCALES: tuple[Locale, ...] = ("zh", "en")
+
+# A Bot API token is "<bot id>:<35 characters>"; we accept a little more latitude on length.
+_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+
+
+def _int_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names match the environment variables exactly."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+        env_ignore_empty=True,  # "ADMIN_CHAT_ID=" in .env means unset, as in .env.example
+    )
+
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org/bot"
+    TELEGRAM_API_BASE_FILE_URL: str = "https://api.telegram.org/file/bot"
+    ADMIN_CHAT_ID: int | None = None
+    REVIEWER_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    SUPPORT_CHAT_ID: int | None = None
+    DATA_DIR: Path = Path("./data")
+    DEFAULT_LOCALE: Locale = "zh"
+    SUPPORT_EMAIL: str = "support@example.com"
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: SecretStr | None = None
+    SMTP_FROM: str = "onboarding@example.com"
+    SMTP_TLS: Literal["starttls", "tls", "none"] = "starttls"
+    WEBHOOK_URL: str | None = None
+    WEBHOOK_LISTEN: str = "0.0.0.0"
+    WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    WEBHOOK_PATH: str = "telegram"
+    WEBHOOK_SECRET_TOKEN: SecretStr | None = None
+    DRAFT_REMINDER_DAYS: int = Field(default=3, ge=1)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    _split_reviewers = field_validator("REVIEWER_IDS", mode="before")(_int_list)
+
+    @field_validator("TELEGRAM_BOT_TOKEN")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN.match(value.get_secret_value()):
+            # Never echo the token itself: it is a secret even when malformed.
+            raise ValueError("malformed token (expected '<digits>:<30-64 letters, digits, _ ->')")
+        return value
+
+    @field_validator("DATA_DIR")
+    @classmethod
+    def _writable(cls, value: Path) -> Path:
+        probe = value
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+            raise ValueError(f"directory {value} is not writable")
+        return value
+
+    @field_validator("SMTP_HOST")
+    @classmethod
+    def _blank_host_is_off(cls, value: str | None) -> str | None:
+        # An empty SMTP_HOST= line in .env means "no e-mail", like an unset variable.
+        return value.strip() or None if value is not None else None
+
+    @property
+    def email_enabled(self) -> bool:
+        """E-mail is off while SMTP_HOST is unset."""
+        return self.SMTP_HOST is not None
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per invalid setting: the variable's name and the problem, no input echoed."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in item["loc"]) or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return lines
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and ``.env``; overrides win (used by tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

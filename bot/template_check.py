@@ -1,0 +1,125 @@
+"""Renders every template of every locale with sample data and reports what Telegram
+would refuse. Used by ``python -m bot check`` and by the template tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from jinja2 import TemplateError
+
+from bot import telegram_html
+from bot.rules.form import FORM
+from bot.rules.models import Registration, Role, Status
+from bot.settings import LOCALES
+from bot.texts import Texts
+
+
+def sample_registrations() -> list[Registration]:
+    """Registrations in every status, as templates receive them."""
+    moment = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    return [
+        Registration(
+            id=Registration.make_id(42, role),
+            user_id=42,
+            role=role,
+            status=status,
+            updated_at=moment,
+            submitted_at=moment,
+            due_date=date(2026, 12, 2),
+        )
+        for role, status in zip(Role, Status, strict=False)
+    ]
+
+
+def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict[str, Any]:
+    """Parameters for one whole-message template, with ``user_text`` where users type."""
+    registration = sample_registrations()[0]
+    sections = [(s.key, [(f.key, user_text) for f in s.fields]) for s in FORM]
+    samples: dict[str, dict[str, Any]] = {
+        "start": {"name": user_text},
+        "phone": {"notice": user_text},
+        "agreement_page": {
+            "body": "…",
+            "page": 1,
+            "pages": 2,
+            "version": "1",
+            "notice": user_text,
+            "updated": True,
+        },
+        "roles": {
+            "roles": list(Role),
+            "available": [Role.ISV],
+            "notice": user_text,
+            "continuing": True,
+        },
+        "role_confirm": {"role": Role.MERCHANT.value},
+        "field": {
+            "section": "legal",
+            "key": "legal_name",
+            "step": 1,
+            "steps": 17,
+            "current": user_text,
+            "reason": user_text,
+            "notice": user_text,
+            "optional": True,
+            "document": False,
+        },
+        "summary": {
+            "role": Role.ISV.value,
+            "sections": sections,
+            "flagged": {"legal_name": user_text},
+            "notice": user_text,
+        },
+        "submitted": {"registration": registration},
+        "status": {"registrations": sample_registrations()},
+        "support": {"email": "support@example.com"},
+        "album": {"outcomes": [user_text, user_text]},
+        "reminder": {"registration": registration},
+    }
+    return samples.get(name, {})
+
+
+def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any]:
+    """Parameters any short string may use."""
+    return {
+        "max": 200,
+        "min": 20,
+        "missing": ["ecommerce", "tech"],
+        "expected": user_text,
+        "field": user_text,
+        "role": user_text,
+        "name": user_text,
+        "size": 2048,
+        "phone": "*******8000",
+        "version": "2026.1",
+        "step": 3,
+        "steps": 17,
+    }
+
+
+def check_templates(texts: Texts, user_text: str = "<b>Tom & Jerry</b> 🙂") -> list[str]:
+    """Every problem found; an empty list means every template renders and is valid."""
+    found: list[str] = []
+    reference = LOCALES[0]
+    for locale in LOCALES[1:]:
+        for key in set(texts.strings[reference]) ^ set(texts.strings[locale]):
+            found.append(f"strings.toml: {key} is not in every locale")
+        if texts.message_names(reference) != texts.message_names(locale):
+            found.append(f"{locale}: message templates differ from {reference}")
+    for locale in LOCALES:
+        for name in texts.message_names(locale):
+            try:
+                text = texts.render(locale, name, **sample_params(name, user_text))
+            except (TemplateError, TypeError, ValueError) as error:
+                found.append(f"{locale}/{name}.html: {error}")
+                continue
+            found += [f"{locale}/{name}.html: {p}" for p in telegram_html.problems(text)]
+        for key in texts.strings[locale]:
+            try:
+                text = texts.t(locale, key, **sample_string_params(user_text))
+            except (TemplateError, TypeError, ValueError) as error:
+                found.append(f"{locale}/strings.toml {key}: {error}")
+                continue
+            found += [f"{locale}/strings.toml {key}: {p}" for p in telegram_html.problems(text)]
+    return found

@@ -1,0 +1,99 @@
+"""Every user-visible text, rendered from ``templates/<locale>/`` by one jinja2 Environment.
+
+Two kinds of template live in each locale folder:
+
+* ``*.html`` files: whole messages (Telegram HTML parse mode);
+* ``strings.toml``: short strings (buttons, field labels, prompts, errors) by dotted key,
+  each compiled by the same Environment, so the same escaping rules apply.
+
+Autoescape is on: a user-typed ``<b>`` or ``&`` arrives as text. Button labels are plain
+text (Telegram shows them verbatim), so ``plain`` undoes the escaping for them.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from bot.settings import LOCALES
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+#: Times are stored in UTC and shown in China Standard Time, the platform's time zone.
+CHINA = timezone(timedelta(hours=8))
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC time as "YYYY-MM-DD HH:MM" in China Standard Time."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+class Texts:
+    """Renders messages and strings for a locale; falls back to nothing silently: a missing
+    key is an error (caught by the template tests), never an empty message."""
+
+    def __init__(self, root: Path = TEMPLATES_DIR) -> None:
+        self.root = root
+        self.env = Environment(
+            loader=FileSystemLoader(root),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.globals["t"] = self._t_global
+        self.env.filters["local"] = local_time
+        self.strings: dict[str, dict[str, str]] = {
+            locale: _flatten(tomllib.loads((root / locale / "strings.toml").read_text("utf-8")))
+            for locale in LOCALES
+        }
+
+    def _t_global(self, locale: str, key: str, **params: Any) -> Markup:
+        # Inside templates: {{ t(locale, "field.x.label") }} is already-escaped markup.
+        return self.t(locale, key, **params)
+
+    @cache  # noqa: B019 - one Texts per process; the cache lives as long as it does
+    def _compiled(self, locale: str, key: str) -> Template:
+        return self.env.from_string(self.strings[locale][key])
+
+    def has(self, locale: str, key: str) -> bool:
+        """Whether a short string exists."""
+        return key in self.strings[locale]
+
+    def t(self, locale: str, key: str, **params: Any) -> Markup:
+        """A short string as Telegram HTML (user values escaped; safe to nest)."""
+        return Markup(self._compiled(locale, key).render(locale=locale, **params).strip())
+
+    def plain(self, locale: str, key: str, **params: Any) -> str:
+        """A short string as plain text, for buttons and keyboard labels."""
+        return html.unescape(self.t(locale, key, **params))
+
+    def render(self, locale: str, template: str, **params: Any) -> Markup:
+        """A whole message from ``templates/<locale>/<template>.html`` (safe to nest)."""
+        compiled = self.env.get_template(f"{locale}/{template}.html")
+        return Markup(compiled.render(locale=locale, **params).strip())
+
+    def message_names(self, locale: str) -> list[str]:
+        """Names of the whole-message templates of a locale (for checks and tests)."""
+        return sorted(p.stem for p in (self.root / locale).glob("*.html"))

@@ -1,0 +1,1 @@
+"""Telegram handlers, one module per audience or flow."""

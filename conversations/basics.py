@@ -1,0 +1,132 @@
+"""What every user can do anywhere in a private chat: /start with the menu, /help,
+/language, /status, the support contact, and a friendly answer to anything unexpected."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from conversations import keyboards
+from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+
+log = logging.getLogger(__name__)
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def start(update: Update, context: Context) -> None:
+    """Greet, remember a deep-link source on first contact, show the main menu."""
+    user = update.effective_user
+    assert user is not None
+    source = context.args[0][:64] if context.args else None
+    context.services.accounts.ensure(user.id, source=source)
+    locale = locale_of(update, context)
+    texts = context.services.texts
+    name = user.first_name or ""
+    await reply(
+        update, texts.render(locale, "start", name=name), keyboards.main_menu(texts, locale)
+    )
+
+
+async def help_(update: Update, context: Context) -> None:
+    """List what the bot can do."""
+    await acknowledge(update)
+    locale = locale_of(update, context)
+    await reply(update, context.services.texts.render(locale, "help"))
+
+
+async def language(update: Update, context: Context) -> None:
+    """Offer the languages."""
+    await acknowledge(update)
+    locale = locale_of(update, context)
+    await reply(
+        update, context.services.texts.t(locale, "misc.choose_language"), keyboards.languages()
+    )
+
+
+async def set_language(update: Update, context: Context) -> None:
+    """Remember the chosen language and answer in it."""
+    user = update.effective_user
+    assert user is not None
+    parts = callback_parts(update)
+    if len(parts) != 2 or parts[1] not in ("zh", "en"):
+        await acknowledge(update)
+        return
+    context.services.accounts.set_locale(user.id, parts[1])
+    await acknowledge(update)
+    texts = context.services.texts
+    await reply(
+        update, texts.t(parts[1], "misc.language_set"), keyboards.main_menu(texts, parts[1])
+    )
+
+
+async def status(update: Update, context: Context) -> None:
+    """Each registration with its role, status, last change and expected answer date."""
+    await acknowledge(update)
+    user = update.effective_user
+    assert user is not None
+    locale = locale_of(update, context)
+    registrations = context.services.registrations.of_user(user.id)
+    await reply(
+        update,
+        context.services.texts.render(locale, "status", registrations=registrations),
+    )
+
+
+async def support(update: Update, context: Context) -> None:
+    """How to reach support: the e-mail address and its reply time."""
+    await acknowledge(update)
+    locale = locale_of(update, context)
+    settings = context.services.settings
+    await reply(
+        update, context.services.texts.render(locale, "support", email=settings.SUPPORT_EMAIL)
+    )
+
+
+async def unknown(update: Update, context: Context) -> None:
+    """Anything we have no answer for outside a form: say so and show the menu."""
+    await acknowledge(update)
+    locale = locale_of(update, context)
+    texts = context.services.texts
+    await reply(update, texts.t(locale, "misc.not_understood"), keyboards.main_menu(texts, locale))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log with context (never the token or the user's data) and tell the user, in their
+    language, that something went wrong; never show a traceback."""
+    error = context.error
+    where = update.to_dict().get("update_id") if isinstance(update, Update) else None
+    log.error("error while handling update %s: %r", where, error, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        locale = locale_of(update, context)
+        await reply(update, context.services.texts.t(locale, "misc.error"))
+    except (TelegramError, OSError):  # the chat is unreachable or storage is failing
+        log.warning("could not tell chat about the error", exc_info=True)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the handlers that work anywhere in a private chat (after the conversations)."""
+    application.add_handler(CommandHandler("start", start, filters=PRIVATE))
+    application.add_handler(CommandHandler("help", help_, filters=PRIVATE))
+    application.add_handler(CommandHandler("language", language, filters=PRIVATE))
+    application.add_handler(CommandHandler("status", status, filters=PRIVATE))
+    application.add_handler(CommandHandler("support", support, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
+    application.add_handler(CallbackQueryHandler(help_, pattern=r"^menu:help$"))
+    application.add_handler(CallbackQueryHandler(language, pattern=r"^menu:language$"))
+    application.add_handler(CallbackQueryHandler(status, pattern=r"^menu:status$"))
+    application.add_handler(CallbackQueryHandler(support, pattern=r"^menu:support$"))
+    application.add_handler(MessageHandler(PRIVATE, unknown))
+    application.add_handler(CallbackQueryHandler(unknown))
+    application.add_error_handler(on_error)

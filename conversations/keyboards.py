@@ -1,0 +1,50 @@
+"""Inline and reply keyboards; labels come from ``strings.toml``, callback data is short
+and namespaced (``ap:`` applicant, ``menu:`` main menu, ``lang:`` language)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from bot.texts import Texts
+
+Button = tuple[str, str]  # (label, callback data)
+
+
+def inline(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def pairs(buttons: Sequence[Button]) -> list[list[Button]]:
+    """Lay buttons out two to a row."""
+    return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def main_menu(texts: Texts, locale: str) -> InlineKeyboardMarkup:
+    """The main menu under /start."""
+    b = lambda key: texts.plain(locale, f"button.{key}")  # noqa: E731
+    return inline(
+        [
+            [(b("apply"), "menu:apply")],
+            [(b("status"), "menu:status"), (b("support"), "menu:support")],
+            [(b("language"), "menu:language"), (b("help"), "menu:help")],
+        ]
+    )
+
+
+def languages() -> InlineKeyboardMarkup:
+    """Language choice; each language is named in itself."""
+    return inline([[("中文", "lang:zh"), ("English", "lang:en")]])
+
+
+def share_phone(texts: Texts, locale: str) -> ReplyKeyboardMarkup:
+    """A reply keyboard with Telegram's "share my phone number" button."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(texts.plain(locale, "button.share_phone"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )

@@ -1,0 +1,1 @@
+"""Durable storage: repository protocols and their TinyDB and in-memory implementations."""

@@ -1,0 +1,157 @@
+"""Crash-safe JSON files: write to a temp file, fsync, rename over the target, fsync the folder.
+
+A reader (or a process restarted after ``kill -9``) sees either the old file or the new one,
+never a mix: ``os.replace`` is atomic on POSIX, and the fsyncs make the rename survive a power
+cut. TinyDB's stock ``JSONStorage`` rewrites in place and can be left unparseable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb import Storage
+
+#: Temp files are hidden siblings ``.<name>.<random>.tmp``; scans skip them, ``clean_temp``
+#: removes the leftovers of a crash.
+TEMP_SUFFIX = ".tmp"
+
+_MISSING: Any = object()
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise ``obj`` the one way every file is written: compact UTF-8 JSON, no NaN."""
+    # Insertion order is kept (no sort_keys): TinyDB reads documents back in file order.
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename, creation or removal inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents, fsyncing each parent that gained an entry."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+        fsync_dir(path.parent)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically; on any error the old file is left intact."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
+        )
+    except FileNotFoundError:
+        make_dirs(path.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
+        )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp_name).replace(path)
+    except BaseException:
+        # ENOSPC, EIO, KeyboardInterrupt...: drop the partial temp file, keep the old target.
+        with contextlib.suppress(OSError):
+            Path(tmp_name).unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically and durably (see the module docstring)."""
+    # Serialise first: a TypeError must not leave a temp file behind.
+    write_bytes_atomic(Path(path), dumps(obj))
+
+
+def read_json(path: Path, default: Any = _MISSING) -> Any:
+    """Parse the JSON file at ``path``; return ``default`` if given and the file is missing."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        if default is _MISSING:
+            raise
+        return default
+    return json.loads(data)
+
+
+def remove_durable(path: Path) -> bool:
+    """Unlink ``path`` and fsync its folder; False when it did not exist."""
+    try:
+        Path(path).unlink()
+    except FileNotFoundError:
+        return False
+    fsync_dir(path.parent)
+    return True
+
+
+def is_temp(name: str) -> bool:
+    """True for the name of a temp file left by ``write_bytes_atomic``."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def clean_temp(directory: Path, recursive: bool = True) -> int:
+    """Remove temp files a crash left behind under ``directory``; return how many."""
+    removed = 0
+    for entry in _scan(directory, recursive):
+        if is_temp(entry.name):
+            with contextlib.suppress(FileNotFoundError):
+                Path(entry.path).unlink()
+                removed += 1
+    return removed
+
+
+def _scan(directory: Path, recursive: bool) -> Iterator[os.DirEntry[str]]:
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if recursive:
+                yield from _scan(Path(entry.path), recursive)
+        else:
+            yield entry
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that writes through ``write_json_atomic`` (safe against ``kill -9``)."""
+
+    def __init__(self, path: str | Path, clean_stale: bool = True) -> None:
+        """Open ``path`` lazily: nothing is created until the first write."""
+        super().__init__()
+        self.path = Path(path)
+        if clean_stale:
+            # Leftovers of a crash are only ever our own temp siblings of this file.
+            for stale in self.path.parent.glob(f".{self.path.name}.*{TEMP_SUFFIX}"):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        """The whole database, or None for a missing file (TinyDB then starts empty)."""
+        data: dict[str, dict[str, Any]] | None = read_json(self.path, default=None)
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        """Replace the file with ``data`` atomically."""
+        write_json_atomic(self.path, data)

@@ -1,0 +1,169 @@
+"""The ``Storage`` protocol on plain dicts, for fast unit tests.
+
+Records are kept as JSON text, exactly as the TinyDB store would write them: callers can
+never mutate stored state through a returned object, and what cannot be stored on disk
+(a non-JSON value in ``answers`` or the key-value store) fails here too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage.protocols import (
+    AccountRepository,
+    AuditLog,
+    KeyValueStore,
+    RegistrationRepository,
+    UniqueIndex,
+)
+from storage.tinydb_store import registration_user
+
+
+class MemoryAccounts:
+    """Accounts by user id."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, str] = {}
+
+    def get(self, user_id: int) -> Account | None:
+        """The account of ``user_id``, or None."""
+        row = self._rows.get(user_id)
+        return None if row is None else Account.model_validate_json(row)
+
+    def save(self, account: Account) -> None:
+        """Insert or replace the account."""
+        if account.user_id <= 0:
+            raise ValueError(f"invalid user id {account.user_id}")
+        self._rows[account.user_id] = account.model_dump_json()
+
+    def delete(self, user_id: int) -> None:
+        """Remove the account."""
+        self._rows.pop(user_id, None)
+
+
+class MemoryRegistrations:
+    """Registrations by id; ``with_status`` scans (there is no disk to spare)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, str] = {}
+
+    def get(self, registration_id: str) -> Registration | None:
+        """The registration, or None (also for a malformed id)."""
+        row = self._rows.get(registration_id)
+        return None if row is None else Registration.model_validate_json(row)
+
+    def for_user(self, user_id: int) -> list[Registration]:
+        """The user's registrations, oldest first."""
+        regs = [r for r in self.all() if r.user_id == user_id]
+        return sorted(regs, key=lambda r: (r.created_at, r.id))
+
+    def save(self, registration: Registration) -> None:
+        """Insert or replace the registration."""
+        # Same rule as on disk, where the id names files.
+        if registration_user(registration.id) != registration.user_id or registration.id != (
+            Registration.make_id(registration.user_id, registration.role)
+        ):
+            raise ValueError(f"registration id {registration.id!r} does not match its user/role")
+        self._rows[registration.id] = registration.model_dump_json()
+
+    def delete(self, registration_id: str) -> None:
+        """Remove the registration (no-op when missing)."""
+        self._rows.pop(registration_id, None)
+
+    def with_status(self, *statuses: str) -> list[Registration]:
+        """Registrations in any of ``statuses``, oldest ``updated_at`` first."""
+        wanted = {Status(s) for s in statuses}
+        found = [r for r in self.all() if r.status in wanted]
+        return sorted(found, key=lambda r: (r.updated_at, r.id))
+
+    def count(self) -> int:
+        """How many registrations are stored."""
+        return len(self._rows)
+
+    def all(self) -> Iterator[Registration]:
+        """Every registration."""
+        for row in list(self._rows.values()):
+            yield Registration.model_validate_json(row)
+
+
+def _normalize(value: str) -> str:
+    return value.strip().casefold()
+
+
+class MemoryUniqueIndex:
+    """Claimed values by (kind, normalised value)."""
+
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str], str] = {}
+
+    def claim(self, kind: str, value: str, owner: str) -> bool:
+        """Reserve ``value`` for ``owner``; True when it was free or already ``owner``'s."""
+        current = self._owners.setdefault((kind, _normalize(value)), owner)
+        return current == owner
+
+    def release(self, kind: str, value: str, owner: str) -> None:
+        """Free ``value`` if ``owner`` holds it."""
+        key = (kind, _normalize(value))
+        if self._owners.get(key) == owner:
+            del self._owners[key]
+
+    def owner(self, kind: str, value: str) -> str | None:
+        """Who holds ``value``, or None."""
+        return self._owners.get((kind, _normalize(value)))
+
+
+class MemoryAuditLog:
+    """Events per subject, in append order."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[str]] = {}
+
+    def append(self, event: AuditEvent) -> None:
+        """Append ``event`` to its subject's log."""
+        self._events.setdefault(event.subject, []).append(event.model_dump_json())
+
+    def for_subject(self, subject: str) -> list[AuditEvent]:
+        """Events of ``subject`` in the order they were appended."""
+        return [AuditEvent.model_validate_json(e) for e in self._events.get(subject, [])]
+
+
+class MemoryKeyValueStore:
+    """JSON documents by namespace and key."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, str]] = {}
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        """The value stored under ``key``, or None."""
+        row = self._data.get(namespace, {}).get(key)
+        return None if row is None else json.loads(row)
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-serialisable, as on disk) under ``key``."""
+        self._data.setdefault(namespace, {})[key] = json.dumps(value, allow_nan=False)
+
+    def delete(self, namespace: str, key: str) -> None:
+        """Remove ``key`` (no-op when missing)."""
+        self._data.get(namespace, {}).pop(key, None)
+
+    def items(self, namespace: str) -> Mapping[str, Any]:
+        """Every (key, value) of ``namespace``."""
+        return {k: json.loads(v) for k, v in self._data.get(namespace, {}).items()}
+
+
+class MemoryStorage:
+    """Everything in process memory; lost on exit."""
+
+    def __init__(self) -> None:
+        """An empty storage."""
+        self.accounts: AccountRepository = MemoryAccounts()
+        self.registrations: RegistrationRepository = MemoryRegistrations()
+        self.unique: UniqueIndex = MemoryUniqueIndex()
+        self.audit: AuditLog = MemoryAuditLog()
+        self.kv: KeyValueStore = MemoryKeyValueStore()
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,88 @@
+"""The contracts the rules and services depend on; implementations live beside this module.
+
+Every method is synchronous and returns only after the change is durable: the caller may
+acknowledge it to the user as soon as the call returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from bot.rules.models import Account, AuditEvent, Registration
+
+
+class AccountRepository(Protocol):
+    def get(self, user_id: int) -> Account | None: ...
+
+    def save(self, account: Account) -> None: ...
+
+    def delete(self, user_id: int) -> None: ...
+
+
+class RegistrationRepository(Protocol):
+    def get(self, registration_id: str) -> Registration | None: ...
+
+    def for_user(self, user_id: int) -> list[Registration]: ...
+
+    def save(self, registration: Registration) -> None:
+        """Store the registration and keep the status indexes (drafts, queue) in step."""
+
+    def delete(self, registration_id: str) -> None: ...
+
+    def with_status(self, *statuses: str) -> list[Registration]:
+        """Registrations in any of ``statuses``, oldest ``updated_at`` first.
+
+        Served from small per-status indexes (drafts, queue), not by scanning everyone,
+        for the statuses that are indexed (every status but approved and rejected);
+        approved and rejected ones are found by a scan.
+        """
+
+    def count(self) -> int: ...
+
+    def all(self) -> Iterator[Registration]:
+        """Every registration (a full scan: for exports and searches only)."""
+
+
+class UniqueIndex(Protocol):
+    """Platform-wide uniqueness of values such as e-mail addresses and administrator ids."""
+
+    def claim(self, kind: str, value: str, owner: str) -> bool:
+        """Reserve ``value`` for ``owner``; True when it was free or already ``owner``'s."""
+
+    def release(self, kind: str, value: str, owner: str) -> None:
+        """Free ``value`` if ``owner`` holds it; otherwise do nothing."""
+
+    def owner(self, kind: str, value: str) -> str | None: ...
+
+
+class AuditLog(Protocol):
+    def append(self, event: AuditEvent) -> None: ...
+
+    def for_subject(self, subject: str) -> list[AuditEvent]:
+        """Events of one subject in the order they were appended."""
+
+
+class KeyValueStore(Protocol):
+    """Small JSON documents by (namespace, key); used by the PTB persistence adapter."""
+
+    def get(self, namespace: str, key: str) -> Any | None: ...
+
+    def put(self, namespace: str, key: str, value: Any) -> None: ...
+
+    def delete(self, namespace: str, key: str) -> None: ...
+
+    def items(self, namespace: str) -> Mapping[str, Any]:
+        """Every (key, value) of a namespace; cost grows with that namespace only."""
+
+
+class Storage(Protocol):
+    """Everything the application stores, opened once per process."""
+
+    accounts: AccountRepository
+    registrations: RegistrationRepository
+    unique: UniqueIndex
+    audit: AuditLog
+    kv: KeyValueStore
+
+    def close(self) -> None: ...

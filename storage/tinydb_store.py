@@ -1,0 +1,545 @@
+"""The ``Storage`` protocol on many small TinyDB/JSON files, so a write never grows with n.
+
+On-disk layout under ``data_dir``::
+
+    .lock                            DataDirLock (one bot process per folder)
+    users/<uid % 256 as 2 hex>/<uid>.json
+                                     TinyDB per Telegram user: tables account, registrations,
+                                     audit (events of that user's account and registrations)
+    index/status/<status>/<reg id>   empty marker files: drafts and waiting registrations
+    index/registrations.json         {"count": n, "pending": ...}: the registration counter
+    unique/<kind>/<sha256>.json      one file per claimed value: {"value", "owner"}
+    audit/<sha256>.json              events of any other subject: {"subject", "events"}
+    kv/<namespace>/<sha256>.json     one file per key: {"key", "value"}
+
+Every file is replaced atomically (``storage.atomic``). A save that touches several files
+writes them in an order that a crash between two of them can only leave *extra* index
+entries, which readers verify against the user's file and drop; the counter records its
+pending change first and is settled from the user's file on the next open or count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB, where
+from tinydb.table import Document
+
+from bot.rules.models import Account, AuditEvent, Registration, Role, Status
+from storage.atomic import (
+    AtomicJSONStorage,
+    clean_temp,
+    fsync_dir,
+    is_temp,
+    make_dirs,
+    read_json,
+    remove_durable,
+    write_json_atomic,
+)
+from storage.lock import DataDirLock
+from storage.protocols import (
+    AccountRepository,
+    AuditLog,
+    KeyValueStore,
+    RegistrationRepository,
+    UniqueIndex,
+)
+
+#: Statuses served from marker files; approved and rejected ones pile up forever and are
+#: only needed by exports, so they are found by a scan instead.
+INDEXED_STATUSES = frozenset(Status) - {Status.APPROVED, Status.REJECTED}
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_ACCOUNT_SUBJECT = re.compile(r"account:([1-9][0-9]*)")
+
+
+class DataDirNotWritable(RuntimeError):
+    """DATA_DIR cannot be created or written (permissions, read-only disk, a file in the way)."""
+
+
+class StorageClosed(RuntimeError):
+    """The storage was used after ``close``."""
+
+
+def safe_name(name: str) -> str:
+    """A file name for ``name`` that can never leave its folder (hashed unless plainly safe)."""
+    if _SAFE_NAME.fullmatch(name) and not name.endswith(".tmp"):
+        return name
+    # "_" never starts a plain name, so hashed and plain names cannot collide.
+    return "_" + _sha(name)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def registration_user(registration_id: str) -> int | None:
+    """The user of ``registration_id`` if it is exactly what ``Registration.make_id`` gives.
+
+    Anything else (``"01-isv"``, ``"1_0-isv"``, ``"../x"``) is None, so an id used as a file
+    name or to find a user's file can never point anywhere unexpected.
+    """
+    try:
+        user_id = Registration.user_of(registration_id)
+        role = Role(registration_id.partition("-")[2])
+    except ValueError:
+        return None
+    if user_id <= 0 or Registration.make_id(user_id, role) != registration_id:
+        return None
+    return user_id
+
+
+def _replace_with(data: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A TinyDB update that replaces the document (``update(dict)`` would merge)."""
+
+    def transform(doc: dict[str, Any]) -> None:
+        doc.clear()
+        doc.update(data)
+
+    return transform
+
+
+class _Partition:
+    """One user's TinyDB file; opened per operation (files are small, nothing is cached)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _db(self) -> TinyDB:
+        # Stale temp files are cleaned once at open, not by every per-operation TinyDB.
+        return TinyDB(self.path, storage=AtomicJSONStorage, clean_stale=False)
+
+    def rows(self, table: str) -> list[Document]:
+        """The documents of ``table`` in insertion order ([] for a missing file)."""
+        if not self.path.exists():
+            return []
+        with self._db() as db:
+            return sorted(db.table(table).all(), key=lambda doc: doc.doc_id)
+
+    def find(self, table: str, field: str, value: Any) -> Document | None:
+        """The first document of ``table`` whose ``field`` equals ``value``."""
+        if not self.path.exists():
+            return None
+        with self._db() as db:
+            doc: Document | None = db.table(table).get(where(field) == value)
+            return doc
+
+    def put(self, table: str, field: str, data: dict[str, Any]) -> None:
+        """Insert or replace the document whose ``field`` equals ``data[field]`` (one write)."""
+        with self._db() as db:
+            tbl = db.table(table)
+            existing = tbl.get(where(field) == data[field])
+            if existing is None:
+                tbl.insert(data)
+            else:
+                tbl.update(_replace_with(data), doc_ids=[existing.doc_id])
+
+    def remove(self, table: str, field: str, value: Any) -> bool:
+        """Remove the documents whose ``field`` equals ``value``; False if there were none."""
+        if self.find(table, field, value) is None:
+            return False
+        with self._db() as db:
+            db.table(table).remove(where(field) == value)
+        return True
+
+    def append(self, table: str, data: dict[str, Any]) -> None:
+        """Insert ``data`` as a new document."""
+        with self._db() as db:
+            db.table(table).insert(data)
+
+
+class _Root:
+    """Paths under ``data_dir`` and the closed flag, shared by the repositories."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.closed = False
+
+    def check(self) -> None:
+        if self.closed:
+            raise StorageClosed(f"storage at {self.data_dir} is closed")
+
+    def partition(self, user_id: int) -> _Partition:
+        self.check()
+        return _Partition(self.data_dir / "users" / f"{user_id % 256:02x}" / f"{user_id}.json")
+
+    def partitions(self) -> Iterator[_Partition]:
+        self.check()
+        for shard in sorted((self.data_dir / "users").iterdir()):
+            for entry in sorted(os.scandir(shard), key=lambda e: e.name):
+                if entry.name.endswith(".json") and not is_temp(entry.name):
+                    yield _Partition(Path(entry.path))
+
+    def status_dir(self, status: Status) -> Path:
+        self.check()
+        return self.data_dir / "index" / "status" / status.value
+
+    def counter_file(self) -> Path:
+        self.check()
+        return self.data_dir / "index" / "registrations.json"
+
+    def unique_file(self, kind: str, normalized: str) -> Path:
+        self.check()
+        return self.data_dir / "unique" / safe_name(kind) / f"{_sha(normalized)}.json"
+
+    def audit_file(self, subject: str) -> Path:
+        self.check()
+        return self.data_dir / "audit" / f"{_sha(subject)}.json"
+
+    def kv_dir(self, namespace: str) -> Path:
+        self.check()
+        return self.data_dir / "kv" / safe_name(namespace)
+
+
+class TinyDBAccounts:
+    """Accounts, one document in each user's file."""
+
+    def __init__(self, root: _Root) -> None:
+        self._root = root
+
+    def get(self, user_id: int) -> Account | None:
+        """The account of ``user_id``, or None."""
+        doc = self._root.partition(user_id).find("account", "user_id", user_id)
+        return None if doc is None else Account.model_validate(dict(doc))
+
+    def save(self, account: Account) -> None:
+        """Insert or replace the account."""
+        if account.user_id <= 0:
+            raise ValueError(f"invalid user id {account.user_id}")
+        self._root.partition(account.user_id).put(
+            "account", "user_id", account.model_dump(mode="json")
+        )
+
+    def delete(self, user_id: int) -> None:
+        """Remove the account (its registrations and audit events stay)."""
+        self._root.partition(user_id).remove("account", "user_id", user_id)
+
+
+class _Counter:
+    """The number of registrations, kept exact across crashes by a recorded pending change."""
+
+    def __init__(self, root: _Root) -> None:
+        self._root = root
+
+    def _read(self) -> dict[str, Any]:
+        state: dict[str, Any] = read_json(
+            self._root.counter_file(), default={"count": 0, "pending": None}
+        )
+        return state
+
+    def settle(self) -> int:
+        """Resolve a change a crash (or a failed write) left pending; return the count."""
+        state = self._read()
+        pending = state["pending"]
+        if pending is None:
+            return int(state["count"])
+        user_id = registration_user(pending["id"])
+        exists = False
+        if user_id is not None:
+            found = self._root.partition(user_id).find("registrations", "id", pending["id"])
+            exists = found is not None
+        count = int(state["count"]) + int(exists) - int(pending["existed"])
+        write_json_atomic(self._root.counter_file(), {"count": count, "pending": None})
+        return count
+
+    def begin(self, registration_id: str, existed: bool) -> int:
+        """Record that ``registration_id`` is about to be created or removed."""
+        count = self.settle()
+        pending = {"id": registration_id, "existed": existed}
+        write_json_atomic(self._root.counter_file(), {"count": count, "pending": pending})
+        return count
+
+    def commit(self, count: int) -> None:
+        """Store the new count once the user's file holds the change."""
+        write_json_atomic(self._root.counter_file(), {"count": count, "pending": None})
+
+
+class TinyDBRegistrations:
+    """Registrations in their user's file, plus status markers and a counter."""
+
+    def __init__(self, root: _Root) -> None:
+        self._root = root
+        self._counter = _Counter(root)
+
+    def get(self, registration_id: str) -> Registration | None:
+        """The registration, or None (also for a malformed id)."""
+        user_id = registration_user(registration_id)
+        if user_id is None:
+            return None
+        doc = self._root.partition(user_id).find("registrations", "id", registration_id)
+        return None if doc is None else Registration.model_validate(dict(doc))
+
+    def for_user(self, user_id: int) -> list[Registration]:
+        """The user's registrations, oldest first."""
+        regs = [
+            Registration.model_validate(dict(doc))
+            for doc in self._root.partition(user_id).rows("registrations")
+        ]
+        return sorted(regs, key=lambda r: (r.created_at, r.id))
+
+    def save(self, registration: Registration) -> None:
+        """Store the registration and keep the status markers and the counter in step."""
+        rid = registration.id
+        if registration.user_id <= 0 or rid != Registration.make_id(
+            registration.user_id, registration.role
+        ):
+            raise ValueError(f"registration id {rid!r} does not match its user and role")
+        partition = self._root.partition(registration.user_id)
+        old = partition.find("registrations", "id", rid)
+        old_status = None if old is None else Status(old["status"])
+        new_status = registration.status
+        count = None if old is not None else self._counter.begin(rid, existed=False)
+        # New marker before the document, old marker after it: a crash in between leaves an
+        # extra marker (dropped by with_status), never a registration missing from its queue.
+        if new_status != old_status and new_status in INDEXED_STATUSES:
+            self._mark(new_status, rid)
+        partition.put("registrations", "id", registration.model_dump(mode="json"))
+        if old_status is not None and old_status != new_status:
+            self._unmark(old_status, rid)
+        if count is not None:
+            self._counter.commit(count + 1)
+
+    def delete(self, registration_id: str) -> None:
+        """Remove the registration and its marker (no-op when missing)."""
+        user_id = registration_user(registration_id)
+        if user_id is None:
+            return
+        rid = registration_id
+        partition = self._root.partition(user_id)
+        old = partition.find("registrations", "id", rid)
+        if old is None:
+            return
+        count = self._counter.begin(rid, existed=True)
+        partition.remove("registrations", "id", rid)
+        self._unmark(Status(old["status"]), rid)
+        self._counter.commit(count - 1)
+
+    def with_status(self, *statuses: str) -> list[Registration]:
+        """Registrations in any of ``statuses``, oldest ``updated_at`` first."""
+        wanted = {Status(s) for s in statuses}
+        found: dict[str, Registration] = {}
+        for status in sorted(wanted & INDEXED_STATUSES):
+            for reg in self._from_markers(status):
+                found[reg.id] = reg
+        if wanted - INDEXED_STATUSES:
+            for reg in self.all():
+                if reg.status in wanted:
+                    found[reg.id] = reg
+        return sorted(found.values(), key=lambda r: (r.updated_at, r.id))
+
+    def count(self) -> int:
+        """How many registrations are stored (one small file read)."""
+        return self._counter.settle()
+
+    def all(self) -> Iterator[Registration]:
+        """Every registration: a scan of all user files, for exports and searches only."""
+        for partition in self._root.partitions():
+            for doc in partition.rows("registrations"):
+                yield Registration.model_validate(dict(doc))
+
+    def _from_markers(self, status: Status) -> Iterator[Registration]:
+        directory = self._root.status_dir(status)
+        try:
+            names = sorted(p.name for p in directory.iterdir())
+        except FileNotFoundError:
+            return
+        for name in names:
+            reg = self.get(name)
+            if reg is not None and reg.status == status:
+                yield reg
+            elif registration_user(name) is not None:
+                # Left by a crash (or a failed write) between a save's file writes.
+                self._unmark(status, name)
+
+    def _mark(self, status: Status, registration_id: str) -> None:
+        directory = self._root.status_dir(status)
+        path = directory / registration_id
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return
+        except FileNotFoundError:
+            make_dirs(directory)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        fsync_dir(directory)
+
+    def _unmark(self, status: Status, registration_id: str) -> None:
+        if status in INDEXED_STATUSES:
+            remove_durable(self._root.status_dir(status) / registration_id)
+
+
+def _normalize(value: str) -> str:
+    return value.strip().casefold()
+
+
+class TinyDBUniqueIndex:
+    """One small file per claimed (kind, value); values compare case-insensitively."""
+
+    def __init__(self, root: _Root) -> None:
+        self._root = root
+
+    def claim(self, kind: str, value: str, owner: str) -> bool:
+        """Reserve ``value`` for ``owner``; True when it was free or already ``owner``'s."""
+        # Check-then-write is race-free: one thread, and no await between the two.
+        normalized = _normalize(value)
+        path = self._root.unique_file(kind, normalized)
+        current = read_json(path, default=None)
+        if current is not None:
+            return bool(current["owner"] == owner)
+        write_json_atomic(path, {"kind": kind, "value": normalized, "owner": owner})
+        return True
+
+    def release(self, kind: str, value: str, owner: str) -> None:
+        """Free ``value`` if ``owner`` holds it."""
+        path = self._root.unique_file(kind, _normalize(value))
+        current = read_json(path, default=None)
+        if current is not None and current["owner"] == owner:
+            remove_durable(path)
+
+    def owner(self, kind: str, value: str) -> str | None:
+        """Who holds ``value``, or None."""
+        current = read_json(self._root.unique_file(kind, _normalize(value)), default=None)
+        return None if current is None else str(current["owner"])
+
+
+class TinyDBAuditLog:
+    """Append-only events, kept in the subject's user file when the subject has a user."""
+
+    def __init__(self, root: _Root) -> None:
+        self._root = root
+
+    def append(self, event: AuditEvent) -> None:
+        """Append ``event`` to its subject's log."""
+        data = event.model_dump(mode="json")
+        user_id = _subject_user(event.subject)
+        if user_id is not None:
+            self._root.partition(user_id).append("audit", data)
+            return
+        path = self._root.audit_file(event.subject)
+        doc = read_json(path, default={"subject": event.subject, "events": []})
+        doc["events"].append(data)
+        write_json_atomic(path, doc)
+
+    def for_subject(self, subject: str) -> list[AuditEvent]:
+        """Events of ``subject`` in the order they were appended."""
+        user_id = _subject_user(subject)
+        if user_id is not None:
+            rows = self._root.partition(user_id).rows("audit")
+            return [AuditEvent.model_validate(dict(r)) for r in rows if r["subject"] == subject]
+        doc = read_json(self._root.audit_file(subject), default={"events": []})
+        return [AuditEvent.model_validate(e) for e in doc["events"]]
+
+
+def _subject_user(subject: str) -> int | None:
+    """The user whose file holds ``subject``'s events, or None for other subjects."""
+    match = _ACCOUNT_SUBJECT.fullmatch(subject)
+    if match:
+        return int(match.group(1))
+    return registration_user(subject)
+
+
+class TinyDBKeyValueStore:
+    """namespace -> folder, key -> one JSON file named by the key's sha256."""
+
+    def __init__(self, root: _Root) -> None:
+        self._root = root
+
+    def _path(self, namespace: str, key: str) -> Path:
+        # Hashing keeps any key ("../x", "a/b", 300 characters) inside its folder.
+        return self._root.kv_dir(namespace) / f"{_sha(key)}.json"
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        """The value stored under ``key``, or None."""
+        doc = read_json(self._path(namespace, key), default=None)
+        return None if doc is None or doc["key"] != key else doc["value"]
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-serialisable) under ``key``."""
+        write_json_atomic(self._path(namespace, key), {"key": key, "value": value})
+
+    def delete(self, namespace: str, key: str) -> None:
+        """Remove ``key`` (no-op when missing)."""
+        remove_durable(self._path(namespace, key))
+
+    def items(self, namespace: str) -> Mapping[str, Any]:
+        """Every (key, value) of ``namespace``: reads that namespace's folder only."""
+        directory = self._root.kv_dir(namespace)
+        try:
+            names = sorted(p.name for p in directory.iterdir())
+        except FileNotFoundError:
+            return {}
+        result: dict[str, Any] = {}
+        for name in names:
+            if name.endswith(".json") and not is_temp(name):
+                doc = read_json(directory / name, default=None)
+                if doc is not None:
+                    result[doc["key"]] = doc["value"]
+        return result
+
+
+class TinyDBStorage:
+    """The application's storage on a data folder; open with ``TinyDBStorage.open``."""
+
+    def __init__(self, data_dir: Path, lock: DataDirLock) -> None:
+        """Use ``open``: it takes the lock and prepares the folder first."""
+        self.data_dir = data_dir
+        self._lock = lock
+        self._root = _Root(data_dir)
+        self.accounts: AccountRepository = TinyDBAccounts(self._root)
+        self.registrations: RegistrationRepository = TinyDBRegistrations(self._root)
+        self.unique: UniqueIndex = TinyDBUniqueIndex(self._root)
+        self.audit: AuditLog = TinyDBAuditLog(self._root)
+        self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
+
+    @classmethod
+    def open(cls, data_dir: Path) -> TinyDBStorage:
+        """Lock ``data_dir`` (creating it), clean crash leftovers and settle the counter."""
+        data_dir = Path(data_dir)
+        _check_writable(data_dir)
+        lock = DataDirLock(data_dir)
+        try:
+            # A walk of the whole tree, once per start: temp files exist only after a crash.
+            clean_temp(data_dir)
+            for sub in ("users", "index/status", "unique", "audit", "kv"):
+                make_dirs(data_dir / sub)
+            store = cls(data_dir, lock)
+            store.registrations.count()
+        except BaseException:
+            lock.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Release the folder; further use raises ``StorageClosed`` (idempotent)."""
+        self._root.closed = True
+        self._lock.close()
+
+    def __enter__(self) -> TinyDBStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_writable(data_dir: Path) -> None:
+    """Create ``data_dir`` and prove a file can be written there, or explain why not."""
+    try:
+        make_dirs(data_dir)
+        fd, probe = tempfile.mkstemp(dir=data_dir, prefix=".probe.", suffix=".tmp")
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            Path(probe).unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DataDirNotWritable(
+            f"data directory {data_dir} is not writable ({reason}); "
+            "fix its permissions or set DATA_DIR to a writable folder"
+        ) from exc

@@ -1,0 +1,453 @@
+"""One contract for every ``Storage``: the in-memory one and TinyDB on a real temp folder."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tinydb import TinyDB
+
+from bot.rules.models import Account, AuditEvent, Registration, Role, Status
+from storage.atomic import AtomicJSONStorage, read_json, write_json_atomic
+from storage.lock import DataDirLock, DataDirLocked
+from storage.memory import MemoryStorage
+from storage.protocols import Storage
+from storage.tinydb_store import (
+    INDEXED_STATUSES,
+    DataDirNotWritable,
+    StorageClosed,
+    TinyDBStorage,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def reg(user_id: int, role: Role = Role.ISV, status: Status = Status.DRAFT, **kw: Any) -> Registration:
+    """A registration with a derived id and a fixed clock unless told otherwise."""
+    kw.setdefault("created_at", T0)
+    kw.setdefault("updated_at", T0)
+    return Registration(
+        id=Registration.make_id(user_id, role), user_id=user_id, role=role, status=status, **kw
+    )
+
+
+@pytest.fixture(params=["memory", "tinydb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Each implementation in turn."""
+    s: Storage = MemoryStorage() if request.param == "memory" else TinyDBStorage.open(tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[TinyDBStorage]:
+    """The TinyDB implementation alone, for what only a disk can do."""
+    s = TinyDBStorage.open(tmp_path)
+    yield s
+    s.close()
+
+
+def assert_consistent(s: Storage) -> None:
+    """Counter and status indexes agree with the registrations actually stored."""
+    everything = list(s.registrations.all())
+    assert s.registrations.count() == len(everything)
+    for status in Status:
+        expected = sorted(r.id for r in everything if r.status == status)
+        assert sorted(r.id for r in s.registrations.with_status(status)) == expected
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def test_account_crud(store: Storage) -> None:
+    assert store.accounts.get(7) is None
+    account = Account(user_id=7, locale="zh", phone="13800138000", created_at=T0)
+    store.accounts.save(account)
+    assert store.accounts.get(7) == account
+    store.accounts.save(account.model_copy(update={"locale": "en"}))
+    got = store.accounts.get(7)
+    assert got is not None and got.locale == "en"
+    store.accounts.delete(7)
+    assert store.accounts.get(7) is None
+    store.accounts.delete(7)  # deleting twice is harmless
+
+
+def test_stored_state_cannot_be_mutated_by_callers(store: Storage) -> None:
+    r = reg(1, answers={"company": {"name": "甲公司"}})
+    store.registrations.save(r)
+    r.answers["company"]["name"] = "changed after save"
+    got = store.registrations.get(r.id)
+    assert got is not None and got.answers["company"]["name"] == "甲公司"
+    got.answers["company"]["name"] = "changed after get"
+    again = store.registrations.get(r.id)
+    assert again is not None and again.answers["company"]["name"] == "甲公司"
+
+
+# --- registrations --------------------------------------------------------------------------
+
+
+def test_registration_save_get_for_user_delete(store: Storage) -> None:
+    a = reg(10, Role.MERCHANT, created_at=T0 + timedelta(minutes=1), answers={"名称": "张三"})
+    b = reg(10, Role.ISV, created_at=T0)
+    other = reg(11, Role.ISV)
+    for r in (a, b, other):
+        store.registrations.save(r)
+    assert store.registrations.get(a.id) == a
+    assert [r.id for r in store.registrations.for_user(10)] == [b.id, a.id]
+    assert store.registrations.for_user(12) == []
+    assert store.registrations.count() == 3
+
+    store.registrations.delete(a.id)
+    assert store.registrations.get(a.id) is None
+    assert [r.id for r in store.registrations.for_user(10)] == [b.id]
+    store.registrations.delete(a.id)
+    assert store.registrations.count() == 2
+    assert sorted(r.id for r in store.registrations.all()) == sorted([b.id, other.id])
+
+
+@pytest.mark.parametrize("bad_id", ["", "abc", "10-admin", "010-isv", "1_0-isv", "../10-isv", "-1-isv"])
+def test_malformed_ids_find_nothing(store: Storage, bad_id: str) -> None:
+    store.registrations.save(reg(10))
+    assert store.registrations.get(bad_id) is None
+    store.registrations.delete(bad_id)
+    assert store.registrations.count() == 1
+
+
+def test_save_refuses_an_id_that_does_not_match_user_and_role(store: Storage) -> None:
+    wrong = reg(10).model_copy(update={"id": "11-isv"})
+    with pytest.raises(ValueError):
+        store.registrations.save(wrong)
+    assert store.registrations.count() == 0
+
+
+def test_with_status_orders_by_updated_at_and_follows_changes(store: Storage) -> None:
+    late = reg(1, status=Status.SUBMITTED, updated_at=T0 + timedelta(hours=2))
+    early = reg(2, status=Status.RESUBMITTED, updated_at=T0)
+    middle = reg(3, status=Status.SUBMITTED, updated_at=T0 + timedelta(hours=1))
+    draft = reg(4)
+    done = reg(5, status=Status.APPROVED)
+    for r in (late, early, middle, draft, done):
+        store.registrations.save(r)
+
+    waiting = store.registrations.with_status(Status.SUBMITTED, Status.RESUBMITTED)
+    assert [r.id for r in waiting] == [early.id, middle.id, late.id]
+    assert [r.id for r in store.registrations.with_status(Status.DRAFT)] == [draft.id]
+    assert [r.id for r in store.registrations.with_status(Status.APPROVED)] == [done.id]
+    assert store.registrations.with_status(Status.REJECTED) == []
+    assert [r.id for r in store.registrations.with_status("draft", "approved")] == [
+        draft.id,
+        done.id,
+    ]
+
+    # draft -> submitted moves it from one index to the other
+    draft.status, draft.updated_at = Status.SUBMITTED, T0 + timedelta(hours=3)
+    store.registrations.save(draft)
+    assert store.registrations.with_status(Status.DRAFT) == []
+    assert store.registrations.with_status(Status.SUBMITTED)[-1].id == draft.id
+
+    # an indexed status to an unindexed one and back
+    middle.status = Status.REJECTED
+    store.registrations.save(middle)
+    assert middle.id not in {r.id for r in store.registrations.with_status(Status.SUBMITTED)}
+    assert [r.id for r in store.registrations.with_status(Status.REJECTED)] == [middle.id]
+    middle.status = Status.IN_REVIEW
+    store.registrations.save(middle)
+    assert store.registrations.with_status(Status.REJECTED) == []
+    assert [r.id for r in store.registrations.with_status(Status.IN_REVIEW)] == [middle.id]
+
+    store.registrations.delete(late.id)
+    assert late.id not in {r.id for r in store.registrations.with_status(Status.SUBMITTED)}
+    assert_consistent(store)
+
+
+def test_with_status_refuses_unknown_status(store: Storage) -> None:
+    with pytest.raises(ValueError):
+        store.registrations.with_status("lost")
+
+
+# --- uniqueness -----------------------------------------------------------------------------
+
+
+def test_unique_claim_release_owner(store: Storage) -> None:
+    u = store.unique
+    assert u.owner("email", "a@example.com") is None
+    assert u.claim("email", "  Dev@Example.com ", "10-isv")
+    assert u.claim("email", "dev@example.COM", "10-isv")  # already ours
+    assert not u.claim("email", "DEV@example.com", "11-isv")  # someone else's
+    assert u.owner("email", "dev@example.com") == "10-isv"
+    assert u.claim("admin_id", "dev@example.com", "11-isv")  # kinds are separate
+
+    u.release("email", "dev@example.com", "11-isv")  # not the owner: nothing happens
+    assert u.owner("email", "dev@example.com") == "10-isv"
+    u.release("email", " DEV@EXAMPLE.COM", "10-isv")
+    assert u.owner("email", "dev@example.com") is None
+    assert u.claim("email", "dev@example.com", "11-isv")
+    assert u.owner("admin_id", "DEV@example.com") == "11-isv"
+
+
+def test_unique_values_with_path_characters(store: Storage) -> None:
+    for value in ("../../etc/passwd", "a/b", "", "名字", "x" * 500):
+        assert store.unique.claim("kind/../x", value, "o1")
+        assert not store.unique.claim("kind/../x", value, "o2")
+        assert store.unique.owner("kind/../x", value) == "o1"
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def test_audit_keeps_order_per_subject(store: Storage) -> None:
+    subjects = ["10-isv", "account:10", "system", "10-merchant", "weird/../subject"]
+    for i in range(12):
+        subject = subjects[i % len(subjects)]
+        store.audit.append(
+            AuditEvent(subject=subject, action=f"a{i}", actor=10, at=T0, detail={"i": i})
+        )
+    for subject in subjects:
+        got = store.audit.for_subject(subject)
+        expected = [f"a{i}" for i in range(12) if subjects[i % len(subjects)] == subject]
+        assert [e.action for e in got] == expected
+        assert all(e.subject == subject for e in got)
+    assert store.audit.for_subject("11-isv") == []
+    assert store.audit.for_subject("account:11") == []
+
+
+# --- key-value ------------------------------------------------------------------------------
+
+
+def test_kv_namespaces_are_separate(store: Storage) -> None:
+    kv = store.kv
+    keys = ["1", "123,456", "../../escape", "a/b", "名字", "k" * 300, ""]
+    for i, key in enumerate(keys):
+        kv.put("ptb.user_data", key, {"i": i, "text": "中文"})
+    kv.put("ptb.chat_data", "1", [1, 2])
+    kv.put("../outside", "1", "x")
+    assert kv.get("ptb.user_data", "../../escape") == {"i": 2, "text": "中文"}
+    assert kv.get("ptb.user_data", "missing") is None
+    assert dict(kv.items("ptb.user_data")) == {
+        key: {"i": i, "text": "中文"} for i, key in enumerate(keys)
+    }
+    assert dict(kv.items("ptb.chat_data")) == {"1": [1, 2]}
+    assert dict(kv.items("../outside")) == {"1": "x"}
+    assert dict(kv.items("empty")) == {}
+    kv.put("ptb.chat_data", "1", {"replaced": True})
+    assert kv.get("ptb.chat_data", "1") == {"replaced": True}
+    kv.delete("ptb.user_data", "1")
+    kv.delete("ptb.user_data", "never there")
+    assert "1" not in kv.items("ptb.user_data")
+
+
+def test_kv_stays_inside_its_folder(disk: TinyDBStorage, tmp_path: Path) -> None:
+    disk.kv.put("../../x", "../../y", 1)
+    for path in tmp_path.rglob("*"):
+        assert path.resolve().is_relative_to(tmp_path.resolve())
+    assert not (tmp_path.parent / "x").exists()
+
+
+# --- TinyDB only: durability, locking, errors -----------------------------------------------
+
+
+def fill(s: Storage) -> None:
+    s.accounts.save(Account(user_id=10, created_at=T0, updated_at=T0))
+    s.registrations.save(reg(10, status=Status.SUBMITTED))
+    s.registrations.save(reg(11, Role.PARTNER, status=Status.APPROVED))
+    s.unique.claim("email", "a@b.cn", "10-isv")
+    s.audit.append(AuditEvent(subject="10-isv", action="submit", at=T0))
+    s.kv.put("ptb.conv.onboarding", "10,10", 3)
+
+
+def test_data_survives_close_and_open(tmp_path: Path) -> None:
+    s = TinyDBStorage.open(tmp_path)
+    fill(s)
+    s.close()
+    s = TinyDBStorage.open(tmp_path)
+    try:
+        assert s.accounts.get(10) == Account(user_id=10, created_at=T0, updated_at=T0)
+        assert s.registrations.get("10-isv") == reg(10, status=Status.SUBMITTED)
+        assert [r.id for r in s.registrations.with_status("submitted")] == ["10-isv"]
+        assert [r.id for r in s.registrations.with_status("approved")] == ["11-partner"]
+        assert s.registrations.count() == 2
+        assert s.unique.owner("email", "A@B.CN") == "10-isv"
+        assert [e.action for e in s.audit.for_subject("10-isv")] == ["submit"]
+        assert s.kv.items("ptb.conv.onboarding") == {"10,10": 3}
+    finally:
+        s.close()
+
+
+def test_every_file_is_compact_utf8_json(disk: TinyDBStorage, tmp_path: Path) -> None:
+    fill(disk)
+    disk.registrations.save(reg(12, answers={"公司": "甲"}))
+    files = [p for p in tmp_path.rglob("*.json")]
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)
+        assert ": " not in text and "\\u" not in text
+
+
+def test_second_open_is_refused_while_locked(disk: TinyDBStorage, tmp_path: Path) -> None:
+    with pytest.raises(DataDirLocked) as info:
+        TinyDBStorage.open(tmp_path)
+    message = str(info.value)
+    assert str(tmp_path) in message and "another bot process" in message
+    with pytest.raises(DataDirLocked):
+        DataDirLock(tmp_path)
+    disk.close()
+    again = TinyDBStorage.open(tmp_path)  # released on close
+    again.close()
+
+
+def test_closed_storage_refuses_use(tmp_path: Path) -> None:
+    s = TinyDBStorage.open(tmp_path)
+    s.close()
+    s.close()
+    with pytest.raises(StorageClosed):
+        s.registrations.save(reg(1))
+
+
+def test_unwritable_dir_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DataDirNotWritable) as info:
+        TinyDBStorage.open(blocker / "data")
+    assert str(blocker / "data") in str(info.value) and "not writable" in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permission bits")
+def test_read_only_dir_gives_a_clear_error(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(DataDirNotWritable, match="not writable"):
+            TinyDBStorage.open(ro)
+    finally:
+        ro.chmod(0o700)
+
+
+def enospc_on_call(monkeypatch: pytest.MonkeyPatch, fail_at: int) -> Callable[[], None]:
+    """Make the ``fail_at``-th ``os.replace`` raise ENOSPC; return a function to undo it."""
+    real = os.replace
+    calls = {"n": 0}
+
+    def replace(src: Any, dst: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return lambda: monkeypatch.setattr(os, "replace", real)
+
+
+def no_temp_files(root: Path) -> bool:
+    return not [p for p in root.rglob("*.tmp")]
+
+
+def test_enospc_keeps_old_data_and_raises(
+    disk: TinyDBStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = reg(10, answers={"name": "old"})
+    disk.registrations.save(old)
+    disk.kv.put("ns", "k", "old")
+    undo = enospc_on_call(monkeypatch, 1)
+    with pytest.raises(OSError) as info:
+        disk.registrations.save(reg(10, answers={"name": "new"}))
+    assert info.value.errno == errno.ENOSPC
+    undo()
+    assert disk.registrations.get(old.id) == old
+    assert no_temp_files(tmp_path)
+
+    undo = enospc_on_call(monkeypatch, 1)
+    with pytest.raises(OSError):
+        disk.kv.put("ns", "k", "new")
+    undo()
+    assert disk.kv.get("ns", "k") == "old"
+    assert no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 4])
+@pytest.mark.parametrize("change", ["create", "status", "delete"])
+def test_enospc_midway_leaves_storage_consistent(
+    disk: TinyDBStorage, monkeypatch: pytest.MonkeyPatch, fail_at: int, change: str
+) -> None:
+    disk.registrations.save(reg(20, status=Status.SUBMITTED))
+    before = disk.registrations.get("20-isv")
+    undo = enospc_on_call(monkeypatch, fail_at)
+    try:
+        if change == "create":
+            disk.registrations.save(reg(21, status=Status.SUBMITTED))
+        elif change == "status":
+            disk.registrations.save(reg(20, status=Status.IN_REVIEW))
+        else:
+            disk.registrations.delete("20-isv")
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    undo()
+    # Whatever step failed, the stored records are the old or the new ones, and every
+    # index and the counter agree with them.
+    assert disk.registrations.get("20-isv") in (before, reg(20, status=Status.IN_REVIEW), None)
+    assert_consistent(disk)
+
+
+def test_stale_markers_are_dropped(disk: TinyDBStorage, tmp_path: Path) -> None:
+    disk.registrations.save(reg(30, status=Status.SUBMITTED))
+    # As a crash between a save's writes would leave them:
+    for status in INDEXED_STATUSES - {Status.SUBMITTED}:
+        marker = tmp_path / "index" / "status" / status.value / "30-isv"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    (tmp_path / "index" / "status" / "draft" / "31-isv").touch()  # no such registration
+    (tmp_path / "index" / "status" / "draft" / "junk").touch()
+    assert disk.registrations.with_status(Status.DRAFT, Status.IN_REVIEW) == []
+    assert not (tmp_path / "index" / "status" / "draft" / "30-isv").exists()
+    assert_consistent(disk)
+
+
+def test_pending_counter_is_settled_on_open(tmp_path: Path) -> None:
+    s = TinyDBStorage.open(tmp_path)
+    s.registrations.save(reg(40))
+    s.close()
+    # A crash after recording the pending creation of 41-isv but before writing it:
+    write_json_atomic(
+        tmp_path / "index" / "registrations.json",
+        {"count": 1, "pending": {"id": "41-isv", "existed": False}},
+    )
+    s = TinyDBStorage.open(tmp_path)
+    assert s.registrations.count() == 1
+    s.close()
+    assert read_json(tmp_path / "index" / "registrations.json")["pending"] is None
+
+
+def test_temp_files_from_a_crash_are_ignored_and_cleaned(tmp_path: Path) -> None:
+    s = TinyDBStorage.open(tmp_path)
+    s.registrations.save(reg(50))
+    s.kv.put("ns", "k", 1)
+    stale = [
+        tmp_path / "users" / f"{50:02x}" / ".50.json.abc123.tmp",
+        next((tmp_path / "kv" / "ns").iterdir()).with_name(".x.json.zz.tmp"),
+    ]
+    for path in stale:
+        path.write_text('{"half": ')
+    assert list(s.registrations.all()) == [reg(50)]
+    assert s.kv.items("ns") == {"k": 1}
+    s.close()
+    TinyDBStorage.open(tmp_path).close()
+    assert not any(path.exists() for path in stale)
+
+
+def test_atomic_tinydb_storage(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "db.json"
+    stale = tmp_path / "sub" / ".db.json.leftover.tmp"
+    with TinyDB(path, storage=AtomicJSONStorage) as db:
+        db.table("t").insert({"名": "值"})
+    stale.write_text("{")
+    with TinyDB(path, storage=AtomicJSONStorage) as db:
+        assert db.table("t").all() == [{"名": "值"}]
+    assert not stale.exists()
+    assert path.read_text(encoding="utf-8") == '{"t":{"1":{"名":"值"}}}'
