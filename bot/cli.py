@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(settings)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
         return _fail("TELEGRAM_BOT_TOKEN: not set (use 'console' to try the bot offline)")
-    if command == "webhook" and not settings.WEBHOOK_URL:
+    webhook_url = settings.WEBHOOK_URL
+    if command == "webhook" and not webhook_url:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
         storage = TinyDBStorage.open(settings.DATA_DIR)
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 listen=settings.WEBHOOK_LISTEN,
                 port=settings.WEBHOOK_PORT,
                 url_path=settings.WEBHOOK_PATH,
-                webhook_url=f"{settings.WEBHOOK_URL.rstrip('/')}/{settings.WEBHOOK_PATH}",
+                webhook_url=f"{(webhook_url or '').rstrip('/')}/{settings.WEBHOOK_PATH}",
                 secret_token=secret.get_secret_value() if secret else None,
                 allowed_updates=Update.ALL_TYPES,
             )
@@ -92,6 +93,12 @@ def _console(settings: Settings, storage: TinyDBStorage, user_id: int) -> int:
     from bot.offline import OfflineTelegram
 
     kit = OfflineTelegram()
+    for chat_id, title in (
+        (settings.ADMIN_CHAT_ID, "Reviewers"),
+        (settings.SUPPORT_CHAT_ID, "Support"),
+    ):
+        if chat_id is not None:
+            kit.group(chat_id, title)
     application = build(settings, storage, request=kit.api, rate_limit=False)
     kit.attach(application)
     asyncio.run(run_console(application, kit, user_id=user_id))

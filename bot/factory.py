@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable
 from datetime import datetime
@@ -63,6 +64,8 @@ def build(
     texts: Texts | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Build the application: handlers, persistence, services, command menus."""
+    # PTB 22 warns unless durations (RetryAfter.retry_after, …) are timedeltas; opt in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     texts = texts or Texts()
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value() if settings.TELEGRAM_BOT_TOKEN else None
     builder = (
@@ -86,7 +89,8 @@ def build(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter())
+        # AIORateLimiter is typed for dict rate-limit args; the builder's default is None.
+        builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
     services = Services(
         settings=settings,

@@ -87,7 +87,7 @@ class Texts:
 
     def plain(self, locale: str, key: str, **params: Any) -> str:
         """A short string as plain text, for buttons and keyboard labels."""
-        return html.unescape(self.t(locale, key, **params))
+        return html.unescape(str(self.t(locale, key, **params)))
 
     def render(self, locale: str, template: str, **params: Any) -> Markup:
         """A whole message from ``templates/<locale>/<template>.html`` (safe to nest)."""

@@ -9,11 +9,13 @@ after a restart, a lost state or ``/cancel``, ``/apply`` continues at the exact 
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from telegram import Message, ReplyKeyboardRemove, Update
+from telegram import Document as TgDocument
+from telegram import Message, PhotoSize, ReplyKeyboardRemove, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -23,6 +25,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.rules import documents, form, validators
 from bot.rules.form import Kind
@@ -76,7 +79,7 @@ def _choose(context: Context, registration: Registration) -> None:
 
 async def resume(update: Update, context: Context, notice: str | None = None) -> State | int:
     """Ask for whatever comes next, read from storage; the entry to every step."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     user = update.effective_user
     assert user is not None
     services = context.services
@@ -355,7 +358,7 @@ async def _bind_phone(update: Update, context: Context, number: str) -> State | 
 # -- agreement ---------------------------------------------------------------------------
 async def on_agreement_page(update: Update, context: Context) -> State:
     """Turn a page of the agreement."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     parts = callback_parts(update)
     page = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
     return await _show_agreement(update, context, page)
@@ -370,17 +373,17 @@ async def on_agree(update: Update, context: Context) -> State | int:
     texts = context.services.texts
     version = context.services.agreement_version
     if len(parts) != 3 or parts[2] != version:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await _show_agreement(update, context, 0, updated=True)
     context.services.accounts.accept_agreement(user.id, version)
-    await acknowledge(update)
+    await acknowledge(update, context)
     await reply(update, texts.t(locale, "misc.agreement_accepted", version=version))
     return await resume(update, context)
 
 
 async def on_decline(update: Update, context: Context) -> State:
     """Registration needs the agreement: explain, and offer to read it again."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     locale = locale_of(update, context)
     texts = context.services.texts
     await reply(
@@ -394,7 +397,7 @@ async def on_decline(update: Update, context: Context) -> State:
 # -- role --------------------------------------------------------------------------------
 async def on_role(update: Update, context: Context) -> State | int:
     """A role was picked: show what it means and ask to confirm (it cannot change)."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     parts = callback_parts(update)
     user = update.effective_user
     assert user is not None
@@ -421,13 +424,13 @@ async def on_role(update: Update, context: Context) -> State | int:
 
 async def on_roles(update: Update, context: Context) -> State | int:
     """Back to the list of roles."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     return await _show_roles(update, context)
 
 
 async def on_role_confirmed(update: Update, context: Context) -> State | int:
     """Open the registration for the confirmed role and ask the first field."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     parts = callback_parts(update)
     user = update.effective_user
     assert user is not None
@@ -446,7 +449,7 @@ async def on_role_confirmed(update: Update, context: Context) -> State | int:
 
 async def on_continue(update: Update, context: Context) -> State | int:
     """Continue one of several unfinished registrations."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     parts = callback_parts(update)
     user = update.effective_user
     assert user is not None
@@ -487,9 +490,9 @@ async def on_form_button(update: Update, context: Context) -> State | int:
     texts = context.services.texts
     service = context.services.registrations
     if registration is None or len(parts) < 3 or registration.cursor != parts[2]:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
-    await acknowledge(update)
+    await acknowledge(update, context)
     action, key = parts[1], parts[2]
     try:
         if action == "choice" and len(parts) == 4:
@@ -516,51 +519,36 @@ async def on_document(update: Update, context: Context) -> State | int:
     if registration is None or registration.cursor is None:
         return await resume(update, context)
     key = registration.cursor
+    texts = context.services.texts
+    outcome: str
     try:
         doc = await _download(message, context)
         registration = context.services.registrations.answer_document(registration, key, doc)
-        outcome = context.services.texts.t(
-            locale,
-            "misc.file_saved",
-            field=context.services.texts.plain(locale, f"field.{key}.label"),
+        outcome = texts.t(
+            locale, "misc.file_saved", field=texts.plain(locale, f"field.{key}.label")
         )
-        failed = None
     except validators.Invalid as error:
-        failed = outcome = _error(context, locale, error)
+        outcome = _error(context, locale, error)
     except TelegramError:
-        log.warning(
-            "download failed for a document of registration %s", registration.id, exc_info=True
-        )
-        failed = outcome = context.services.texts.t(locale, "error.document.download")
+        log.warning("download failed for a document of %s", registration.id, exc_info=True)
+        outcome = texts.t(locale, "error.document.download")
     if message.media_group_id is not None:
         return _collect_album_item(update, context, message.media_group_id, outcome, registration)
-    if failed is not None:
-        return await _ask(update, context, registration, failed)
     return await _ask(update, context, registration, outcome)
 
 
 async def _download(message: Message, context: Context) -> Document:
     """Fetch, check and store an upload; raises ``validators.Invalid`` for what we refuse."""
+    name: str | None = None
+    declared: str | None = "image/jpeg"  # Telegram re-encodes photos as JPEG
     if message.photo:
-        photo = message.photo[-1]  # the largest size
-        file_id, unique_id, name, declared, size = (
-            photo.file_id,
-            photo.file_unique_id,
-            None,
-            "image/jpeg",
-            photo.file_size,
-        )
+        upload: PhotoSize | TgDocument = message.photo[-1]  # the largest size
     elif message.document is not None:
-        d = message.document
-        file_id, unique_id, name, declared, size = (
-            d.file_id,
-            d.file_unique_id,
-            d.file_name,
-            d.mime_type,
-            d.file_size,
-        )
+        upload = message.document
+        name, declared = message.document.file_name, message.document.mime_type
     else:
         raise validators.Invalid("document.bad_type")
+    file_id, unique_id, size = upload.file_id, upload.file_unique_id, upload.file_size
     if size is not None and size > documents.MAX_BYTES:
         raise validators.Invalid("document.too_big")
     if not documents.declared_ok(declared):
@@ -598,7 +586,7 @@ def _collect_album_item(
     for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
     job_queue.run_once(
-        _answer_album,
+        cast(Any, _answer_album),  # JobQueue is not generic over our Context subclass
         context.services.album_wait,
         name=name,
         chat_id=update.effective_chat.id,
@@ -657,14 +645,14 @@ async def on_edit(update: Update, context: Context) -> State | int:
     locale = locale_of(update, context)
     texts = context.services.texts
     if registration is None or len(parts) != 3:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
     try:
         registration = context.services.registrations.edit(registration, parts[2])
     except NotAsked:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
-    await acknowledge(update)
+    await acknowledge(update, context)
     return await _ask(update, context, registration)
 
 
@@ -675,12 +663,12 @@ async def on_submit(update: Update, context: Context) -> State | int:
     locale = locale_of(update, context)
     texts = context.services.texts
     if registration is None or len(parts) != 3 or parts[2] != registration.id:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
     try:
         registration = context.services.registrations.submit(registration)
     except Incomplete as missing:
-        await acknowledge(update)
+        await acknowledge(update, context)
         return await resume(
             update,
             context,
@@ -691,9 +679,9 @@ async def on_submit(update: Update, context: Context) -> State | int:
             ),
         )
     except NotAsked:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
-    await acknowledge(update)
+    await acknowledge(update, context)
     if context.user_data is not None:
         context.user_data.pop("active", None)
     await reply(
@@ -734,7 +722,7 @@ def schedule_reminders(application: Application) -> None:  # type: ignore[type-a
 # -- anywhere in the conversation ------------------------------------------------------
 async def on_cancel(update: Update, context: Context) -> int:
     """Leave the form; the draft stays and /apply continues it."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     locale = locale_of(update, context)
     texts = context.services.texts
     await reply(update, texts.t(locale, "misc.cancelled"), ReplyKeyboardRemove())
@@ -747,7 +735,7 @@ async def on_unexpected(update: Update, context: Context) -> State | int:
     locale = locale_of(update, context)
     texts = context.services.texts
     if update.callback_query is not None:
-        await acknowledge(update, texts.plain(locale, "misc.stale_button"))
+        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
     return await resume(update, context, texts.t(locale, "misc.unexpected"))
 
@@ -770,15 +758,22 @@ def build() -> ConversationHandler[Context]:
     """The applicant conversation (persistent, one per private chat)."""
     unexpected = MessageHandler(ANYTHING_ELSE, on_unexpected)
     stale = CallbackQueryHandler(on_unexpected, pattern=r"^ap:")
+    with warnings.catch_warnings():
+        # Buttons of earlier messages are accepted on purpose (each is checked against the
+        # stored place in the form), so PTB's per_message advice does not apply here.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return _conversation(unexpected, stale)
+
+
+def _conversation(
+    unexpected: MessageHandler[Context, Any], stale: CallbackQueryHandler[Context, Any]
+) -> ConversationHandler[Context]:
     return ConversationHandler(
         name="applicant",
         persistent=True,
         per_chat=True,
         per_user=True,
-        # Buttons of any earlier message are accepted (and checked against the stored
-        # place in the form), so per_message stays off.
         per_message=False,
-        allow_reentry=True,
         entry_points=[
             CommandHandler("apply", resume, filters=PRIVATE),
             CallbackQueryHandler(resume, pattern=r"^menu:apply$"),

@@ -39,14 +39,14 @@ async def start(update: Update, context: Context) -> None:
 
 async def help_(update: Update, context: Context) -> None:
     """List what the bot can do."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     locale = locale_of(update, context)
     await reply(update, context.services.texts.render(locale, "help"))
 
 
 async def language(update: Update, context: Context) -> None:
     """Offer the languages."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     locale = locale_of(update, context)
     await reply(
         update, context.services.texts.t(locale, "misc.choose_language"), keyboards.languages()
@@ -59,10 +59,10 @@ async def set_language(update: Update, context: Context) -> None:
     assert user is not None
     parts = callback_parts(update)
     if len(parts) != 2 or parts[1] not in ("zh", "en"):
-        await acknowledge(update)
+        await acknowledge(update, context)
         return
     context.services.accounts.set_locale(user.id, parts[1])
-    await acknowledge(update)
+    await acknowledge(update, context)
     texts = context.services.texts
     await reply(
         update, texts.t(parts[1], "misc.language_set"), keyboards.main_menu(texts, parts[1])
@@ -71,7 +71,7 @@ async def set_language(update: Update, context: Context) -> None:
 
 async def status(update: Update, context: Context) -> None:
     """Each registration with its role, status, last change and expected answer date."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     user = update.effective_user
     assert user is not None
     locale = locale_of(update, context)
@@ -84,7 +84,7 @@ async def status(update: Update, context: Context) -> None:
 
 async def support(update: Update, context: Context) -> None:
     """How to reach support: the e-mail address and its reply time."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     locale = locale_of(update, context)
     settings = context.services.settings
     await reply(
@@ -94,7 +94,7 @@ async def support(update: Update, context: Context) -> None:
 
 async def unknown(update: Update, context: Context) -> None:
     """Anything we have no answer for outside a form: say so and show the menu."""
-    await acknowledge(update)
+    await acknowledge(update, context)
     locale = locale_of(update, context)
     texts = context.services.texts
     await reply(update, texts.t(locale, "misc.not_understood"), keyboards.main_menu(texts, locale))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -65,10 +66,29 @@ async def reply(update: Update, text: str, markup: Markup | None = None) -> Mess
     return await chat.send_message(text, reply_markup=markup)
 
 
-async def acknowledge(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press (stops the client's spinner); a no-op for messages."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
+#: How many answered callback query ids each application remembers (a query is answered
+#: within seconds, so a short memory is enough).
+_ANSWERED_MEMORY = 1000
+
+
+async def acknowledge(
+    update: Update, context: Context, text: str | None = None, alert: bool = False
+) -> None:
+    """Answer a button press once (stops the client's spinner); a no-op for messages.
+
+    Telegram refuses a second answer to the same query, and several steps of one handler
+    may want to answer (a "button out of date" note, then the re-prompt), so the first
+    answer wins and later ones are skipped."""
+    query = update.callback_query
+    if query is None:
+        return
+    answered: OrderedDict[str, None] = context.bot_data.setdefault("answered", OrderedDict())
+    if query.id in answered:
+        return
+    answered[query.id] = None
+    if len(answered) > _ANSWERED_MEMORY:
+        answered.popitem(last=False)
+    await query.answer(text, show_alert=alert)
 
 
 def callback_parts(update: Update) -> list[str]:

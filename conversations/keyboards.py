@@ -26,7 +26,10 @@ def pairs(buttons: Sequence[Button]) -> list[list[Button]]:
 
 def main_menu(texts: Texts, locale: str) -> InlineKeyboardMarkup:
     """The main menu under /start."""
-    b = lambda key: texts.plain(locale, f"button.{key}")  # noqa: E731
+
+    def b(key: str) -> str:
+        return texts.plain(locale, f"button.{key}")
+
     return inline(
         [
             [(b("apply"), "menu:apply")],

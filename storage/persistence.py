@@ -35,6 +35,7 @@ BOT_DATA = "ptb.bot_data"
 CALLBACK_DATA = "ptb.callback_data"
 CONVERSATION_PREFIX = "ptb.conv."
 _SINGLE_KEY = "data"  # bot_data and callback_data are one document each
+_DICT_NAMESPACES = frozenset({USER_DATA, CHAT_DATA, BOT_DATA})
 
 
 def encode_key(key: ConversationKey) -> str:
@@ -91,7 +92,12 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
         text = _to_json(value, f"{namespace}[{key}]")
         if self._written.get((namespace, key)) == text:
             return
-        self._kv.put(namespace, key, value)
+        if value == {} and namespace in _DICT_NAMESPACES:
+            # An empty dict is what PTB starts from anyway: keep no file for it (every
+            # private chat would otherwise leave an empty chat_data behind).
+            self._kv.delete(namespace, key)
+        else:
+            self._kv.put(namespace, key, value)
         self._written[(namespace, key)] = text
 
     def _drop(self, namespace: str, key: str) -> None:

@@ -106,6 +106,21 @@ def _replace_with(data: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return transform
 
 
+def user_path(data_dir: Path, user_id: int) -> Path:
+    """The TinyDB file of one user (256 shard folders keep directories small)."""
+    return data_dir / "users" / f"{user_id % 256:02x}" / f"{user_id}.json"
+
+
+def status_dir(data_dir: Path, status: Status) -> Path:
+    """The folder of marker files for one indexed status."""
+    return data_dir / "index" / "status" / status.value
+
+
+def counter_path(data_dir: Path) -> Path:
+    """The registration counter."""
+    return data_dir / "index" / "registrations.json"
+
+
 class _Partition:
     """One user's TinyDB file; opened per operation (files are small, nothing is cached)."""
 
@@ -168,7 +183,7 @@ class _Root:
 
     def partition(self, user_id: int) -> _Partition:
         self.check()
-        return _Partition(self.data_dir / "users" / f"{user_id % 256:02x}" / f"{user_id}.json")
+        return _Partition(user_path(self.data_dir, user_id))
 
     def partitions(self) -> Iterator[_Partition]:
         self.check()
@@ -179,11 +194,11 @@ class _Root:
 
     def status_dir(self, status: Status) -> Path:
         self.check()
-        return self.data_dir / "index" / "status" / status.value
+        return status_dir(self.data_dir, status)
 
     def counter_file(self) -> Path:
         self.check()
-        return self.data_dir / "index" / "registrations.json"
+        return counter_path(self.data_dir)
 
     def unique_file(self, kind: str, normalized: str) -> Path:
         self.check()

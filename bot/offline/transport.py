@@ -130,7 +130,7 @@ def parse_html(source: str) -> tuple[str, list[JSONDict]]:
             if not closing:
                 stack.append((name, units, _open_entity(name, match[3], offset)))
             elif not stack or stack[-1][0] != name:
-                raise ValueError(f'unmatched end tag at byte offset {offset}, expected "{name}"')
+                raise ValueError(f'unmatched end tag "{name}" at byte offset {offset}')
             else:
                 _, start, entity = stack.pop()
                 # Telegram folds <pre><code class="language-x"> into one pre entity.
@@ -138,7 +138,8 @@ def parse_html(source: str) -> tuple[str, list[JSONDict]]:
                     if "language" in entity:
                         stack[-1][2]["language"] = entity["language"]
                 elif units > start and (name != "a" or entity["url"]):
-                    entity.pop("language", None)
+                    if name == "code":
+                        entity.pop("language", None)  # only a pre entity carries a language
                     entities.append({**entity, "offset": start, "length": units - start})
             i = match.end()
             continue
@@ -435,7 +436,11 @@ class FakeBotAPI(BaseRequest):
             handler = self._handlers.get(endpoint)
             if handler is None:
                 raise _bad(f"method {endpoint} not supported by the offline kit")
-            result, touched = handler(params, files)
+            try:
+                result, touched = handler(params, files)
+            except (KeyError, TypeError, ValueError) as exc:
+                # A malformed call is the bot's bug: answer 400 rather than a network error.
+                raise _bad(f"offline kit could not read {endpoint} parameters: {exc!r}") from exc
         except ApiError as exc:
             self._record(SentCall(endpoint, chat_id, params, error=exc.description))
             body: JSONDict = {"ok": False, "error_code": exc.status, "description": exc.description}

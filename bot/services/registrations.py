@@ -66,9 +66,14 @@ class RegistrationService:
         """The fields this registration walks: all of them, or only those flagged by a
         reviewer while changes are requested."""
         keys = [f.key for f in form.fields_for(registration.role)]
-        if registration.status is Status.CHANGES_REQUESTED and registration.flagged:
+        if RegistrationService._reviewing(registration):
             return [k for k in keys if k in registration.flagged]
         return keys
+
+    @staticmethod
+    def _reviewing(registration: Registration) -> bool:
+        """Whether the applicant walks the fields a reviewer flagged (each one, in order)."""
+        return registration.status is Status.CHANGES_REQUESTED and bool(registration.flagged)
 
     def step(self, registration: Registration, key: str) -> tuple[int, int]:
         """("step k of N") of a field within this registration's walk."""
@@ -211,14 +216,14 @@ class RegistrationService:
         previous = registration.answers.get(field.key)
         registration.answers[field.key] = value
         self._drop_invalidated(registration, field.key)
-        if registration.editing:
-            registration.editing = False
-            registration.cursor = self._next_missing(registration)
-        else:
-            keys = self.sequence(registration)
-            index = keys.index(field.key)
-            later = keys[index + 1 :]
-            registration.cursor = later[0] if later else self._next_missing(registration)
+        keys = self.sequence(registration)
+        later = keys[keys.index(field.key) + 1 :]
+        if not self._reviewing(registration):
+            # After Back or an edit, go on where the applicant left off, not through
+            # everything already answered.
+            later = [k for k in later if k not in registration.answers]
+        registration.editing = False
+        registration.cursor = later[0] if later else self._next_missing(registration)
         self._save(registration)
         if field.unique is not None and isinstance(previous, str) and previous != value:
             self.storage.unique.release(field.unique, previous, registration.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -173,3 +175,13 @@ def test_business_scope_depends_on_the_role() -> None:
     with pytest.raises(v.Invalid) as info:
         check("软件开发", {}, Role.MERCHANT)
     assert info.value.params == {"missing": ["ecommerce"]}
+
+
+def test_rules_import_no_framework() -> None:
+    # The rules must stay usable (and testable) without Telegram, storage or templates.
+    code = (
+        "import sys, bot.rules.form, bot.rules.status, bot.rules.workdays;"
+        "print(sorted({'telegram', 'tinydb', 'jinja2'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

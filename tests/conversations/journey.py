@@ -1,0 +1,113 @@
+"""What an applicant types, and short walks through the journey, shared by conversation tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.offline.people import Person
+from bot.offline.transport import BotMessage
+from bot.rules.validators import credit_code_check_char, resident_id_check_char
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2048)
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(1024)
+PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 50 + b"%%EOF\n"
+
+
+def resident_id(sequence: int, birth: str = "19900307") -> str:
+    """A valid resident ID number (GB 11643) with the given birth date."""
+    first17 = f"110105{birth}{sequence % 1000:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def credit_code(serial: int) -> str:
+    """A valid unified social credit code (GB 32100-2015)."""
+    first17 = f"91330100MA{serial % 10**7:07d}"
+    return first17 + credit_code_check_char(first17)
+
+
+@dataclass
+class Applicant:
+    """One applicant's answers, typed as a person would, in their language."""
+
+    n: int
+    zh: bool = True
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        name = "张伟" if self.zh else "Wei Zhang"
+        scope = (
+            "技术开发、技术咨询、技术服务；软件开发；互联网销售"
+            if self.zh
+            else "technology development, technical consulting, software development"
+        )
+        description = (
+            "我们为电商商家开发订单打印和发货管理软件，已服务两千多家店铺。"
+            if self.zh
+            else "We build order printing and shipping software for online stores."
+        )
+        company = f"杭州测试{self.n}网络科技有限公司" if self.zh else f"Test {self.n} Ltd"
+        self.answers = {
+            "legal_name": name,
+            "legal_id_number": resident_id(self.n),
+            "company_name": f"杭州测试{self.n}网络科技有限公司"
+            if self.zh
+            else f"Test {self.n} Ltd",
+            "credit_code": credit_code(self.n),
+            "business_scope": scope,
+            "licence_legal_rep": name,
+            "description": description,
+            "admin_name": "李娜" if self.zh else "Na Li",
+            "admin_id_number": resident_id(self.n + 500, "19851120"),
+            "admin_mobile": f"1391234{self.n % 10000:04d}",
+            "admin_email": f"dev{self.n}@example.com",
+            "admin_account_id": f"admin_{self.n}",
+        }
+
+
+def texts(messages: list[BotMessage]) -> str:
+    """Everything the bot said, as one plain string (for `in` assertions)."""
+    return "\n".join(m.text for m in messages)
+
+
+async def reach_roles(user: Person, zh: bool = True) -> list[BotMessage]:
+    """/apply → share phone → agree: the applicant sees the roles."""
+    await user.send("/apply")
+    await user.press("分享我的手机号" if zh else "Share my phone number")
+    return await user.press("同意并继续" if zh else "I agree, continue")
+
+
+async def reach_form(user: Person, role_button: str, zh: bool = True) -> list[BotMessage]:
+    """… → pick a role → confirm: the applicant sees the first field."""
+    await reach_roles(user, zh)
+    await user.press(role_button)
+    return await user.press("确认选择" if zh else "Confirm")
+
+
+async def fill_form(
+    user: Person, applicant: Applicant, zh: bool = True, *, name_given: bool = False
+) -> list[BotMessage]:
+    """Answer every field in order with valid data; returns the summary."""
+    a = applicant.answers
+    if not name_given:
+        await user.send(a["legal_name"])
+    await user.press("中国大陆居民身份证" if zh else "Mainland resident ID card")
+    await user.send(a["legal_id_number"])
+    await user.upload(JPEG, as_photo=True)
+    await user.upload(PNG, file_name="back.png", mime_type="image/png")
+    if "identity_account_id" in a:
+        await user.send(a["identity_account_id"])
+    for key in ("company_name", "credit_code"):
+        await user.send(a[key])
+    await user.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
+    for key in (
+        "business_scope",
+        "licence_legal_rep",
+        "description",
+        "admin_name",
+        "admin_id_number",
+        "admin_mobile",
+        "admin_email",
+    ):
+        await user.send(a[key])
+    return await user.send(a["admin_account_id"])
