@@ -32,7 +32,14 @@ from bot.rules.form import Kind
 from bot.rules.models import Document, Registration, Role
 from bot.services.registrations import Incomplete, NotAsked, RoleTaken
 from conversations import keyboards
-from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+from conversations.common import (
+    Context,
+    account_locale,
+    acknowledge,
+    callback_parts,
+    locale_of,
+    reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +90,7 @@ async def resume(update: Update, context: Context, notice: str | None = None) ->
     user = update.effective_user
     assert user is not None
     services = context.services
-    account = services.accounts.ensure(user.id)
+    account = services.accounts.ensure(user.id, language_code=user.language_code)
     if account.phone is None:
         return await _ask_phone(update, context, notice)
     if account.agreement_version != services.agreement_version:
@@ -698,8 +705,7 @@ async def remind_idle_drafts(context: Context) -> None:
     services = context.services
     idle_for = timedelta(days=services.settings.DRAFT_REMINDER_DAYS)
     for registration in services.registrations.idle_drafts(idle_for):
-        account = services.accounts.get(registration.user_id)
-        locale = account.locale if account and account.locale else services.settings.DEFAULT_LOCALE
+        locale = account_locale(context, registration.user_id)
         text = services.texts.render(locale, "reminder", registration=registration)
         try:
             await context.bot.send_message(registration.user_id, text)

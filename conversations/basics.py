@@ -28,7 +28,7 @@ async def start(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
     source = context.args[0][:64] if context.args else None
-    context.services.accounts.ensure(user.id, source=source)
+    context.services.accounts.ensure(user.id, source=source, language_code=user.language_code)
     locale = locale_of(update, context)
     texts = context.services.texts
     name = user.first_name or ""

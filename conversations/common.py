@@ -42,20 +42,35 @@ class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict
         return cast(Services, self.application.bot_data["services"])
 
 
+def pick_locale(chosen: str | None, language_code: str | None, default: str) -> str:
+    """The user's choice, else Telegram's language when we speak it, else the default."""
+    if chosen in LOCALES:
+        return chosen
+    code = (language_code or "").lower()
+    for locale in LOCALES:
+        if code.startswith(locale):
+            return locale
+    return default
+
+
 def locale_of(update: Update, context: Context) -> str:
-    """The user's language: their choice, else Telegram's language_code, else the default."""
+    """The language to answer this update in."""
     user = update.effective_user
     services = context.services
     if user is None:
         return services.settings.DEFAULT_LOCALE
     account = services.accounts.get(user.id)
-    if account is not None and account.locale in LOCALES:
-        return account.locale
-    code = (user.language_code or "").lower()
-    for locale in LOCALES:
-        if code.startswith(locale):
-            return locale
-    return services.settings.DEFAULT_LOCALE
+    chosen = account.locale if account is not None else None
+    return pick_locale(chosen, user.language_code, services.settings.DEFAULT_LOCALE)
+
+
+def account_locale(context: Context, user_id: int) -> str:
+    """The language to write to a user in outside an update (jobs, notifications)."""
+    services = context.services
+    account = services.accounts.get(user_id)
+    if account is None:
+        return services.settings.DEFAULT_LOCALE
+    return pick_locale(account.locale, account.language_code, services.settings.DEFAULT_LOCALE)
 
 
 async def reply(update: Update, text: str, markup: Markup | None = None) -> Message | None:

@@ -59,7 +59,8 @@ class Account(BaseModel):
     """One Telegram user, standing for one platform account."""
 
     user_id: int
-    locale: str | None = None
+    locale: str | None = None  # chosen with /language
+    language_code: str | None = None  # Telegram's, for messages sent outside an update
     phone: str | None = None
     source: str | None = None  # deep-link payload of the first /start
     agreement_version: str | None = None

@@ -23,13 +23,25 @@ class AccountService:
         """The account of a Telegram user, if any."""
         return self.storage.accounts.get(user_id)
 
-    def ensure(self, user_id: int, source: str | None = None) -> Account:
-        """The account of a user, created on first contact (remembering a deep-link source)."""
+    def ensure(
+        self, user_id: int, source: str | None = None, language_code: str | None = None
+    ) -> Account:
+        """The account of a user, created on first contact (remembering a deep-link source
+        and Telegram's language, which jobs need to write to the user in it)."""
         account = self.storage.accounts.get(user_id)
         if account is None:
             now = self.clock()
-            account = Account(user_id=user_id, source=source, created_at=now, updated_at=now)
+            account = Account(
+                user_id=user_id,
+                source=source,
+                language_code=language_code,
+                created_at=now,
+                updated_at=now,
+            )
             self.storage.accounts.save(account)
+        elif language_code is not None and account.language_code != language_code:
+            account.language_code = language_code
+            self._save(account)
         return account
 
     def _save(self, account: Account) -> Account:

@@ -50,9 +50,7 @@ class Applicant:
         self.answers = {
             "legal_name": name,
             "legal_id_number": resident_id(self.n),
-            "company_name": f"杭州测试{self.n}网络科技有限公司"
-            if self.zh
-            else f"Test {self.n} Ltd",
+            "company_name": company,
             "credit_code": credit_code(self.n),
             "business_scope": scope,
             "licence_legal_rep": name,

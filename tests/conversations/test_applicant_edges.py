@@ -1,0 +1,175 @@
+"""The applicant journey's edges: uniqueness, stale buttons, commands mid-form, agreement
+versions, reminders, large files, odd text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import BotHarness
+from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
+
+from bot import factory
+from bot.rules import documents
+from conversations import applicant
+
+
+async def test_deep_link_source_is_stored(harness: BotHarness) -> None:
+    user = harness.kit.user(101, language_code="en")
+    await user.send("/start partner_campaign_7")
+    account = harness.store.accounts.get(101)
+    assert account is not None and account.source == "partner_campaign_7"
+
+
+async def test_email_and_admin_id_are_unique_across_everyone(harness: BotHarness) -> None:
+    first = harness.kit.user(111, language_code="en")
+    second = harness.kit.user(112, language_code="en")
+    a = Applicant(111, zh=False)
+    await reach_form(first, "Third-party developer", zh=False)
+    await fill_form(first, a, zh=False)
+    b = Applicant(112, zh=False)
+    b.answers["admin_email"] = "DEV111@example.com"  # the same address, other case
+    b.answers["admin_account_id"] = a.answers["admin_account_id"]
+    await reach_form(second, "Third-party developer", zh=False)
+    clash = await fill_form(second, b, zh=False)
+    said = texts(second.messages())
+    assert "already used by another registration" in said
+    # Nothing about who holds it.
+    assert "111" not in texts(clash) and "Wei Zhang" not in texts(clash).split("Example")[0]
+    registration = harness.store.registrations.get("112-isv")
+    assert registration is not None
+    assert "admin_email" not in registration.answers
+    # One account may register another role, but not the same role twice.
+    roles = await first.send("/apply")
+    assert not any(b == "Third-party developer" for row in roles[-1].buttons for b in row)
+
+
+async def test_an_old_button_pressed_again_changes_nothing(harness: BotHarness) -> None:
+    user = harness.kit.user(121, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    choice_prompt = await user.send("Wei Zhang")
+    old = choice_prompt[-1]
+    await user.press("Mainland resident ID card")
+    # Press "Other" on the old message: the field was answered already.
+    replay = await user.press_data(
+        old.callback_data("Other (passport, HK/Macau/Taiwan permit …)"), old.message_id
+    )
+    assert user.last_answer == "That button is out of date; here is the current step."
+    assert "ID number" in texts(replay)
+    registration = harness.store.registrations.get("121-partner")
+    assert registration is not None and registration.answers["legal_id_type"] == "resident"
+    # A forged callback for a field that does not exist.
+    forged = await user.press_data("ap:choice:nonsense:1", old.message_id)
+    assert "ID number" in texts(forged)
+
+
+async def test_commands_mid_form_keep_the_place(harness: BotHarness) -> None:
+    user = harness.kit.user(131, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    status = await user.send("/status")
+    assert "Draft" in texts(status)
+    assert "Help" in texts(await user.send("/help"))
+    unknown = await user.send("/frobnicate")
+    assert "can't be used in the middle of the form" in texts(unknown)
+    assert "Step 1 of 16" in texts(unknown)
+    registration = harness.store.registrations.get("131-partner")
+    assert registration is not None and registration.cursor == "legal_name"
+    # The form still takes the answer.
+    assert "ID type" in texts(await user.send("Wei Zhang"))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["😀😀", "שלום עולם", "<script>alert(1)</script>", "**bold** _x_ `y`", "&amp; &lt;", "   "],
+)
+async def test_odd_text_is_answered_without_breaking_html(harness: BotHarness, typed: str) -> None:
+    user = harness.kit.user(141, language_code="zh")
+    await reach_form(user, "平台合作伙伴")
+    answer = await user.send(typed)
+    # The kit refuses HTML Telegram could not parse, so reaching here means it was valid.
+    assert "第 1 步" in texts(answer)
+    registration = harness.store.registrations.get("141-partner")
+    assert registration is not None and "legal_name" not in registration.answers
+
+
+async def test_html_in_an_accepted_answer_is_shown_as_typed(harness: BotHarness) -> None:
+    user = harness.kit.user(142, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    applicant_ = Applicant(142, zh=False)
+    applicant_.answers["description"] = (
+        "We <b>build</b> R&D tools & ship them to 2,000 online shops."
+    )
+    summary = await fill_form(user, applicant_, zh=False)
+    assert "We <b>build</b> R&D tools & ship them" in texts(summary)
+    assert "&lt;b&gt;build&lt;/b&gt;" in summary[-1].source
+
+
+async def test_a_file_over_20_mb_is_refused_before_download(harness: BotHarness) -> None:
+    user = harness.kit.user(151, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send("Wei Zhang")
+    await user.press("Mainland resident ID card")
+    await user.send("11010519491231002X")
+    big = JPEG + bytes(documents.MAX_BYTES)
+    answer = await user.upload(big, file_name="huge.jpg", mime_type="image/jpeg")
+    assert "too large" in texts(answer)
+    assert harness.kit.api.calls("getFile") == []
+
+
+async def test_a_new_agreement_version_is_accepted_again(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = harness.kit.user(161, language_code="en")
+    await reach_roles(user, zh=False)
+    monkeypatch.setattr(factory, "agreement_version", lambda *_: "2027.1")
+    await harness.restart()
+    user = harness.kit.user(161)
+    again = await user.send("/apply")
+    assert "The agreement has changed" in texts(again)
+    assert "Version 2027.1" in texts(again)
+    roles = await user.press("I agree, continue")
+    assert "Choose your developer role" in texts(roles)
+    account = harness.store.accounts.get(161)
+    assert account is not None and account.agreement_version == "2027.1"
+    events = harness.store.audit.for_subject("account:161")
+    assert [e.detail.get("version") for e in events if e.action == "agreement_accepted"] == [
+        "2026.1",
+        "2027.1",
+    ]
+
+
+async def test_a_long_agreement_is_paged(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(applicant, "PAGE_CHARS", 600)
+    user = harness.kit.user(171, language_code="en")
+    await user.send("/apply")
+    first = await user.press("Share my phone number")
+    assert "page 1/" in texts(first)
+    turned = await user.press("Next »")
+    assert turned[-1].edited and "page 2/" in turned[-1].text
+    back = await user.press("« Previous")
+    assert "page 1/" in back[-1].text
+
+
+async def test_an_idle_draft_gets_one_reminder(harness: BotHarness) -> None:
+    user = harness.kit.user(181, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send("Wei Zhang")
+    job = harness.app.job_queue.get_jobs_by_name("draft-reminders")[0]
+
+    async def run_job() -> list[Any]:
+        before = len(harness.kit.messages(user))
+        await job.run(harness.app)
+        return harness.kit.messages(user)[before:]
+
+    harness.clock.advance(days=2, hours=23)
+    assert await run_job() == []
+    harness.clock.advance(hours=2)
+    reminded = await run_job()
+    assert len(reminded) == 1 and "isn't finished yet" in reminded[0].text
+    harness.clock.advance(days=5)
+    assert await run_job() == []  # one reminder per idle spell
+    # Re-armed after a restart.
+    await harness.restart()
+    assert harness.app.job_queue.get_jobs_by_name("draft-reminders")
