@@ -3,8 +3,9 @@
 Two kinds of template live in each locale folder:
 
 * ``*.html`` files: whole messages (Telegram HTML parse mode);
-* ``strings.toml``: short strings (buttons, field labels, prompts, errors) by dotted key,
-  each compiled by the same Environment, so the same escaping rules apply.
+* ``*.toml`` (``strings.toml`` and one file per feature): short strings (buttons, field
+  labels, prompts, errors) by dotted key, each compiled by the same Environment, so the
+  same escaping rules apply.
 
 Autoescape is on: a user-typed ``<b>`` or ``&`` arrives as text. Button labels are plain
 text (Telegram shows them verbatim), so ``plain`` undoes the escaping for them.
@@ -48,6 +49,18 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _load_strings(folder: Path) -> dict[str, str]:
+    """Every ``*.toml`` of a locale folder, merged; a key defined twice is an error."""
+    merged: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        flat = _flatten(tomllib.loads(path.read_text("utf-8")))
+        twice = merged.keys() & flat.keys()
+        if twice:
+            raise ValueError(f"{path}: keys defined in another file too: {sorted(twice)}")
+        merged.update(flat)
+    return merged
+
+
 class Texts:
     """Renders messages and strings for a locale; falls back to nothing silently: a missing
     key is an error (caught by the template tests), never an empty message."""
@@ -65,8 +78,7 @@ class Texts:
         self.env.globals["t"] = self._t_global
         self.env.filters["local"] = local_time
         self.strings: dict[str, dict[str, str]] = {
-            locale: _flatten(tomllib.loads((root / locale / "strings.toml").read_text("utf-8")))
-            for locale in LOCALES
+            locale: _load_strings(root / locale) for locale in LOCALES
         }
 
     def _t_global(self, locale: str, key: str, **params: Any) -> Markup:
