@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -21,12 +21,15 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.mailer import Mailer, SmtpMailer
 from bot.rules.models import utcnow
+from bot.rules.workdays import china_date
 from bot.services.accounts import AccountService
 from bot.services.registrations import RegistrationService
+from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
-from conversations import applicant, basics
+from conversations import applicant, basics, delivery, reviewer, support
 from conversations.common import Context, Services
 from storage.files import FileStore
 from storage.persistence import StorePersistence
@@ -62,6 +65,7 @@ def build(
     rate_limit: bool = True,
     album_wait: float = 1.0,
     texts: Texts | None = None,
+    mailer: Mailer | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Build the application: handlers, persistence, services, command menus."""
     # PTB 22 warns unless durations (RetryAfter.retry_after, …) are timedeltas; opt in.
@@ -97,7 +101,17 @@ def build(
         storage=storage,
         texts=texts,
         accounts=AccountService(storage, clock),
-        registrations=RegistrationService(storage, clock),
+        registrations=RegistrationService(storage, clock, admin_chat=settings.ADMIN_CHAT_ID),
+        review=ReviewService(
+            storage,
+            clock,
+            claim_for=timedelta(minutes=settings.REVIEW_CLAIM_MINUTES),
+            email=settings.email_enabled,
+            china_today=lambda: china_date(clock()),
+        ),
+        mailer=mailer
+        if mailer is not None
+        else (SmtpMailer(settings) if settings.email_enabled else None),
         files=FileStore(settings.DATA_DIR),
         clock=clock,
         agreement_version=agreement_version(texts.root),
@@ -107,7 +121,10 @@ def build(
     # Order matters: the conversation sees every update first; the basic handlers answer
     # what it leaves (commands that work anywhere, and anything unexpected).
     applicant.register(application)
+    reviewer.register(application)
+    support.register(application)
     basics.register(application)
+    delivery.schedule(application)
     return application
 
 
@@ -123,4 +140,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         ]
         await bot.set_my_commands(
             commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        )
+    admin = services.settings.ADMIN_CHAT_ID
+    if admin is not None:
+        locale = services.settings.DEFAULT_LOCALE
+        await bot.set_my_commands(
+            [
+                BotCommand(name, services.texts.plain(locale, f"command.{name}"))
+                for name in reviewer.COMMANDS
+            ],
+            scope=BotCommandScopeChat(admin),
         )

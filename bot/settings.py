@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -59,6 +60,8 @@ class Settings(BaseSettings):
     WEBHOOK_PATH: str = "telegram"
     WEBHOOK_SECRET_TOKEN: SecretStr | None = None
     DRAFT_REMINDER_DAYS: int = Field(default=3, ge=1)
+    REVIEW_CLAIM_MINUTES: int = Field(default=120, ge=1)
+    REVIEW_DIGEST_TIME: time = time(9, 0)  # China time, daily list of near/overdue reviews
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     _split_reviewers = field_validator("REVIEWER_IDS", mode="before")(_int_list)

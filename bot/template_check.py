@@ -73,7 +73,30 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         },
         "submitted": {"registration": registration},
         "status": {"registrations": sample_registrations()},
-        "support": {"email": "support@example.com"},
+        "support": {"email": "support@example.com", "ticket": 17, "desk": True},
+        "faq": {},
+        "faq_answer": {"topic": "contact", "email": "support@example.com"},
+        "faq_offer": {
+            "reason": "no_match",
+            "suggestions": True,
+            "desk": True,
+            "email": "support@example.com",
+        },
+        "ticket_opened": {"ticket": 17, "question": True},
+        "ticket_header": {
+            "ticket": 17,
+            "name": user_text,
+            "username": "tom_and_jerry",
+            "user_id": 42,
+            "language": "en",
+            "registrations": sample_registrations(),
+        },
+        "ticket_reply": {"ticket": 17, "text": user_text},
+        "delete_plan": {
+            "drafts": sample_registrations()[:1],
+            "kept": sample_registrations()[1:],
+        },
+        "delete_done": {"deleted": sample_registrations()[:2]},
         "album": {"outcomes": [user_text, user_text]},
         "reminder": {"registration": registration},
     }
@@ -95,6 +118,9 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "version": "2026.1",
         "step": 3,
         "steps": 17,
+        "email": "support@example.com",
+        "ticket": 17,
+        "limit": 10,
     }
 
 

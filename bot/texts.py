@@ -16,21 +16,18 @@ from __future__ import annotations
 import html
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup
 
+from bot.rules.workdays import CHINA
 from bot.settings import LOCALES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-
-
-#: Times are stored in UTC and shown in China Standard Time, the platform's time zone.
-CHINA = timezone(timedelta(hours=8))
 
 
 def local_time(moment: datetime | None) -> str:
@@ -69,13 +66,20 @@ class Texts:
         self.root = root
         self.env = Environment(
             loader=FileSystemLoader(root),
-            autoescape=True,
+            # Telegram HTML and e-mail HTML are escaped; plain-text e-mail bodies are not.
+            autoescape=select_autoescape(
+                enabled_extensions=("html",),
+                disabled_extensions=("txt",),
+                default_for_string=True,
+                default=True,
+            ),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
         self.env.globals["t"] = self._t_global
+        self.env.globals["has"] = self.has
         self.env.filters["local"] = local_time
         self.strings: dict[str, dict[str, str]] = {
             locale: _load_strings(root / locale) for locale in LOCALES
@@ -105,6 +109,15 @@ class Texts:
         """A whole message from ``templates/<locale>/<template>.html`` (safe to nest)."""
         compiled = self.env.get_template(f"{locale}/{template}.html")
         return Markup(compiled.render(locale=locale, **params).strip())
+
+    def render_mail(self, locale: str, template: str, kind: str, **params: Any) -> str:
+        """An e-mail body from ``templates/<locale>/mail/<template>.<kind>`` (txt or html)."""
+        compiled = self.env.get_template(f"{locale}/mail/{template}.{kind}")
+        return compiled.render(locale=locale, **params).strip() + "\n"
+
+    def mail_names(self, locale: str) -> list[str]:
+        """Names of the e-mail templates of a locale."""
+        return sorted({p.stem for p in (self.root / locale / "mail").glob("*.txt")})
 
     def message_names(self, locale: str) -> list[str]:
         """Names of the whole-message templates of a locale (for checks and tests)."""

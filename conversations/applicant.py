@@ -38,6 +38,7 @@ from conversations.common import (
     acknowledge,
     callback_parts,
     locale_of,
+    reason_text,
     reply,
 )
 
@@ -251,7 +252,9 @@ async def _ask(
             step=step,
             steps=steps,
             current=current,
-            reason=registration.flagged.get(key),
+            reason=reason_text(texts, locale, registration.flagged[key])
+            if key in registration.flagged
+            else None,
             notice=notice,
             optional=field.optional,
             document=field.kind is Kind.DOCUMENT,
@@ -452,6 +455,21 @@ async def on_role_confirmed(update: Update, context: Context) -> State | int:
         return await _show_roles(update, context, texts.t(locale, "error.role.taken"))
     _choose(context, registration)
     return await _ask(update, context, registration)
+
+
+async def on_fix(update: Update, context: Context) -> State | int:
+    """ "Fix it now" under a change request: walk exactly the flagged fields."""
+    await acknowledge(update, context)
+    parts = callback_parts(update)
+    user = update.effective_user
+    assert user is not None
+    service = context.services.registrations
+    registration = service.get(parts[2]) if len(parts) == 3 else None
+    if registration is None or registration not in service.editable(user.id):
+        locale = locale_of(update, context)
+        return await resume(update, context, context.services.texts.t(locale, "misc.stale_button"))
+    _choose(context, registration)
+    return await resume(update, context)
 
 
 async def on_continue(update: Update, context: Context) -> State | int:
@@ -705,7 +723,7 @@ async def remind_idle_drafts(context: Context) -> None:
     services = context.services
     idle_for = timedelta(days=services.settings.DRAFT_REMINDER_DAYS)
     for registration in services.registrations.idle_drafts(idle_for):
-        locale = account_locale(context, registration.user_id)
+        locale = account_locale(services, registration.user_id)
         text = services.texts.render(locale, "reminder", registration=registration)
         try:
             await context.bot.send_message(registration.user_id, text)
@@ -783,6 +801,7 @@ def _conversation(
         entry_points=[
             CommandHandler("apply", resume, filters=PRIVATE),
             CallbackQueryHandler(resume, pattern=r"^menu:apply$"),
+            CallbackQueryHandler(on_fix, pattern=r"^ap:fix:"),
             CallbackQueryHandler(on_unexpected, pattern=r"^ap:"),
         ],
         states={
@@ -816,6 +835,7 @@ def _conversation(
             CommandHandler("cancel", on_cancel, filters=PRIVATE),
             CommandHandler("apply", resume, filters=PRIVATE),
             CallbackQueryHandler(resume, pattern=r"^menu:apply$"),
+            CallbackQueryHandler(on_fix, pattern=r"^ap:fix:"),
             stale,
             MessageHandler(filters.COMMAND & ~GLOBAL_COMMANDS & PRIVATE, on_other_command),
             unexpected,

@@ -15,7 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import keyboards
+from conversations import faq, keyboards
+from conversations import support as tickets
 from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
 
 log = logging.getLogger(__name__)
@@ -83,17 +84,36 @@ async def status(update: Update, context: Context) -> None:
 
 
 async def support(update: Update, context: Context) -> None:
-    """How to reach support: the e-mail address and its reply time."""
+    """How to reach support: the e-mail address and its reply time, and a ticket right
+    here (open one, or the one already open) when a support group is set."""
     await acknowledge(update, context)
+    user = update.effective_user
+    assert user is not None
     locale = locale_of(update, context)
     settings = context.services.settings
+    texts = context.services.texts
+    desk = settings.SUPPORT_CHAT_ID is not None
+    ticket = tickets.desk(context.bot_data).open_ticket(user.id) if desk else None
     await reply(
-        update, context.services.texts.render(locale, "support", email=settings.SUPPORT_EMAIL)
+        update,
+        texts.render(
+            locale,
+            "support",
+            email=settings.SUPPORT_EMAIL,
+            ticket=ticket.id if ticket is not None else None,
+            desk=desk,
+        ),
+        tickets.ticket_buttons(texts, locale, ticket) if desk else None,
     )
 
 
 async def unknown(update: Update, context: Context) -> None:
-    """Anything we have no answer for outside a form: say so and show the menu."""
+    """Free text outside a form is a question for the FAQ; anything else we have no answer
+    for: say so and show the menu."""
+    message = update.message
+    if message is not None and message.text and not message.text.startswith("/"):
+        await faq.answer_question(update, context)
+        return
     await acknowledge(update, context)
     locale = locale_of(update, context)
     texts = context.services.texts

@@ -6,17 +6,27 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from markupsafe import escape
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.mailer import Mailer
 from bot.services.accounts import AccountService, Clock
 from bot.services.registrations import RegistrationService
+from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import Texts
 from storage.files import FileStore
 from storage.protocols import Storage
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
 
 @dataclass
@@ -30,6 +40,8 @@ class Services:
     registrations: RegistrationService
     files: FileStore
     clock: Clock
+    review: ReviewService
+    mailer: Mailer | None
     agreement_version: str
     album_wait: float = 1.0
 
@@ -64,13 +76,25 @@ def locale_of(update: Update, context: Context) -> str:
     return pick_locale(chosen, user.language_code, services.settings.DEFAULT_LOCALE)
 
 
-def account_locale(context: Context, user_id: int) -> str:
+def account_locale(services: Services, user_id: int) -> str:
     """The language to write to a user in outside an update (jobs, notifications)."""
-    services = context.services
     account = services.accounts.get(user_id)
     if account is None:
         return services.settings.DEFAULT_LOCALE
     return pick_locale(account.locale, account.language_code, services.settings.DEFAULT_LOCALE)
+
+
+#: A reviewer's reason is a catalogue key (shown in the reader's language) or free text.
+CATALOGUE = "reason:"
+
+
+def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -> str:
+    """A stored reason as the reader should see it."""
+    if value.startswith(CATALOGUE):
+        key = f"review.reason.{value.removeprefix(CATALOGUE)}"
+        if texts.has(locale, key):
+            return texts.plain(locale, key) if plain else texts.t(locale, key)
+    return value if plain else escape(value)
 
 
 async def reply(update: Update, text: str, markup: Markup | None = None) -> Message | None:

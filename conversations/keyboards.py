@@ -1,5 +1,6 @@
 """Inline and reply keyboards; labels come from ``strings.toml``, callback data is short
-and namespaced (``ap:`` applicant, ``menu:`` main menu, ``lang:`` language)."""
+and namespaced (``ap:`` applicant, ``menu:`` main menu, ``lang:`` language, ``faq:`` FAQ,
+``sup:`` support tickets, ``my:`` the user's data)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def main_menu(texts: Texts, locale: str) -> InlineKeyboardMarkup:
         [
             [(b("apply"), "menu:apply")],
             [(b("status"), "menu:status"), (b("support"), "menu:support")],
+            [(b("faq"), "menu:faq")],
             [(b("language"), "menu:language"), (b("help"), "menu:help")],
         ]
     )

@@ -79,6 +79,10 @@ class MemoryRegistrations:
         found = [r for r in self.all() if r.status in wanted]
         return sorted(found, key=lambda r: (r.updated_at, r.id))
 
+    def with_pending_notifications(self) -> list[Registration]:
+        """Registrations with undelivered notifications."""
+        return [r for r in self.all() if r.pending]
+
     def count(self) -> int:
         """How many registrations are stored."""
         return len(self._rows)

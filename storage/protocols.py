@@ -38,6 +38,9 @@ class RegistrationRepository(Protocol):
         approved and rejected ones are found by a scan.
         """
 
+    def with_pending_notifications(self) -> list[Registration]:
+        """Registrations whose outbox holds undelivered notifications (from an index)."""
+
     def count(self) -> int: ...
 
     def all(self) -> Iterator[Registration]:

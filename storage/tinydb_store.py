@@ -8,7 +8,7 @@ On-disk layout under ``data_dir``::
                                      audit (events of that user's account and registrations)
     index/status/<status>/<reg id>   empty marker files: drafts and waiting registrations
     index/registrations.json         {"count": n, "pending": ...}: the registration counter
-    unique/<kind>/<sha256>.json      one file per claimed value: {"value", "owner"}
+    unique/<kind>/<sha256>.json      one file per claimed value: {"kind", "value", "owner"}
     audit/<sha256>.json              events of any other subject: {"subject", "events"}
     kv/<namespace>/<sha256>.json     one file per key: {"key", "value"}
 
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB, where
-from tinydb.table import Document
 
 from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage.atomic import (
@@ -60,7 +59,7 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ACCOUNT_SUBJECT = re.compile(r"account:([1-9][0-9]*)")
 
 
-class DataDirNotWritable(RuntimeError):
+class DataDirNotWritable(OSError):
     """DATA_DIR cannot be created or written (permissions, read-only disk, a file in the way)."""
 
 
@@ -131,20 +130,16 @@ class _Partition:
         # Stale temp files are cleaned once at open, not by every per-operation TinyDB.
         return TinyDB(self.path, storage=AtomicJSONStorage, clean_stale=False)
 
-    def rows(self, table: str) -> list[Document]:
+    def rows(self, table: str) -> list[dict[str, Any]]:
         """The documents of ``table`` in insertion order ([] for a missing file)."""
-        if not self.path.exists():
-            return []
-        with self._db() as db:
-            return sorted(db.table(table).all(), key=lambda doc: doc.doc_id)
+        # Reads parse TinyDB's JSON ({"<table>": {"<doc id>": doc}}) directly: the same data
+        # without building a TinyDB, a Table and a query on every read.
+        docs: dict[str, dict[str, Any]] = read_json(self.path, default={}).get(table, {})
+        return [docs[doc_id] for doc_id in sorted(docs, key=int)]
 
-    def find(self, table: str, field: str, value: Any) -> Document | None:
+    def find(self, table: str, field: str, value: Any) -> dict[str, Any] | None:
         """The first document of ``table`` whose ``field`` equals ``value``."""
-        if not self.path.exists():
-            return None
-        with self._db() as db:
-            doc: Document | None = db.table(table).get(where(field) == value)
-            return doc
+        return next((doc for doc in self.rows(table) if doc.get(field) == value), None)
 
     def put(self, table: str, field: str, data: dict[str, Any]) -> None:
         """Insert or replace the document whose ``field`` equals ``data[field]`` (one write)."""
@@ -196,6 +191,10 @@ class _Root:
         self.check()
         return status_dir(self.data_dir, status)
 
+    def outbox_dir(self) -> Path:
+        self.check()
+        return self.data_dir / "index" / "outbox"
+
     def counter_file(self) -> Path:
         self.check()
         return counter_path(self.data_dir)
@@ -222,7 +221,7 @@ class TinyDBAccounts:
     def get(self, user_id: int) -> Account | None:
         """The account of ``user_id``, or None."""
         doc = self._root.partition(user_id).find("account", "user_id", user_id)
-        return None if doc is None else Account.model_validate(dict(doc))
+        return None if doc is None else Account.model_validate(doc)
 
     def save(self, account: Account) -> None:
         """Insert or replace the account."""
@@ -289,12 +288,12 @@ class TinyDBRegistrations:
         if user_id is None:
             return None
         doc = self._root.partition(user_id).find("registrations", "id", registration_id)
-        return None if doc is None else Registration.model_validate(dict(doc))
+        return None if doc is None else Registration.model_validate(doc)
 
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
         regs = [
-            Registration.model_validate(dict(doc))
+            Registration.model_validate(doc)
             for doc in self._root.partition(user_id).rows("registrations")
         ]
         return sorted(regs, key=lambda r: (r.created_at, r.id))
@@ -315,9 +314,15 @@ class TinyDBRegistrations:
         # extra marker (dropped by with_status), never a registration missing from its queue.
         if new_status != old_status and new_status in INDEXED_STATUSES:
             self._mark(new_status, rid)
+        # The same rule for the outbox: marked before the notifications are written.
+        pending = bool(registration.pending)
+        if pending:
+            _touch(self._root.outbox_dir(), rid)
         partition.put("registrations", "id", registration.model_dump(mode="json"))
         if old_status is not None and old_status != new_status:
             self._unmark(old_status, rid)
+        if not pending and old is not None and _has_pending(old):
+            remove_durable(self._root.outbox_dir() / rid)
         if count is not None:
             self._counter.commit(count + 1)
 
@@ -349,6 +354,22 @@ class TinyDBRegistrations:
                     found[reg.id] = reg
         return sorted(found.values(), key=lambda r: (r.updated_at, r.id))
 
+    def with_pending_notifications(self) -> list[Registration]:
+        """Registrations with undelivered notifications, from their marker files."""
+        directory = self._root.outbox_dir()
+        try:
+            names = sorted(p.name for p in directory.iterdir() if not is_temp(p.name))
+        except FileNotFoundError:
+            return []
+        found = []
+        for name in names:
+            reg = self.get(name)
+            if reg is not None and reg.pending:
+                found.append(reg)
+            elif registration_user(name) is not None:
+                remove_durable(directory / name)  # left by a crash between two writes
+        return found
+
     def count(self) -> int:
         """How many registrations are stored (one small file read)."""
         return self._counter.settle()
@@ -357,7 +378,7 @@ class TinyDBRegistrations:
         """Every registration: a scan of all user files, for exports and searches only."""
         for partition in self._root.partitions():
             for doc in partition.rows("registrations"):
-                yield Registration.model_validate(dict(doc))
+                yield Registration.model_validate(doc)
 
     def _from_markers(self, status: Status) -> Iterator[Registration]:
         directory = self._root.status_dir(status)
@@ -374,21 +395,29 @@ class TinyDBRegistrations:
                 self._unmark(status, name)
 
     def _mark(self, status: Status, registration_id: str) -> None:
-        directory = self._root.status_dir(status)
-        path = directory / registration_id
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return
-        except FileNotFoundError:
-            make_dirs(directory)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        os.close(fd)
-        fsync_dir(directory)
+        _touch(self._root.status_dir(status), registration_id)
 
     def _unmark(self, status: Status, registration_id: str) -> None:
         if status in INDEXED_STATUSES:
             remove_durable(self._root.status_dir(status) / registration_id)
+
+
+def _touch(directory: Path, name: str) -> None:
+    """Create an empty marker file durably (no-op when it exists)."""
+    path = directory / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        make_dirs(directory)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.close(fd)
+    fsync_dir(directory)
+
+
+def _has_pending(doc: Mapping[str, Any]) -> bool:
+    return any(n.get("state") == "pending" for n in doc.get("outbox", []))
 
 
 def _normalize(value: str) -> str:
@@ -448,7 +477,7 @@ class TinyDBAuditLog:
         user_id = _subject_user(subject)
         if user_id is not None:
             rows = self._root.partition(user_id).rows("audit")
-            return [AuditEvent.model_validate(dict(r)) for r in rows if r["subject"] == subject]
+            return [AuditEvent.model_validate(r) for r in rows if r["subject"] == subject]
         doc = read_json(self._root.audit_file(subject), default={"events": []})
         return [AuditEvent.model_validate(e) for e in doc["events"]]
 

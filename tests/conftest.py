@@ -3,10 +3,15 @@ offline Telegram kit (full PTB stack, real TinyDB storage), restartable in-proce
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -86,6 +91,31 @@ class BotHarness:
         await self.stop()
         await self.start()
 
+    async def deliver(self) -> None:
+        """Run the outbox until nothing is due (what the job does every few seconds)."""
+        job = self.app.job_queue.get_jobs_by_name("outbox")[0]
+        for _ in range(50):
+            await job.run(self.app)
+            now = self.clock()
+            due = [
+                n
+                for r in self.store.registrations.with_pending_notifications()
+                for n in r.pending
+                if n.next_attempt_at <= now
+            ]
+            if not due:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"notifications still due: {due}")
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 3.0) -> None:
+        """Wait for something that happens in the background (jobs, albums)."""
+        for _ in range(int(timeout / 0.02)):
+            if condition():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
     @property
     def store(self) -> TinyDBStorage:
         assert self.storage is not None
@@ -105,6 +135,64 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def harness(settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
     bot = BotHarness(settings, clock)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+    assert bot.kit.errors == [], f"handlers raised: {bot.kit.errors}"
+
+
+class Inbox:
+    """What a local SMTP server (aiosmtpd on 127.0.0.1) received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
+        self.messages.append(parsed)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on 127.0.0.1 for the duration of a test."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_settings(tmp_path: Path, smtp: tuple[Inbox, int]) -> Settings:
+    return make_settings(
+        tmp_path / "data",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp[1],
+        SMTP_TLS="none",
+        SMTP_FROM="onboarding@example.com",
+    )
+
+
+@pytest.fixture
+async def mail_harness(mail_settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
+    bot = BotHarness(mail_settings, clock)
     await bot.start()
     try:
         yield bot

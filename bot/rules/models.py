@@ -69,6 +69,41 @@ class Account(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class Channel(StrEnum):
+    """How a notification reaches its recipient."""
+
+    CHAT = "chat"
+    EMAIL = "email"
+
+
+class Delivery(StrEnum):
+    """Where a notification stands in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked the bot (403): recorded, never retried
+    FAILED = "failed"  # gave up after the last attempt or a permanent refusal
+
+
+class Notification(BaseModel):
+    """A message owed to someone, stored with the change that caused it (the outbox).
+
+    Rendered at delivery from ``template`` in the recipient's language, so a retry after a
+    restart sends exactly what the first attempt would have."""
+
+    id: str
+    channel: Channel
+    template: str
+    recipient: str  # a chat id (as text) or an e-mail address
+    params: dict[str, Any] = Field(default_factory=dict)
+    state: Delivery = Delivery.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    message_id: int | None = None  # the Telegram message it became, when one
+
+
 class Registration(BaseModel):
     """One developer registration (one role) of an account."""
 
@@ -85,6 +120,19 @@ class Registration(BaseModel):
     submitted_at: datetime | None = None
     due_date: date | None = None
     reminded_at: datetime | None = None
+    round: int = 0  # how many times it was submitted
+    claimed_by: int | None = None  # the reviewer holding it
+    claimed_at: datetime | None = None
+    reviewed_answers: dict[str, Any] | None = None  # answers as of the last change request
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    card_message_id: int | None = None  # the reviewers' card in the admin group
+    outbox: list[Notification] = Field(default_factory=list)
+
+    @property
+    def pending(self) -> list[Notification]:
+        """Notifications still to deliver."""
+        return [n for n in self.outbox if n.state is Delivery.PENDING]
 
     @staticmethod
     def make_id(user_id: int, role: Role) -> str:

@@ -8,7 +8,7 @@ never raises.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 import holidays
@@ -24,6 +24,15 @@ def _calendar(year: int) -> tuple[frozenset[date], frozenset[date]]:
     days_off = frozenset(d for d in china if d.year == year)
     worked = frozenset(d for d in china.weekend_workdays if d.year == year)
     return days_off, worked
+
+
+#: China Standard Time: dates of submissions and deadlines are the platform's dates.
+CHINA = timezone(timedelta(hours=8))
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar date in China at a (timezone-aware) moment."""
+    return moment.astimezone(CHINA).date()
 
 
 def is_working_day(d: date) -> bool:

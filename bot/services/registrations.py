@@ -12,9 +12,10 @@ from typing import Any
 
 from bot.rules import form, validators
 from bot.rules.form import Field, Kind
-from bot.rules.models import AuditEvent, Document, Registration, Role, Status
+from bot.rules.models import AuditEvent, Channel, Document, Registration, Role, Status
 from bot.rules.status import EDITABLE, Action, next_status
-from bot.rules.workdays import due_date
+from bot.rules.workdays import china_date, due_date
+from bot.services import outbox
 from storage.protocols import Storage
 
 Clock = Callable[[], datetime]
@@ -39,9 +40,10 @@ class Incomplete(Exception):
 class RegistrationService:
     """Every change to a registration goes through here and is durable on return."""
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, clock: Clock, admin_chat: int | None = None) -> None:
         self.storage = storage
         self.clock = clock
+        self.admin_chat = admin_chat
 
     # -- reading ---------------------------------------------------------------------
     def get(self, registration_id: str) -> Registration | None:
@@ -183,8 +185,15 @@ class RegistrationService:
         previous = registration.status
         registration.status = next_status(registration.status, Action.SUBMIT)
         registration.submitted_at = now
-        registration.due_date = due_date(now.date())
+        registration.due_date = due_date(china_date(now))
         registration.flagged = {}
+        registration.round += 1
+        if self.admin_chat is not None:
+            # The reviewers' card leaves through the outbox, saved in this same write.
+            card = outbox.notification(
+                registration, "card", Channel.CHAT, str(self.admin_chat), now
+            )
+            outbox.add(registration, card)
         self._save(registration)
         self._audit(registration, "submitted", registration.user_id, previous=previous.value)
         return registration

@@ -1,0 +1,111 @@
+"""A user's own data: everything stored about them as one document (/mydata), and the
+deletion of what is not part of a review record yet (/delete removes drafts only).
+
+Submitted registrations are kept whatever their status: they are the record of what was
+reviewed and decided, which the platform must be able to show later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.rules import form
+from bot.rules.models import AuditEvent, Registration, Role, Status
+from bot.services.support import SupportDesk
+from storage.protocols import Storage
+
+Clock = Callable[[], datetime]
+
+#: Names the export format, so a later change of shape can be told apart.
+FORMAT = "onboarding-bot/mydata/1"
+
+#: Registration fields that are the platform's working state, not data about the user
+#: (who of the staff holds it, where its card is, the delivery queue of notifications).
+_STAFF_FIELDS = frozenset({"claimed_by", "card_message_id", "outbox"})
+
+
+@dataclass(frozen=True)
+class DeletionPlan:
+    """What /delete would remove (drafts) and what it keeps (everything submitted)."""
+
+    drafts: list[Registration]
+    kept: list[Registration]
+
+
+class PersonalData:
+    """Exports and deletes a user's data; every deletion is durable when a method returns."""
+
+    def __init__(self, storage: Storage, desk: SupportDesk, clock: Clock) -> None:
+        self.storage = storage
+        self.desk = desk
+        self.clock = clock
+
+    def _registrations(self, user_id: int) -> list[Registration]:
+        return sorted(self.storage.registrations.for_user(user_id), key=lambda r: r.created_at)
+
+    def export(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about the user, as JSON-ready data (nobody else's)."""
+        account = self.storage.accounts.get(user_id)
+        registrations = self._registrations(user_id)
+        # Every role's id, not only the existing registrations: events of deleted drafts
+        # are about the user too.
+        subjects = [f"account:{user_id}"] + [Registration.make_id(user_id, r) for r in Role]
+        events = [e for s in subjects for e in self.storage.audit.for_subject(s)]
+        return {
+            "format": FORMAT,
+            "exported_at": self.clock().isoformat(),
+            "user_id": user_id,
+            "account": account.model_dump(mode="json") if account is not None else None,
+            "registrations": [
+                r.model_dump(mode="json", exclude=set(_STAFF_FIELDS)) for r in registrations
+            ],
+            "events": [self._event(e, user_id) for e in sorted(events, key=lambda e: e.at)],
+            "support_tickets": [t.model_dump(mode="json") for t in self.desk.tickets_of(user_id)],
+        }
+
+    @staticmethod
+    def _event(event: AuditEvent, user_id: int) -> dict[str, Any]:
+        """An audit event as the user sees it: staff are not named, only "platform"."""
+        data = event.model_dump(mode="json", exclude={"actor"})
+        data["by"] = "you" if event.actor == user_id else "platform"
+        return data
+
+    def plan(self, user_id: int) -> DeletionPlan:
+        """The user's drafts (deletable) and submitted registrations (kept)."""
+        registrations = self._registrations(user_id)
+        return DeletionPlan(
+            drafts=[r for r in registrations if r.status is Status.DRAFT],
+            kept=[r for r in registrations if r.status is not Status.DRAFT],
+        )
+
+    def delete_drafts(self, user_id: int, roles: Collection[Role]) -> list[Registration]:
+        """Delete the user's drafts for ``roles`` (others are left alone) with their answers
+        and file references, and free their e-mail address and administrator id."""
+        deleted = []
+        for role in roles:
+            registration = self.storage.registrations.get(Registration.make_id(user_id, role))
+            if registration is None or registration.status is not Status.DRAFT:
+                continue
+            self.storage.audit.append(
+                AuditEvent(
+                    subject=registration.id,
+                    action="draft_deleted",
+                    actor=user_id,
+                    at=self.clock(),
+                    detail={"answers": len(registration.answers)},
+                )
+            )
+            # The registration goes first: a crash before the releases leaves a value
+            # claimed by a registration that is gone (harmless to the user, who may claim
+            # it again with a new draft of the same role), never a draft whose unique
+            # answers someone else could take.
+            self.storage.registrations.delete(registration.id)
+            for field in form.FIELDS.values():
+                value = registration.answers.get(field.key)
+                if field.unique is not None and isinstance(value, str):
+                    self.storage.unique.release(field.unique, value, registration.id)
+            deleted.append(registration)
+        return deleted

@@ -1,0 +1,251 @@
+"""The reviewers' side: the queue, claims, decisions with their notifications, the audit
+trail, searches and deadlines. Every decision and its notifications are one write."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.rules import form
+from bot.rules.models import AuditEvent, Channel, Registration, Status
+from bot.rules.status import WAITING, Action, InvalidTransition, next_status
+from bot.rules.workdays import china_date, working_days_between
+from bot.services import outbox
+from storage.protocols import Storage
+
+Clock = Callable[[], datetime]
+
+#: Working days reviewers have; a registration this close to it is "near" the deadline.
+DEADLINE_DAYS = 3
+NEAR_DAYS = 2
+
+DECIDED_KINDS = {
+    Action.APPROVE: "approved",
+    Action.REQUEST_CHANGES: "changes_requested",
+    Action.REJECT: "rejected",
+}
+
+
+class Denied(Exception):
+    """A reviewer action that is not possible now; ``code`` names the reason's text."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A registration in the queue with its age in working days."""
+
+    registration: Registration
+    age: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.age >= DEADLINE_DAYS
+
+    @property
+    def near(self) -> bool:
+        return NEAR_DAYS <= self.age < DEADLINE_DAYS
+
+
+class ReviewService:
+    """What reviewers do; each method is durable when it returns."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        claim_for: timedelta,
+        email: bool,
+        china_today: Callable[[], date],
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.claim_for = claim_for
+        self.email = email
+        self.today = china_today
+
+    # -- reading -----------------------------------------------------------------------
+    def get(self, registration_id: str) -> Registration:
+        """A registration by id (``Denied("review.unknown")`` when there is none)."""
+        registration = self.storage.registrations.get(registration_id.strip())
+        if registration is None or registration.status is Status.DRAFT:
+            raise Denied("review.unknown", id=registration_id[:40])
+        return registration
+
+    def queue(self) -> list[Waiting]:
+        """Registrations waiting for a decision, oldest submission first."""
+        waiting = self.storage.registrations.with_status(*WAITING)
+        today = self.today()
+        items = [
+            Waiting(
+                r, working_days_between(china_date(r.submitted_at), today) if r.submitted_at else 0
+            )
+            for r in waiting
+        ]
+        return sorted(items, key=lambda w: w.registration.submitted_at or self.clock())
+
+    def holder(self, registration: Registration) -> int | None:
+        """The reviewer holding a registration, while the claim lasts."""
+        if registration.claimed_by is None or registration.claimed_at is None:
+            return None
+        if self.clock() - registration.claimed_at >= self.claim_for:
+            return None
+        return registration.claimed_by
+
+    def changed_since_review(self, registration: Registration) -> list[str]:
+        """Fields whose answers changed since the last change request."""
+        before = registration.reviewed_answers
+        if before is None:
+            return []
+        return [
+            f.key
+            for f in form.fields_for(registration.role)
+            if registration.answers.get(f.key) != before.get(f.key)
+        ]
+
+    def history(self, registration_id: str) -> list[AuditEvent]:
+        """The audit trail of a registration."""
+        return self.storage.audit.for_subject(self.get(registration_id).id)
+
+    def find(self, text: str, limit: int = 50) -> list[Registration]:
+        """Submitted registrations whose company name, credit code or e-mail contains text."""
+        needle = text.strip().casefold()
+        if not needle:
+            return []
+        found = []
+        for registration in self.storage.registrations.all():
+            if registration.status is Status.DRAFT:
+                continue
+            haystack = " ".join(
+                str(registration.answers.get(k) or "")
+                for k in ("company_name", "credit_code", "admin_email")
+            ).casefold()
+            if needle in haystack:
+                found.append(registration)
+                if len(found) >= limit:
+                    break
+        return found
+
+    # -- acting ------------------------------------------------------------------------
+    def claim(self, registration_id: str, reviewer: int) -> Registration:
+        """Take a registration; others see who holds it until release or expiry."""
+        registration = self._waiting(registration_id)
+        holder = self.holder(registration)
+        if holder == reviewer:
+            raise Denied("review.already_yours")
+        if holder is not None:
+            raise Denied("review.held", holder=holder)
+        if registration.status is not Status.IN_REVIEW:
+            registration.status = next_status(registration.status, Action.CLAIM)
+        registration.claimed_by, registration.claimed_at = reviewer, self.clock()
+        self._save(registration, "claimed", reviewer)
+        return registration
+
+    def release(self, registration_id: str, reviewer: int) -> Registration:
+        """Give a claimed registration back to the queue."""
+        registration = self._waiting(registration_id)
+        if self.holder(registration) != reviewer:
+            raise Denied("review.not_yours")
+        registration.status = next_status(registration.status, Action.RELEASE)
+        registration.claimed_by = registration.claimed_at = None
+        self._save(registration, "released", reviewer)
+        return registration
+
+    def reveal(self, registration_id: str, reviewer: int) -> Registration:
+        """Show the full ID numbers to a reviewer; recorded in the audit trail."""
+        registration = self.get(registration_id)
+        self._audit(registration, "revealed", reviewer)
+        return registration
+
+    def approve(self, registration_id: str, reviewer: int) -> Registration:
+        """Approve: the applicant is a registered developer."""
+        return self._decide(registration_id, reviewer, Action.APPROVE)
+
+    def reject(self, registration_id: str, reviewer: int, reason: str) -> Registration:
+        """Reject for good, with a reason the applicant is told."""
+        reason = reason.strip()
+        if not reason:
+            raise Denied("review.reason_needed")
+        return self._decide(registration_id, reviewer, Action.REJECT, reason=reason[:1000])
+
+    def request_changes(
+        self, registration_id: str, reviewer: int, reasons: dict[str, str]
+    ) -> Registration:
+        """Send the applicant back to the named fields, each with its reason."""
+        registration = self.get(registration_id)
+        keys = [f.key for f in form.fields_for(registration.role)]
+        flagged = {k: reasons[k][:500] for k in keys if k in reasons and reasons[k].strip()}
+        if not flagged:
+            raise Denied("review.fields_needed")
+        return self._decide(registration_id, reviewer, Action.REQUEST_CHANGES, flagged=flagged)
+
+    def _decide(
+        self,
+        registration_id: str,
+        reviewer: int,
+        action: Action,
+        *,
+        reason: str | None = None,
+        flagged: dict[str, str] | None = None,
+    ) -> Registration:
+        registration = self._waiting(registration_id)
+        holder = self.holder(registration)
+        if holder is not None and holder != reviewer:
+            raise Denied("review.held", holder=holder)
+        registration.status = next_status(registration.status, action)
+        now = self.clock()
+        registration.decided_at = now
+        registration.decision_reason = reason
+        registration.claimed_by = registration.claimed_at = None
+        if flagged is not None:
+            registration.flagged = flagged
+            registration.reviewed_answers = copy.deepcopy(registration.answers)
+            registration.cursor = next(iter(flagged))
+            registration.editing = False
+        kind = DECIDED_KINDS[action]
+        notes = [
+            outbox.notification(registration, kind, Channel.CHAT, str(registration.user_id), now)
+        ]
+        email = registration.answers.get("admin_email")
+        if self.email and isinstance(email, str):
+            notes.append(outbox.notification(registration, kind, Channel.EMAIL, email, now))
+        outbox.add(registration, *notes)
+        detail: dict[str, Any] = {"reason": reason} if reason else {}
+        if flagged:
+            detail["fields"] = flagged
+        self._save(registration, kind, reviewer, **detail)
+        return registration
+
+    def overdue(self) -> list[Waiting]:
+        """Waiting registrations near or past the deadline of 3 working days."""
+        return [w for w in self.queue() if w.near or w.overdue]
+
+    # -- internals -----------------------------------------------------------------------
+    def _waiting(self, registration_id: str) -> Registration:
+        registration = self.get(registration_id)
+        if registration.status not in WAITING:
+            raise Denied("review.not_waiting", status=registration.status.value)
+        return registration
+
+    def _save(self, registration: Registration, action: str, actor: int, **detail: Any) -> None:
+        registration.updated_at = self.clock()
+        self.storage.registrations.save(registration)
+        self._audit(registration, action, actor, **detail)
+
+    def _audit(self, registration: Registration, action: str, actor: int, **detail: Any) -> None:
+        self.storage.audit.append(
+            AuditEvent(
+                subject=registration.id, action=action, actor=actor, at=self.clock(), detail=detail
+            )
+        )
+
+
+__all__ = ["Denied", "InvalidTransition", "ReviewService", "Waiting"]

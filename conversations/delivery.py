@@ -1,0 +1,208 @@
+"""Delivers the outbox: applicants' decisions by chat and e-mail, reviewers' cards and the
+documents that go with them. A job runs it every few seconds and right after a decision.
+
+Failures are classified once, here: Telegram's 429 waits ``retry_after``; 5xx, timeouts
+and network errors back off; 403 (the user blocked the bot) is recorded and not retried;
+400 is a bug of ours and is not retried either (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any, cast
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.mailer import Mail, MailError
+from bot.rules import form
+from bot.rules.models import Channel, Notification, Registration
+from bot.services import outbox
+from conversations import keyboards
+from conversations.common import Context, Services, account_locale, reason_text
+
+log = logging.getLogger(__name__)
+
+#: How often the outbox is looked at (a decision also triggers it at once).
+EVERY = timedelta(seconds=5)
+_LOCK = "outbox_lock"
+
+
+def schedule(application: Application) -> None:  # type: ignore[type-arg]
+    """Arm the delivery job; at start-up it also sends what a crash left pending."""
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        cast(Any, deliver_due), interval=EVERY, first=0.5, name="outbox"
+    )
+
+
+def trigger(context: Context) -> None:
+    """Deliver now rather than at the next tick (after a decision or a submission)."""
+    assert context.job_queue is not None
+    context.job_queue.run_once(cast(Any, deliver_due), 0, name="outbox-now")
+
+
+async def deliver_due(context: Context) -> None:
+    """Send every due notification, one at a time, recording each outcome durably."""
+    lock: asyncio.Lock = context.bot_data.setdefault(_LOCK, asyncio.Lock())
+    if lock.locked():
+        return  # a run is under way; it will see what is due
+    async with lock:
+        services = context.services
+        for registration in services.storage.registrations.with_pending_notifications():
+            for note in outbox.due(registration, services.clock()):
+                await _deliver_one(context, registration.id, note)
+
+
+async def _deliver_one(context: Context, registration_id: str, note: Notification) -> None:
+    services = context.services
+    registration = services.registrations.get(registration_id)
+    if registration is None:
+        return
+    message: Message | None = None
+    outcome: tuple[str, Any] = ("sent", None)
+    try:
+        if note.channel is Channel.EMAIL:
+            await _send_mail(services, registration, note)
+        else:
+            message = await _send_chat(context, registration, note)
+    except RetryAfter as error:
+        wait = error.retry_after
+        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+        outcome = ("retry", delay)
+    except Forbidden as error:
+        outcome = ("blocked", str(error))
+    except BadRequest as error:
+        log.error("notification %s refused by Telegram: %s", note.id, error)
+        outcome = ("permanent", str(error))
+    except (NetworkError, TelegramError, MailError) as error:
+        outcome = ("transient", str(error))
+    # Re-read: handlers may have changed the registration while we were sending.
+    fresh = services.registrations.get(registration_id)
+    if fresh is None:
+        return
+    current = next((n for n in fresh.outbox if n.id == note.id), None)
+    if current is None:
+        return
+    now = services.clock()
+    kind, detail = outcome
+    if kind == "sent":
+        outbox.sent(current, now, message.message_id if message else None)
+        if note.template == "card" and message is not None:
+            fresh.card_message_id = message.message_id
+            _queue_documents(fresh, note, services)
+    elif kind == "blocked":
+        outbox.blocked(current, detail)
+        log.info("notification %s: the recipient blocked the bot", note.id)
+    elif kind == "retry":
+        outbox.failed(current, now, "429 Too Many Requests", retry_after=detail)
+    else:
+        outbox.failed(current, now, detail, permanent=kind == "permanent")
+        log.warning("notification %s failed (attempt %d): %s", note.id, current.attempts, detail)
+    services.storage.registrations.save(fresh)
+
+
+def _queue_documents(registration: Registration, card: Notification, services: Services) -> None:
+    """After a card, each uploaded document follows as its own notification (own retries)."""
+    now = services.clock()
+    for field in form.fields_for(registration.role):
+        value = registration.answers.get(field.key)
+        if field.kind is form.Kind.DOCUMENT and isinstance(value, dict):
+            outbox.add(
+                registration,
+                outbox.notification(
+                    registration,
+                    f"document-{field.key}",
+                    Channel.CHAT,
+                    card.recipient,
+                    now,
+                    field=field.key,
+                    reply_to=registration.card_message_id,
+                ),
+            )
+
+
+async def _send_chat(
+    context: Context, registration: Registration, note: Notification
+) -> Message | None:
+    from conversations import reviewer  # the card is the reviewers' module's business
+
+    chat_id = int(note.recipient)
+    if note.template == "card":
+        text, buttons = reviewer.card(context.services, registration)
+        return await context.bot.send_message(chat_id, text, reply_markup=buttons)
+    if note.template.startswith("document-"):
+        return await _send_document(context, registration, note, chat_id)
+    return await _send_decision(context, registration, note, chat_id)
+
+
+async def _send_decision(
+    context: Context, registration: Registration, note: Notification, chat_id: int
+) -> Message:
+    services = context.services
+    locale = account_locale(services, registration.user_id)
+    texts = services.texts
+    text = texts.render(
+        locale,
+        f"decision_{note.template}",
+        registration=registration,
+        reasons=[
+            (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, value))
+            for key, value in registration.flagged.items()
+        ],
+    )
+    markup: InlineKeyboardMarkup | None = None
+    if note.template == "changes_requested":
+        markup = keyboards.inline(
+            [[(texts.plain(locale, "button.fix_now"), f"ap:fix:{registration.id}")]]
+        )
+    return await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def _send_document(
+    context: Context, registration: Registration, note: Notification, chat_id: int
+) -> Message | None:
+    key = str(note.params.get("field"))
+    value = registration.answers.get(key)
+    if not isinstance(value, dict):
+        return None  # replaced or skipped since: nothing to show
+    services = context.services
+    locale = services.settings.DEFAULT_LOCALE
+    caption = services.texts.t(
+        locale,
+        "review.document_caption",
+        id=registration.id,
+        field=services.texts.plain(locale, f"field.{key}.label"),
+    )
+    reply_to = note.params.get("reply_to")
+    kwargs: dict[str, Any] = {"caption": caption}
+    if isinstance(reply_to, int):
+        kwargs["reply_to_message_id"] = reply_to
+        kwargs["allow_sending_without_reply"] = True
+    if str(value.get("mime_type", "")).startswith("image/") and not value.get("file_name"):
+        return await context.bot.send_photo(chat_id, value["file_id"], **kwargs)
+    return await context.bot.send_document(chat_id, value["file_id"], **kwargs)
+
+
+async def _send_mail(services: Services, registration: Registration, note: Notification) -> None:
+    if services.mailer is None:
+        raise MailError("e-mail is not configured")
+    locale = account_locale(services, registration.user_id)
+    texts = services.texts
+    reasons = [
+        (texts.plain(locale, f"field.{key}.label"), reason_text(texts, locale, value, plain=True))
+        for key, value in registration.flagged.items()
+    ]
+    params = {"registration": registration, "reasons": reasons}
+    await services.mailer.send(
+        Mail(
+            to=note.recipient,
+            subject=texts.plain(locale, f"mail.{note.template}.subject", id=registration.id),
+            text=texts.render_mail(locale, note.template, "txt", **params),
+            html=texts.render_mail(locale, note.template, "html", **params),
+            reference=note.id,
+        )
+    )

@@ -1,0 +1,384 @@
+"""Support tickets. A user opens one (the button under /support, or the FAQ's offer); from
+then on their private messages outside the applicant form are copied into the support group
+(``SUPPORT_CHAT_ID``), where any member answers by replying to a ticket message. ``/close``
+or the button ends it, on either side. Diagram: ``support.mmd`` beside this file.
+
+Handlers by audience: the user's private chat, and the support group (other groups are
+ignored). Which ticket a group message belongs to is read from storage, so replies keep
+working across restarts. Messages are copied, not forwarded: a copy works when the user
+hides forwarding, and shows the other side nothing but the message.
+
+``register`` also adds the FAQ and the user's data (``conversations.faq``,
+``conversations.mydata``): the self-service part of support, wired in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any, cast
+
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import telegram_html
+from bot.services.support import ClosedBy, SupportDesk, Ticket
+from bot.texts import Texts
+from conversations import faq, keyboards, mydata
+from conversations.common import (
+    Context,
+    Services,
+    account_locale,
+    acknowledge,
+    callback_parts,
+    locale_of,
+    reply,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where the application keeps its desk (one per process: it holds the rate limit).
+_DESK = "support_desk"
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def desk(bot_data: MutableMapping[Any, Any]) -> SupportDesk:
+    """The application's support desk, built on first use from its services."""
+    found = bot_data.get(_DESK)
+    if not isinstance(found, SupportDesk):
+        services = cast(Services, bot_data["services"])
+        found = SupportDesk(services.storage.kv, services.clock)
+        bot_data[_DESK] = found
+    return found
+
+
+class _HasOpenTicket(filters.MessageFilter):
+    """Messages from a user with an open ticket (looked up in storage for each message)."""
+
+    def __init__(self, bot_data: MutableMapping[Any, Any]) -> None:
+        super().__init__(name="HasOpenTicket")
+        self._bot_data = bot_data
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        return user is not None and desk(self._bot_data).open_ticket(user.id) is not None
+
+
+class _RepliesToTicket(filters.MessageFilter):
+    """Replies to a ticket's message; other replies are left to other handlers (the same
+    group may serve reviewers too)."""
+
+    def __init__(self, bot_data: MutableMapping[Any, Any]) -> None:
+        super().__init__(name="RepliesToTicket")
+        self._bot_data = bot_data
+
+    def filter(self, message: Message) -> bool:
+        target = message.reply_to_message
+        return (
+            target is not None
+            and desk(self._bot_data).ticket_for(message.chat_id, target.message_id) is not None
+        )
+
+
+def _relayable(message: Message) -> bool:
+    """Text, photos and documents are relayed; stickers, voice, polls … are not."""
+    return bool(message.text or message.photo or message.document)
+
+
+def ticket_buttons(texts: Texts, locale: str, ticket: Ticket | None) -> InlineKeyboardMarkup:
+    """The "open a ticket" button, or "close ticket" when one is open."""
+    if ticket is not None:
+        return keyboards.inline(
+            [[(texts.plain(locale, "button.close_ticket"), f"sup:close:{ticket.id}")]]
+        )
+    return keyboards.inline([[(texts.plain(locale, "button.open_ticket"), "sup:open")]])
+
+
+def _staff_locale(context: Context) -> str:
+    """The support group reads the platform's language."""
+    return context.services.settings.DEFAULT_LOCALE
+
+
+# -- the user's side ---------------------------------------------------------------------
+async def open_ticket(update: Update, context: Context) -> None:
+    """Open a ticket (or show the open one); a question carried from the FAQ goes first."""
+    await acknowledge(update, context)
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    services = context.services
+    texts = services.texts
+    locale = locale_of(update, context)
+    support_chat = services.settings.SUPPORT_CHAT_ID
+    if support_chat is None or chat.type != ChatType.PRIVATE:
+        email = services.settings.SUPPORT_EMAIL
+        await reply(update, texts.t(locale, "ticket.unavailable", email=email))
+        return
+    tickets = desk(context.bot_data)
+    ticket, new = tickets.open(user.id)
+    if not new:
+        await reply(
+            update,
+            texts.t(locale, "ticket.already_open", ticket=ticket.id),
+            ticket_buttons(texts, locale, ticket),
+        )
+        return
+    staff = _staff_locale(context)
+    try:
+        header = await context.bot.send_message(
+            support_chat,
+            _header(context, user, ticket, locale),
+            reply_markup=ticket_buttons(texts, staff, ticket),
+        )
+    except TelegramError:
+        log.warning("ticket %s: the support group is unreachable", ticket.id, exc_info=True)
+        # Nobody would read the user's messages: close it and point to the e-mail.
+        tickets.close(ticket, ClosedBy.SYSTEM)
+        email = services.settings.SUPPORT_EMAIL
+        await reply(update, texts.t(locale, "ticket.unavailable", email=email))
+        return
+    ticket = tickets.posted_header(ticket, support_chat, header.message_id)
+    parts = callback_parts(update)
+    question = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+    passed_on = False
+    if question is not None:
+        passed_on = await _copy_to_support(context, ticket, chat.id, question) is not None
+    await reply(
+        update,
+        texts.render(locale, "ticket_opened", ticket=ticket.id, question=passed_on),
+        ticket_buttons(texts, locale, ticket),
+    )
+
+
+def _header(context: Context, user: User, ticket: Ticket, user_locale: str) -> str:
+    """The ticket's first message in the support group: who writes, and where they stand."""
+    services = context.services
+    return services.texts.render(
+        _staff_locale(context),
+        "ticket_header",
+        ticket=ticket.id,
+        name=user.full_name,
+        username=user.username,
+        user_id=user.id,
+        language=user_locale,
+        registrations=services.registrations.of_user(user.id),
+    )
+
+
+async def _copy_to_support(
+    context: Context, ticket: Ticket, from_chat: int, message_id: int
+) -> Ticket | None:
+    """Copy one of the user's messages into the support group under the ticket's header;
+    None when Telegram refused (the message is gone, the group is unreachable)."""
+    support_chat = context.services.settings.SUPPORT_CHAT_ID
+    assert support_chat is not None
+    under = None
+    if ticket.header_chat_id == support_chat and ticket.header_message_id is not None:
+        under = ReplyParameters(ticket.header_message_id, allow_sending_without_reply=True)
+    try:
+        copied = await context.bot.copy_message(
+            support_chat, from_chat, message_id, reply_parameters=under
+        )
+    except TelegramError:
+        log.warning("ticket %s: message not copied to support", ticket.id, exc_info=True)
+        return None
+    tickets = desk(context.bot_data)
+    tickets.link(ticket, support_chat, copied.message_id)
+    return tickets.relayed_from_user(ticket)
+
+
+async def relay_to_support(update: Update, context: Context) -> None:
+    """A message while the user's ticket is open: copied to the support group (within the
+    rate limit, and only the kinds agents can read)."""
+    message = update.message
+    user = update.effective_user
+    if message is None or user is None:
+        return  # an edit: the copy already posted stays as it was sent
+    tickets = desk(context.bot_data)
+    ticket = tickets.open_ticket(user.id)
+    if ticket is None:
+        return
+    locale = locale_of(update, context)
+    texts = context.services.texts
+    if not tickets.allow(user.id):
+        await reply(update, texts.t(locale, "ticket.rate_limited", limit=tickets.limit))
+        return
+    if not _relayable(message):
+        await reply(update, texts.t(locale, "ticket.unsupported"))
+        return
+    relayed = await _copy_to_support(context, ticket, message.chat_id, message.message_id)
+    if relayed is None:
+        await reply(update, texts.t(locale, "ticket.relay_failed"))
+    elif relayed.from_user == 1:
+        # Said once per ticket: acknowledging every message would double the chat.
+        await reply(update, texts.t(locale, "ticket.sent", ticket=ticket.id))
+
+
+async def close_own(update: Update, context: Context) -> None:
+    """The user closes their ticket (/close, or the button in the private chat)."""
+    await acknowledge(update, context)
+    user = update.effective_user
+    assert user is not None
+    locale = locale_of(update, context)
+    texts = context.services.texts
+    tickets = desk(context.bot_data)
+    ticket = tickets.open_ticket(user.id)
+    parts = callback_parts(update)
+    if ticket is not None and len(parts) == 3 and parts[2] != str(ticket.id):
+        ticket = None  # the button of an earlier ticket
+    if ticket is None:
+        await reply(update, texts.t(locale, "ticket.none_open"))
+        return
+    ticket = tickets.close(ticket, ClosedBy.USER)
+    notice = texts.t(_staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
+    await _tell_support(context, ticket, notice)
+    await reply(update, texts.t(locale, "ticket.closed_by_user", ticket=ticket.id))
+
+
+async def _tell_support(context: Context, ticket: Ticket, text: str) -> None:
+    """A notice in the support group, under the ticket's header."""
+    support_chat = context.services.settings.SUPPORT_CHAT_ID
+    if support_chat is None:
+        return
+    under = None
+    if ticket.header_chat_id == support_chat and ticket.header_message_id is not None:
+        under = ReplyParameters(ticket.header_message_id, allow_sending_without_reply=True)
+    try:
+        await context.bot.send_message(support_chat, text, reply_parameters=under)
+    except TelegramError:
+        log.warning("ticket %s: notice not posted in support", ticket.id, exc_info=True)
+
+
+# -- the support group's side ------------------------------------------------------------
+async def answer_user(update: Update, context: Context) -> None:
+    """An agent's reply to a ticket message: delivered to the user; problems are said in
+    the group, success is silent (the group stays readable)."""
+    message = update.message
+    if message is None or message.reply_to_message is None:
+        return  # an edited reply is not delivered twice
+    tickets = desk(context.bot_data)
+    ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
+    if ticket is None:
+        return
+    texts = context.services.texts
+    staff = _staff_locale(context)
+    problem: str | None = None
+    if not ticket.is_open:
+        problem = texts.t(staff, "ticket.group_closed_not_delivered", ticket=ticket.id)
+    elif not _relayable(message):
+        problem = texts.t(staff, "ticket.group_unsupported")
+    else:
+        try:
+            await _deliver(context, ticket, message)
+        except Forbidden:
+            problem = texts.t(staff, "ticket.group_blocked", ticket=ticket.id)
+        except TelegramError:
+            log.warning("ticket %s: reply not delivered", ticket.id, exc_info=True)
+            problem = texts.t(staff, "ticket.group_not_delivered", ticket=ticket.id)
+        else:
+            tickets.relayed_to_user(ticket)
+    if problem is not None:
+        await message.reply_text(problem, do_quote=True)
+
+
+async def _deliver(context: Context, ticket: Ticket, message: Message) -> None:
+    """Send an agent's message to the user under a "support replied" line; a message too
+    long to carry that line goes as it is."""
+    locale = account_locale(context.services, ticket.user_id)
+    texts = context.services.texts
+    bot = context.bot
+    if message.text is not None:
+        text = texts.render(locale, "ticket_reply", ticket=ticket.id, text=message.text)
+        if not telegram_html.problems(text):
+            await bot.send_message(ticket.user_id, text)
+            return
+    else:
+        caption = texts.render(locale, "ticket_reply", ticket=ticket.id, text=message.caption)
+        if not telegram_html.problems(caption, caption=True):
+            await bot.copy_message(
+                ticket.user_id, message.chat_id, message.message_id, caption=caption
+            )
+            return
+    await bot.copy_message(ticket.user_id, message.chat_id, message.message_id)
+
+
+async def close_by_agent(update: Update, context: Context) -> None:
+    """/close in reply to a ticket message, or the header's button: close it, tell the user."""
+    await acknowledge(update, context)
+    message = update.effective_message
+    agent = update.effective_user
+    assert message is not None and agent is not None
+    texts = context.services.texts
+    staff = _staff_locale(context)
+    tickets = desk(context.bot_data)
+    parts = callback_parts(update)
+    ticket: Ticket | None = None
+    if update.callback_query is not None:
+        ticket = tickets.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+    elif message.reply_to_message is not None:
+        ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
+    if ticket is None:
+        await reply(update, texts.t(staff, "ticket.group_reply_to_close"))
+        return
+    if not ticket.is_open:
+        await reply(update, texts.t(staff, "ticket.group_already_closed", ticket=ticket.id))
+        return
+    ticket = tickets.close(ticket, ClosedBy.SUPPORT)
+    locale = account_locale(context.services, ticket.user_id)
+    try:
+        await context.bot.send_message(
+            ticket.user_id, texts.t(locale, "ticket.closed_by_agent", ticket=ticket.id)
+        )
+    except TelegramError:
+        log.info("ticket %s: the user was not told of the closing", ticket.id, exc_info=True)
+    await reply(
+        update,
+        texts.t(staff, "ticket.group_closed_by_agent", ticket=ticket.id, name=agent.full_name),
+    )
+
+
+async def on_close_button(update: Update, context: Context) -> None:
+    """The "close ticket" button: the user's own in private, any ticket in the support group."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await close_own(update, context)
+    elif chat is not None and chat.id == context.services.settings.SUPPORT_CHAT_ID:
+        await close_by_agent(update, context)
+    else:
+        await acknowledge(update, context)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the FAQ, support tickets and the user's data; after the applicant conversation
+    (the form keeps its text) and before the basic handlers (a user with an open ticket
+    writes to support, not to the FAQ)."""
+    faq.register(application)
+    mydata.register(application)
+    bot_data = application.bot_data
+    application.add_handler(CallbackQueryHandler(open_ticket, pattern=r"^sup:open(:\d+)?$"))
+    application.add_handler(CallbackQueryHandler(on_close_button, pattern=r"^sup:close:\d+$"))
+    application.add_handler(CommandHandler("close", close_own, filters=PRIVATE))
+    application.add_handler(
+        MessageHandler(PRIVATE & ~filters.COMMAND & _HasOpenTicket(bot_data), relay_to_support)
+    )
+    services = cast(Services, bot_data["services"])
+    support_chat = services.settings.SUPPORT_CHAT_ID
+    if support_chat is None:
+        return
+    # Only the support group: messages in any other group never reach these handlers.
+    in_support = filters.Chat(chat_id=support_chat)
+    application.add_handler(CommandHandler("close", close_by_agent, filters=in_support))
+    application.add_handler(
+        MessageHandler(
+            in_support & filters.REPLY & ~filters.COMMAND & _RepliesToTicket(bot_data),
+            answer_user,
+        )
+    )
