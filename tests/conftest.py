@@ -11,7 +11,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -108,9 +108,9 @@ class BotHarness:
             await asyncio.sleep(0.02)
         raise AssertionError(f"notifications still due: {due}")
 
-    async def until(self, condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    async def until(self, condition: Callable[[], bool], seconds: float = 3.0) -> None:
         """Wait for something that happens in the background (jobs, albums)."""
-        for _ in range(int(timeout / 0.02)):
+        for _ in range(int(seconds / 0.02)):
             if condition():
                 return
             await asyncio.sleep(0.02)
@@ -149,7 +149,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         self.messages.append(parsed)
         return "250 Message accepted for delivery"

@@ -3,11 +3,11 @@ e-mail (a real SMTP server on 127.0.0.1); a change request walks exactly the fla
 
 from __future__ import annotations
 
+from conftest import REVIEWERS, BotHarness, Inbox
 from journey import PDF, Applicant, fill_form, reach_form, texts
 
 from bot.offline.transport import BotMessage
 from bot.rules.models import Delivery, Status
-from conftest import REVIEWERS, BotHarness, Inbox
 
 
 def cards(harness: BotHarness, marker: str) -> list[BotMessage]:

@@ -100,22 +100,19 @@ def every_file_parses(data_dir: Path) -> None:
 def run_child(data_dir: Path, base: int, delay: float) -> list[str]:
     """Start the writer, kill -9 it ``delay`` seconds after it is ready; its output lines."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(data_dir), str(base)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    if first != b"ready\n":
-        proc.kill()
-        _, err = proc.communicate()
-        raise AssertionError(f"child did not start: {first!r} {err.decode()}")
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    out, err = proc.communicate()
+    command = [sys.executable, "-c", CHILD, str(data_dir), str(base)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        if first == b"ready\n":
+            time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        # Read through the same buffered reader as readline: communicate() would read the
+        # raw pipe and lose whatever readline had already buffered past "ready".
+        out, err = proc.stdout.read(), proc.stderr.read()
+    assert first == b"ready\n", f"child did not start: {first!r} {err.decode()}"
     assert proc.returncode == -signal.SIGKILL, err.decode()
     # A line cut short by the kill has no newline: it was never acknowledged.
     return out.decode().split("\n")[:-1]

@@ -5,12 +5,16 @@ from __future__ import annotations
 import errno
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tinydb import TinyDB
 
 from bot.rules.models import Account, AuditEvent, Registration, Role, Status
@@ -484,3 +488,52 @@ def test_atomic_tinydb_storage(tmp_path: Path) -> None:
         assert db.table("t").all() == [{"名": "值"}]
     assert not stale.exists()
     assert path.read_text(encoding="utf-8") == '{"t":{"1":{"名":"值"}}}'
+
+
+# --- both implementations agree on any sequence of changes ----------------------------------
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["save", "delete"]),
+        st.integers(1, 4),  # user
+        st.sampled_from(list(Role)[:2]),
+        st.sampled_from(list(Status)),
+        st.integers(0, 5),  # minutes after T0, so updated_at ties happen
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(ops=OPS)
+def test_memory_and_tinydb_agree(ops: list[tuple[str, int, Role, Status, int]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        stores: list[Storage] = [MemoryStorage(), TinyDBStorage.open(Path(tmp))]
+        try:
+            for action, user_id, role, status, minute in ops:
+                for s in stores:
+                    if action == "save":
+                        when = T0 + timedelta(minutes=minute)
+                        s.registrations.save(reg(user_id, role, status, updated_at=when))
+                    else:
+                        s.registrations.delete(Registration.make_id(user_id, role))
+            memory, disk = stores
+            assert sorted(disk.registrations.all(), key=attrgetter("id")) == sorted(
+                memory.registrations.all(), key=attrgetter("id")
+            )
+            for status in Status:
+                assert disk.registrations.with_status(status) == (
+                    memory.registrations.with_status(status)
+                )
+            assert disk.registrations.with_status(*Status) == memory.registrations.with_status(
+                *Status
+            )
+            for user_id in range(1, 5):
+                assert disk.registrations.for_user(user_id) == memory.registrations.for_user(
+                    user_id
+                )
+            assert disk.registrations.count() == memory.registrations.count()
+            assert_consistent(disk)
+        finally:
+            for s in stores:
+                s.close()
