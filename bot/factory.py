@@ -29,7 +29,7 @@ from bot.services.registrations import RegistrationService
 from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
-from conversations import applicant, basics, delivery, reviewer, support
+from conversations import applicant, basics, delivery, flood, reviewer, support
 from conversations.common import Context, Services
 from storage.files import FileStore
 from storage.persistence import StorePersistence
@@ -120,6 +120,7 @@ def build(
     application.bot_data["services"] = services
     # Order matters: the conversation sees every update first; the basic handlers answer
     # what it leaves (commands that work anywhere, and anything unexpected).
+    flood.register(application, enabled=rate_limit)  # off at machine speed (tests)
     applicant.register(application)
     reviewer.register(application)
     support.register(application)

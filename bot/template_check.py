@@ -10,7 +10,8 @@ from jinja2 import TemplateError
 
 from bot import telegram_html
 from bot.rules.form import FORM
-from bot.rules.models import Registration, Role, Status
+from bot.rules.models import AuditEvent, Registration, Role, Status
+from bot.services.review import Waiting
 from bot.settings import LOCALES
 from bot.texts import Texts
 
@@ -35,6 +36,19 @@ def sample_registrations() -> list[Registration]:
 def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict[str, Any]:
     """Parameters for one whole-message template, with ``user_text`` where users type."""
     registration = sample_registrations()[0]
+    decided = registration.model_copy(update={"decision_reason": user_text, "round": 2})
+    waiting = [
+        Waiting(r, age) for r, age in zip(sample_registrations(), (0, 2, 3, 5, 1), strict=False)
+    ]
+    reasons = [(user_text, user_text), ("x", user_text)]
+    events = [
+        AuditEvent(subject=registration.id, action=a, actor=501, detail=d)
+        for a, d in (
+            ("submitted", {}),
+            ("changes_requested", {"fields": {"legal_name": user_text}}),
+            ("rejected", {"reason": user_text}),
+        )
+    ]
     sections = [(s.key, [(f.key, user_text) for f in s.fields]) for s in FORM]
     samples: dict[str, dict[str, Any]] = {
         "start": {"name": user_text},
@@ -99,6 +113,27 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "delete_done": {"deleted": sample_registrations()[:2]},
         "album": {"outcomes": [user_text, user_text]},
         "reminder": {"registration": registration},
+        "review_card": {
+            "r": registration,
+            "sections": sections,
+            "holder": 501,
+            "changed": ["legal_name"],
+            "revealed": False,
+        },
+        "review_queue": {
+            "items": waiting,
+            "total": 12,
+            "page": 1,
+            "pages": 2,
+            "holder": lambda _r: 501,
+        },
+        "review_digest": {"items": waiting, "holder": lambda _r: None},
+        "review_history": {"id": registration.id, "events": events, "total": 3},
+        "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
+        "review_request_confirm": {"id": registration.id, "reasons": reasons},
+        "decision_approved": {"registration": decided, "reasons": []},
+        "decision_changes_requested": {"registration": decided, "reasons": reasons},
+        "decision_rejected": {"registration": decided, "reasons": []},
     }
     return samples.get(name, {})
 
@@ -116,6 +151,12 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "size": 2048,
         "phone": "*******8000",
         "version": "2026.1",
+        "id": "42-isv",
+        "holder": 501,
+        "status": "approved",
+        "submitted": 3,
+        "decided": 2,
+        "median": 20.5,
         "step": 3,
         "steps": 17,
         "email": "support@example.com",
@@ -133,6 +174,8 @@ def check_templates(texts: Texts, user_text: str = "<b>Tom & Jerry</b> 🙂") ->
             found.append(f"strings.toml: {key} is not in every locale")
         if texts.message_names(reference) != texts.message_names(locale):
             found.append(f"{locale}: message templates differ from {reference}")
+        if texts.mail_names(reference) != texts.mail_names(locale):
+            found.append(f"{locale}: e-mail templates differ from {reference}")
     for locale in LOCALES:
         for name in texts.message_names(locale):
             try:
@@ -141,6 +184,14 @@ def check_templates(texts: Texts, user_text: str = "<b>Tom & Jerry</b> 🙂") ->
                 found.append(f"{locale}/{name}.html: {error}")
                 continue
             found += [f"{locale}/{name}.html: {p}" for p in telegram_html.problems(text)]
+        for name in texts.mail_names(locale):
+            for kind in ("txt", "html"):
+                try:
+                    texts.render_mail(
+                        locale, name, kind, **sample_params(f"decision_{name}", user_text)
+                    )
+                except (TemplateError, TypeError, ValueError) as error:
+                    found.append(f"{locale}/mail/{name}.{kind}: {error}")
         for key in texts.strings[locale]:
             try:
                 text = texts.t(locale, key, **sample_string_params(user_text))

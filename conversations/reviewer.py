@@ -10,10 +10,10 @@ the registration's current state, so a stale or replayed button changes nothing.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup
-from telegram import ForceReply, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -27,6 +27,8 @@ from bot.rules import form
 from bot.rules.form import Kind
 from bot.rules.models import Registration
 from bot.rules.status import WAITING
+from bot.rules.workdays import CHINA, china_date
+from bot.services import reports
 from bot.services.review import Denied
 from conversations import delivery, keyboards
 from conversations.common import (
@@ -42,7 +44,17 @@ from conversations.common import (
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
-COMMANDS = ("queue", "review", "approve", "reject", "history", "find", "release")
+COMMANDS = (
+    "queue",
+    "review",
+    "approve",
+    "reject",
+    "history",
+    "find",
+    "release",
+    "export",
+    "stats",
+)
 #: Catalogue reasons (keys of ``review.reason.*`` in every locale), in button order.
 REASONS = (
     "licence_unreadable",
@@ -231,6 +243,11 @@ async def reject(update: Update, context: Context) -> None:
     parts = callback_parts(update)
     if parts:  # the button: ask for the reason as a reply
         rid = parts[2]
+        try:
+            context.services.review.open_for(rid, user.id)
+        except Denied as denied:
+            await _deny(update, context, denied)
+            return
         await acknowledge(update, context)
         await _await_text(
             update,
@@ -318,6 +335,66 @@ async def find(update: Update, context: Context) -> None:
     )
 
 
+# -- reports and deadlines -------------------------------------------------------------
+async def export(update: Update, context: Context) -> None:
+    """/export: every registration with status and timestamps, as a CSV document."""
+    registrations = context.services.storage.registrations.all()
+    data = reports.registrations_csv(registrations)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(
+        InputFile(data, filename="registrations.csv"),
+        caption=_t(context, "review.export_caption"),
+    )
+
+
+async def stats(update: Update, context: Context) -> None:
+    """/stats: a chart of submissions and decisions per day, with the median wait."""
+    services = context.services
+    data = reports.activity(services.storage.registrations.all(), china_date(services.clock()))
+    # ASCII in the picture (server fonts may lack CJK glyphs); the caption is localised.
+    png = reports.activity_chart(
+        data, "Submissions and decisions per day (last 30 days)", ("submitted", "decided")
+    )
+    median = None if data.median_hours is None else round(data.median_hours, 1)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_photo(
+        InputFile(png, filename="stats.png"),
+        caption=_t(
+            context,
+            "review.stats_caption",
+            submitted=sum(data.submitted),
+            decided=sum(data.decided),
+            median=median,
+        ),
+    )
+
+
+async def digest(context: Context) -> None:
+    """The daily list of registrations near or past 3 working days (nothing if none)."""
+    services = context.services
+    admin = services.settings.ADMIN_CHAT_ID
+    items = services.review.overdue()
+    if admin is None or not items:
+        return
+    text = services.texts.render(
+        services.settings.DEFAULT_LOCALE,
+        "review_digest",
+        items=items,
+        holder=services.review.holder,
+    )
+    await context.bot.send_message(admin, text)
+
+
+def schedule_digest(application: Application) -> None:  # type: ignore[type-arg]
+    """Arm the daily digest at REVIEW_DIGEST_TIME, China time (again at every start)."""
+    services: Services = application.bot_data["services"]
+    assert application.job_queue is not None
+    at = services.settings.REVIEW_DIGEST_TIME.replace(tzinfo=CHINA)
+    application.job_queue.run_daily(cast(Any, digest), time=at, name="review-digest")
+
+
 # -- change requests -------------------------------------------------------------------
 def _draft_key(reviewer: int, rid: str) -> str:
     return f"{reviewer}:{rid}"
@@ -330,9 +407,7 @@ async def changes(update: Update, context: Context) -> None:
     parts = callback_parts(update)
     rid = parts[2]
     try:
-        registration = context.services.review.get(rid)
-        if registration.status not in WAITING:
-            raise Denied("review.not_waiting", status=registration.status.value)
+        registration = context.services.review.open_for(rid, user.id)
     except Denied as denied:
         await _deny(update, context, denied)
         return
@@ -538,8 +613,9 @@ async def _act(update: Update, context: Context, action: Any, done_key: str) -> 
     except Denied as denied:
         await _deny(update, context, denied)
         return False
-    await acknowledge(update, context, _t(context, f"review.done.{done_key}", id=registration.id))
-    await reply(update, _t(context, f"review.done.{done_key}", id=registration.id))
+    done = _t(context, f"review.done.{done_key}", id=registration.id)
+    await acknowledge(update, context, Markup(done).striptags())  # answers are plain text
+    await reply(update, done)
     await _refresh_card(context, registration)
     if registration.pending:
         delivery.trigger(context)
@@ -624,11 +700,14 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("history", history, filters=allowed),
         CommandHandler("find", find, filters=allowed),
         CommandHandler("release", release, filters=allowed),
+        CommandHandler("export", export, filters=allowed),
+        CommandHandler("stats", stats, filters=allowed),
         MessageHandler(allowed & filters.REPLY & filters.TEXT & ~filters.COMMAND, typed_answer),
     ]
     for handler in handlers:
         application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^rv:"))
+    schedule_digest(application)
     # Everyone else: reviewer commands in other groups or from non-reviewers.
     application.add_handler(
         CommandHandler(list(COMMANDS), refuse, filters=~filters.ChatType.PRIVATE)

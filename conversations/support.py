@@ -122,6 +122,9 @@ async def open_ticket(update: Update, context: Context) -> None:
         email = services.settings.SUPPORT_EMAIL
         await reply(update, texts.t(locale, "ticket.unavailable", email=email))
         return
+    # Agents' replies and the closing notice reach the user outside their updates: the
+    # account remembers the language to write in.
+    services.accounts.ensure(user.id, language_code=user.language_code)
     tickets = desk(context.bot_data)
     ticket, new = tickets.open(user.id)
     if not new:
@@ -232,8 +235,10 @@ async def close_own(update: Update, context: Context) -> None:
     tickets = desk(context.bot_data)
     ticket = tickets.open_ticket(user.id)
     parts = callback_parts(update)
-    if ticket is not None and len(parts) == 3 and parts[2] != str(ticket.id):
-        ticket = None  # the button of an earlier ticket
+    if len(parts) == 3 and (ticket is None or parts[2] != str(ticket.id)):
+        # The button of an earlier ticket: that one is closed, a newer one stays open.
+        await reply(update, texts.t(locale, "ticket.already_closed", ticket=parts[2]))
+        return
     if ticket is None:
         await reply(update, texts.t(locale, "ticket.none_open"))
         return

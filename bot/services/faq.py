@@ -48,38 +48,34 @@ UNKNOWN_BIGRAM = 0.35
 TYPO_RATIO = 80
 TYPO_MIN_LENGTH = 4
 
-_STOP_WORDS = frozenset(
-    """a about after again am an and any are as at be been before being but by can could
+_STOP_WORDS_TEXT = """
+    a about after again am an and any are as at be been before being but by can could
     did do does doing dont for from get got had has have having how i if im in into is it
     its just know let like me might more most much my need needs no not now of on one only
     or our please should so some than that the their them then there these they this those
     to too up us very want was we were what when where which while who why will with would
-    you your yours hi hello thanks thank ok okay""".split()  # noqa: SIM905 - a word list reads best as text
-)
+    you your yours hi hello thanks thank ok okay"""
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 # Chinese bigrams that say nothing about a topic (question words, "I want", "one of").
-_STOP_BIGRAMS = frozenset(
-    """怎么 什么 如何 可以 能不 不能 我要 我想 我的 你们 我们 需要 是不 不是 是否 一个 这个
-    那个 为什 么办 怎样 多少 要多 请问 有没 没有 可不 知道 一下 的话 了吗 么样 吗""".split()  # noqa: SIM905
-)
+_STOP_BIGRAMS_TEXT = """
+    怎么 什么 如何 可以 能不 不能 我要 我想 我的 你们 我们 需要 是不 不是 是否 一个 这个
+    那个 为什 么办 怎样 多少 要多 请问 有没 没有 可不 知道 一下 的话 了吗 么样 吗"""
+_STOP_BIGRAMS = frozenset(_STOP_BIGRAMS_TEXT.split())
 
 # Traditional characters people use for the words of this FAQ, mapped to simplified ones;
 # a cheap table, not a converter: enough that "註冊審核要多久" finds the review topic.
-_TRADITIONAL = str.maketrans(
-    {
-        pair[0]: pair[1]
-        for pair in (
-            "註注 冊册 審审 覈核 郵邮 營营 業业 執执 開开 發发 選选 擇择 駁驳 時时 間间 幾几 個个 "
-            "聯联 繫系 係系 號号 變变 帳账 賬账 戶户 應应 該该 麼么 麽么 為为 請请 問问 題题 資资 "
-            "質质 範范 圍围 經经 過过 沒没 門门 員员 務务 碼码 驗验 證证 與与 們们 這这 裡里 裏里 "
-            "嗎吗 還还 讓让 對对 長长 復复 據据 寫写 錯错 誤误 關关 閉闭 單单 電电 話话 換换 綁绑 "
-            "實实 權权 際际 會会 當当 說说 處处 狀状 態态 啟启 兩两 種种 類类 夥伙 專专 團团 賺赚 "
-            "銷销 術术 產产 訂订 詢询 稱称 樣样 後后 進进 準准 備备 須须 讀读 協协 議议 擁拥 錄录 "
-            "轉转 給给 費费 辦办 則则 級级 體体 網网 貨货 購购 買买 裝装 飾饰 達达 夠够 師师 "
-            "傳传 檔档 圖图 絕绝 補补 齊齐 認认 錢钱"
-        ).split()  # noqa: SIM905
-    }
+_TRADITIONAL_PAIRS = (
+    "註注 冊册 審审 覈核 郵邮 營营 業业 執执 開开 發发 選选 擇择 駁驳 時时 間间 幾几 個个 "
+    "聯联 繫系 係系 號号 變变 帳账 賬账 戶户 應应 該该 麼么 麽么 為为 請请 問问 題题 資资 "
+    "質质 範范 圍围 經经 過过 沒没 門门 員员 務务 碼码 驗验 證证 與与 們们 這这 裡里 裏里 "
+    "嗎吗 還还 讓让 對对 長长 復复 據据 寫写 錯错 誤误 關关 閉闭 單单 電电 話话 換换 綁绑 "
+    "實实 權权 際际 會会 當当 說说 處处 狀状 態态 啟启 兩两 種种 類类 夥伙 專专 團团 賺赚 "
+    "銷销 術术 產产 訂订 詢询 稱称 樣样 後后 進进 準准 備备 須须 讀读 協协 議议 擁拥 錄录 "
+    "轉转 給给 費费 辦办 則则 級级 體体 網网 貨货 購购 買买 裝装 飾饰 達达 夠够 師师 "
+    "傳传 檔档 圖图 絕绝 補补 齊齐 認认 錢钱"
 )
+_TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in _TRADITIONAL_PAIRS.split()})
 
 # Spellings that mean the same word.
 _SYNONYMS = {"licence": "license", "mail": "email"}

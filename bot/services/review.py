@@ -229,6 +229,14 @@ class ReviewService:
         return [w for w in self.queue() if w.near or w.overdue]
 
     # -- internals -----------------------------------------------------------------------
+    def open_for(self, registration_id: str, reviewer: int) -> Registration:
+        """A registration this reviewer may decide now (before asking them for reasons)."""
+        registration = self._waiting(registration_id)
+        holder = self.holder(registration)
+        if holder is not None and holder != reviewer:
+            raise Denied("review.held", holder=holder)
+        return registration
+
     def _waiting(self, registration_id: str) -> Registration:
         registration = self.get(registration_id)
         if registration.status not in WAITING:

@@ -1,0 +1,612 @@
+"""Whole applicant journeys under load, through the offline kit and the whole bot.
+
+Run ``python bench/flow.py [--applicants 300] [--stored 1000,100000] [--quick] [--profile]``.
+
+For each stored size a data folder is pre-filled straight on disk in the store's own layout
+(like ``bench/storage.py``: fast, no fsync), then a child process opens it with the real
+``TinyDBStorage`` and the whole bot (``bot.factory.build``: full PTB stack over
+``bot.offline``), and N applicants walk the journey concurrently: /apply → share phone →
+agree → role → confirm → every field (three uploads among them) → summary → submit. Their
+updates interleave as an update queue delivers them: one update is handled at a time, as PTB
+does with ``concurrent_updates`` off (FACTS.md). Latency is the handling time of one update
+(``Update.de_json`` + ``Application.process_update``, the durable persistence write
+included); throughput is updates handled per wall-clock second.
+
+A bare PTB application over the same kit, answering every one of the same updates with a
+fixed text, gives the framework's floor.
+
+Each configuration runs in its own process (this script with ``--internal``), so peak RSS
+(``VmHWM``) is comparable between them. Prints a table, the ratios and the targets
+(latency and RSS 100k/1k ≤ 1.5, throughput ≥ 10× Telegram's 30 messages/s); exits 1 when a
+target is missed. ``--profile`` runs the largest configuration under cProfile and prints
+where its time goes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if not __package__:
+    # Run as a script, this folder would come first on sys.path and bench/storage.py would
+    # shadow the ``storage`` package.
+    _HERE = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+    sys.path.insert(0, str(_HERE.parent))
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
+
+from bench.storage import BACKGROUND, T0
+from bot.factory import agreement_version, build
+from bot.offline import OfflineTelegram, Person
+from bot.offline.transport import BotMessage, JSONDict
+from bot.rules import form
+from bot.rules.form import Kind
+from bot.rules.models import Account, AuditEvent, Document, Registration, Role, Status
+from bot.rules.validators import credit_code_check_char, resident_id_check_char
+from bot.settings import Settings
+from bot.texts import Texts
+from conversations import applicant as applicant_module
+from storage.atomic import dumps
+from storage.persistence import CONVERSATION_PREFIX, USER_DATA, encode_key
+from storage.tinydb_store import (
+    INDEXED_STATUSES,
+    TinyDBStorage,
+    counter_path,
+    status_dir,
+    user_path,
+)
+
+#: Telegram's overall sending limit for one bot (FACTS.md), the yardstick for throughput.
+TELEGRAM_RATE = 30
+TARGET_GROWTH = 1.5  # largest/smallest stored size, for latency percentiles and peak RSS
+TARGET_RATE_FACTOR = 10  # throughput must be this many times Telegram's limit
+#: New applicants get ids far above every stored one, so nothing they claim collides.
+FIRST_APPLICANT = 900_000_001
+ADMIN_CHAT, SUPPORT_CHAT, REVIEWERS = -1001000, -1002000, (501, 502)
+
+# Small uploads: the download path's cost per byte is not what this measures, and the kit
+# keeps every file in memory (which would blur the RSS comparison).
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(8 * 1024)
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(4 * 1024)
+PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 400 + b"%%EOF\n"
+
+
+# -- what applicants type -----------------------------------------------------------------
+def resident_id(n: int, born: date) -> str:
+    """A valid resident ID number (GB 11643) for sequence ``n``."""
+    first17 = f"110105{born:%Y%m%d}{n % 1000:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def answers(n: int, zh: bool) -> dict[str, str]:
+    """Valid typed answers of applicant ``n``; e-mail and administrator id are unique per n."""
+    name = "张伟" if zh else "Wei Zhang"
+    credit17 = f"91330100MA{n % 10**7:07d}"
+    return {
+        "legal_name": name,
+        "legal_id_number": resident_id(n, date(1970, 1, 1) + timedelta(days=n % 12000)),
+        "company_name": f"杭州测试{n}网络科技有限公司" if zh else f"Test {n} Ltd",
+        "credit_code": credit17 + credit_code_check_char(credit17),
+        "business_scope": "技术开发、技术咨询、技术服务；软件开发；互联网销售"
+        if zh
+        else "technology development, technical consulting, software development",
+        "licence_legal_rep": name,
+        "description": "我们为电商商家开发订单打印和发货管理软件，已服务两千多家店铺。"
+        if zh
+        else "We build order printing and shipping software for online stores.",
+        "admin_name": "李娜" if zh else "Na Li",
+        "admin_id_number": resident_id(n + 500, date(1960, 1, 1) + timedelta(days=n % 9000)),
+        "admin_mobile": f"139{n % 10**8:08d}",
+        "admin_email": f"dev{n}@example.com",
+        "admin_account_id": f"admin_{n}",
+    }
+
+
+StepKind = Literal["send", "press", "contact", "upload"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of an applicant: a text, a button press, the phone contact or an upload."""
+
+    kind: StepKind
+    text: str = ""
+    data: bytes = b""
+    file_name: str | None = None
+    mime_type: str | None = None
+    as_photo: bool = False
+
+
+def journey(n: int, locale: str, texts: Texts) -> list[Step]:
+    """Every update of one applicant, from /apply to submit (the ISV role: 16 fields)."""
+    a = answers(n, zh=locale == "zh")
+    # Uploads differ per applicant, so each one is a new file for the file store to write.
+    tag = n.to_bytes(8, "big")
+
+    def press(key: str) -> Step:
+        return Step("press", texts.plain(locale, key))
+
+    steps = [
+        Step("send", "/apply"),
+        Step("contact"),
+        press("button.agree"),
+        press("role.isv.name"),
+        press("button.confirm_role"),
+        Step("send", a["legal_name"]),
+        press("choice.legal_id_type.resident"),
+        Step("send", a["legal_id_number"]),
+        Step("upload", data=JPEG + tag, as_photo=True),
+        Step("upload", data=PNG + tag, file_name="back.png", mime_type="image/png"),
+        Step("send", a["company_name"]),
+        Step("send", a["credit_code"]),
+        Step("upload", data=PDF + tag, file_name="licence.pdf", mime_type="application/pdf"),
+    ]
+    for key in (
+        "business_scope",
+        "licence_legal_rep",
+        "description",
+        "admin_name",
+        "admin_id_number",
+        "admin_mobile",
+        "admin_email",
+        "admin_account_id",
+    ):
+        steps.append(Step("send", a[key]))
+    steps.append(press("button.submit"))
+    return steps
+
+
+async def perform(person: Person, step: Step, floor: bool) -> list[BotMessage]:
+    """Do one step; the floor bot shows no buttons, so a press is forged on its last message."""
+    if step.kind == "send":
+        return await person.send(step.text)
+    if step.kind == "contact":
+        return await person.share_contact()
+    if step.kind == "upload":
+        return await person.upload(
+            step.data, file_name=step.file_name, mime_type=step.mime_type, as_photo=step.as_photo
+        )
+    if floor:
+        return await person.press_data("floor", person.last().message_id)
+    return await person.press(step.text)
+
+
+# -- pre-filling a data folder ------------------------------------------------------------
+@contextlib.contextmanager
+def no_fsync() -> Iterator[None]:
+    """Setup only: writes through the storage API without paying an fsync each."""
+    real = os.fsync
+    os.fsync = lambda fd: None
+    try:
+        yield
+    finally:
+        os.fsync = real
+
+
+def stored_registration(user_id: int, status: Status, rng: random.Random) -> Registration:
+    """A registration as the bot leaves it: drafts part-way, the others complete."""
+    when = T0 + timedelta(seconds=user_id)
+    typed: dict[str, Any] = dict(answers(user_id, zh=True))
+    typed["legal_id_type"] = "resident"
+    for key in ("legal_id_front", "legal_id_back", "licence"):
+        digest = f"{rng.getrandbits(256):064x}"
+        typed[key] = Document(
+            file_id=f"AgACAgUAAxkBAAI{user_id:012d}{key}",
+            file_unique_id=f"AQAD{user_id:010d}",
+            file_name="licence.pdf" if key == "licence" else None,
+            mime_type="application/pdf" if key == "licence" else "image/jpeg",
+            size=rng.randrange(100_000, 3_000_000),
+            sha256=digest,
+            stored_as=f"files/{digest[:2]}/{digest}.jpg",
+        ).model_dump(mode="json")
+    keys = [f.key for f in form.fields_for(Role.ISV)]
+    registration = Registration(
+        id=Registration.make_id(user_id, Role.ISV),
+        user_id=user_id,
+        role=Role.ISV,
+        status=status,
+        answers={k: typed[k] for k in keys},
+        created_at=when,
+        updated_at=when,
+    )
+    if status is Status.DRAFT:
+        done = rng.randrange(len(keys))
+        registration.answers = {k: typed[k] for k in keys[:done]}
+        registration.cursor = keys[done]
+    elif status is Status.CHANGES_REQUESTED:
+        registration.flagged = {"licence": "营业执照照片不清晰，请重新上传。"}
+        registration.cursor = "licence"
+    if status is not Status.DRAFT:
+        registration.submitted_at = when
+        registration.due_date = (when + timedelta(days=3)).date()
+    return registration
+
+
+def fill(data_dir: Path, size: int, seed: int) -> None:
+    """Write ``size`` applicants as the bot leaves them: account, registration, audit events,
+    status markers, unique claims, and PTB's user data and conversation state of those who
+    are mid-form (loaded at every start, so they count)."""
+    rng = random.Random(seed)
+    version = agreement_version()
+    statuses = [s for s, _ in BACKGROUND]
+    weights = [w for _, w in BACKGROUND]
+    unique_fields = [f for f in form.fields_for(Role.ISV) if f.unique is not None]
+    created: set[Path] = set()
+    mid_form: list[Registration] = []
+    complete: list[Registration] = []
+
+    def ensure_dir(path: Path) -> None:
+        if path not in created:
+            path.mkdir(parents=True, exist_ok=True)
+            created.add(path)
+
+    for user_id in range(1, size + 1):
+        status = rng.choices(statuses, weights)[0]
+        reg = stored_registration(user_id, status, rng)
+        when = reg.created_at
+        account = Account(
+            user_id=user_id,
+            language_code="zh-hans",
+            phone=f"138{user_id % 10**8:08d}",
+            agreement_version=version,
+            agreement_accepted_at=when,
+            created_at=when,
+            updated_at=when,
+        )
+        events = [
+            AuditEvent(subject=f"account:{user_id}", action="phone_bound", actor=user_id, at=when),
+            AuditEvent(
+                subject=f"account:{user_id}",
+                action="agreement_accepted",
+                actor=user_id,
+                at=when,
+                detail={"version": version},
+            ),
+            AuditEvent(subject=reg.id, action="created", actor=user_id, at=when),
+        ]
+        if status is not Status.DRAFT:
+            events.append(AuditEvent(subject=reg.id, action="submitted", actor=user_id, at=when))
+        # TinyDB's own file format: table -> {doc id: document}.
+        doc = {
+            "account": {"1": account.model_dump(mode="json")},
+            "audit": {str(i): e.model_dump(mode="json") for i, e in enumerate(events, 1)},
+            "registrations": {"1": reg.model_dump(mode="json")},
+        }
+        path = user_path(data_dir, user_id)
+        ensure_dir(path.parent)
+        path.write_bytes(dumps(doc))
+        if status in INDEXED_STATUSES:
+            marker = status_dir(data_dir, status) / reg.id
+            ensure_dir(marker.parent)
+            marker.touch()
+        (mid_form if reg.cursor is not None else complete).append(reg)
+    counter_path(data_dir).parent.mkdir(parents=True, exist_ok=True)
+    counter_path(data_dir).write_bytes(dumps({"count": size, "pending": None}))
+
+    # Claims and PTB's entries go through the public API (their file names are the store's
+    # business), just without the fsyncs.
+    with no_fsync(), TinyDBStorage.open(data_dir) as store:
+        for reg in complete + mid_form:
+            for field in unique_fields:
+                if field.key in reg.answers:
+                    store.unique.claim(str(field.unique), str(reg.answers[field.key]), reg.id)
+        for reg in mid_form:
+            key = (reg.user_id, reg.user_id)  # private chat: chat id == user id
+            store.kv.put(USER_DATA, str(reg.user_id), {"active": reg.id})
+            store.kv.put(CONVERSATION_PREFIX + "applicant", encode_key(key), "form")
+        # The layout written by hand must read back through the real store.
+        for user_id in rng.sample(range(1, size + 1), min(size, 50)):
+            found = store.registrations.get(Registration.make_id(user_id, Role.ISV))
+            assert found is not None and store.accounts.get(user_id) is not None
+        assert store.registrations.count() == size
+    os.sync()  # the measured fsyncs must not pay for flushing the fill
+
+
+# -- one measured configuration (a child process) -----------------------------------------
+def memory_kb(field: str) -> int:
+    """``VmRSS`` or ``VmHWM`` (peak) of this process in kB."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux: the peak
+
+
+class TimedKit(OfflineTelegram):
+    """The kit, handling one update at a time (an update queue) and timing each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples: list[float] = []
+        self._one_at_a_time = asyncio.Lock()
+
+    async def feed(self, payload: JSONDict) -> list[BotMessage]:
+        """Handle one update once the previous one is done; record how long it took."""
+        async with self._one_at_a_time:
+            start = time.perf_counter()
+            try:
+                return await super().feed(payload)
+            finally:
+                self.samples.append(time.perf_counter() - start)
+
+
+async def walk_all(kit: TimedKit, walks: list[tuple[Person, list[Step]]], floor: bool) -> float:
+    """Every applicant's walk as its own task; returns the wall time."""
+
+    async def walk(person: Person, steps: list[Step]) -> None:
+        for step in steps:
+            await asyncio.sleep(0)  # let the others' updates in between
+            await perform(person, step, floor)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(walk(person, steps) for person, steps in walks))
+    return time.perf_counter() - start
+
+
+def people(kit: TimedKit, applicants: int, texts: Texts) -> list[tuple[Person, list[Step]]]:
+    """The applicants, one in four writing in English, with their walks."""
+    walks = []
+    for i in range(applicants):
+        user_id = FIRST_APPLICANT + i
+        locale = "en" if i % 4 == 3 else "zh"
+        person = kit.user(user_id, language_code="en" if locale == "en" else "zh-hans")
+        walks.append((person, journey(user_id, locale, texts)))
+    return walks
+
+
+async def run_floor(applicants: int) -> dict[str, Any]:
+    """The framework's floor: bare PTB answering every update with a fixed text."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+    async def answer(update: Update, context: Any) -> None:
+        if update.effective_chat is not None:
+            await update.effective_chat.send_message("OK")
+
+    started = time.perf_counter()
+    kit = TimedKit()
+    app: Application[Any, Any, Any, Any, Any, Any] = (
+        kit.wire(ApplicationBuilder()).updater(None).build()
+    )
+    app.add_handler(TypeHandler(Update, answer))
+    kit.attach(app)
+    async with app:
+        startup = time.perf_counter() - started
+        rss_start = memory_kb("VmRSS")
+        wall = await walk_all(kit, people(kit, applicants, Texts()), floor=True)
+    return result(kit, wall, startup, rss_start, scan=0.0)
+
+
+async def run_ours(data_dir: Path, applicants: int, profile: bool) -> dict[str, Any]:
+    """The whole bot on a pre-filled data folder."""
+    # The hourly reminder job would first run a minute after start, in the middle of the
+    # walks; it is timed on its own below instead (``scan``).
+    applicant_module.REMINDER_FIRST = timedelta(hours=1)
+    started = time.perf_counter()
+    store = TinyDBStorage.open(data_dir)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATA_DIR=data_dir,
+        ADMIN_CHAT_ID=ADMIN_CHAT,
+        SUPPORT_CHAT_ID=SUPPORT_CHAT,
+        REVIEWER_IDS=list(REVIEWERS),
+    )
+    kit = TimedKit()
+    kit.group(ADMIN_CHAT, "Reviewers")
+    kit.group(SUPPORT_CHAT, "Support")
+    app = build(settings, store, request=kit.api, rate_limit=False, album_wait=0.05)
+    kit.attach(app)
+    await app.initialize()
+    await app.start()
+    try:
+        startup = time.perf_counter() - started
+        rss_start = memory_kb("VmRSS")
+        walks = people(kit, applicants, app.bot_data["services"].texts)
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiler.enable()
+        wall = await walk_all(kit, walks, floor=False)
+        if profiler is not None:
+            profiler.disable()
+            print_profile(profiler)
+        for person, _ in walks:
+            reg = store.registrations.get(Registration.make_id(person.id, Role.ISV))
+            assert reg is not None and reg.status is Status.SUBMITTED, (person, reg)
+        start = time.perf_counter()
+        idle_for = timedelta(days=settings.DRAFT_REMINDER_DAYS)
+        app.bot_data["services"].registrations.idle_drafts(idle_for)
+        scan = time.perf_counter() - start
+    finally:
+        await app.stop()
+        await app.shutdown()
+        store.close()
+    return result(kit, wall, startup, rss_start, scan)
+
+
+def print_profile(profiler: cProfile.Profile) -> None:
+    """Where the time went: top functions by own time and by cumulative time."""
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
+        stats.print_stats(25)
+        print(f"--- profile, by {order} ---")
+        print(out.getvalue())
+
+
+def result(
+    kit: TimedKit, wall: float, startup: float, rss_start: int, scan: float
+) -> dict[str, Any]:
+    """The figures of one run (latencies in ms, memory in MB)."""
+    ms = sorted(s * 1000 for s in kit.samples)
+    cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    return {
+        "updates": len(ms),
+        "wall_s": wall,
+        "rate": len(ms) / wall,
+        "p50": cuts[49],
+        "p95": cuts[94],
+        "p99": cuts[98],
+        "max": ms[-1],
+        "start_s": startup,
+        "rss_start_mb": rss_start / 1024,
+        "peak_mb": memory_kb("VmHWM") / 1024,
+        "scan_s": scan,
+    }
+
+
+def child(args: argparse.Namespace) -> int:
+    """Run one configuration and print its figures as one ``RESULT {json}`` line."""
+    figures: dict[str, Any]
+    if args.internal == "fill":
+        started = time.perf_counter()
+        fill(Path(args.data_dir), args.size, args.seed)
+        figures = {"fill_s": time.perf_counter() - started}
+    elif args.internal == "floor":
+        figures = asyncio.run(run_floor(args.applicants))
+    else:
+        figures = asyncio.run(run_ours(Path(args.data_dir), args.applicants, args.profile))
+    print("RESULT " + json.dumps(figures), flush=True)
+    return 0
+
+
+# -- the parent: runs the children, prints the table --------------------------------------
+def spawn(*argv: str, show_output: bool = False) -> dict[str, Any]:
+    """Run this script as a child with ``--internal ...``; its figures."""
+    command = [sys.executable, str(Path(__file__).resolve()), *argv]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise RuntimeError(f"benchmark child failed ({done.returncode}): {' '.join(argv)}")
+    figures: dict[str, Any] | None = None
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            figures = json.loads(line.removeprefix("RESULT "))
+        elif show_output:
+            print(line)
+    assert figures is not None, done.stdout
+    return figures
+
+
+COLUMNS = (
+    ("updates", "updates", "{:>8d}"),
+    ("wall_s", "wall s", "{:>7.1f}"),
+    ("rate", "upd/s", "{:>7.0f}"),
+    ("p50", "p50 ms", "{:>7.2f}"),
+    ("p95", "p95 ms", "{:>7.2f}"),
+    ("p99", "p99 ms", "{:>7.2f}"),
+    ("max", "max ms", "{:>7.1f}"),
+    ("start_s", "start s", "{:>7.2f}"),
+    ("rss_start_mb", "rss0 MB", "{:>7.1f}"),
+    ("peak_mb", "peak MB", "{:>7.1f}"),
+    ("scan_s", "scan s", "{:>7.2f}"),
+)
+
+
+def row(name: str, stored: str, figures: dict[str, Any]) -> str:
+    """One line of the table."""
+    cells = " ".join(fmt.format(figures[key]) for key, _, fmt in COLUMNS)
+    return f"{name:<6} {stored:>7} {cells}"
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every configuration, print the table and ratios; 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--applicants", type=int, default=None, help="default 300 (30 quick)")
+    parser.add_argument("--stored", default=None, help="default 1000,100000 (quick 1000,10000)")
+    parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    parser.add_argument("--profile", action="store_true", help="cProfile the largest size")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.internal:
+        return child(args)
+
+    applicants = args.applicants or (30 if args.quick else 300)
+    stored = args.stored or ("1000,10000" if args.quick else "1000,100000")
+    sizes = sorted({int(s) for s in stored.split(",")})
+    per_walk = len(journey(FIRST_APPLICANT, "zh", Texts()))
+    print(
+        f"{applicants} applicants × {per_walk} updates, interleaved, one handled at a time; "
+        "latency = handling time of one update"
+    )
+    common = ["--applicants", str(applicants), "--seed", str(args.seed)]
+    floor = spawn("--internal", "floor", *common)
+    ours: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
+            data_dir = ["--data-dir", tmp]
+            filled = spawn("--internal", "fill", "--size", str(size), *data_dir, *common)
+            profile = ["--profile"] if args.profile and size == sizes[-1] else []
+            ours[size] = spawn(
+                "--internal", "ours", *data_dir, *common, *profile, show_output=bool(profile)
+            )
+            print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
+
+    header = " ".join(f"{title:>{len(fmt.format(0))}}" for _, title, fmt in COLUMNS)
+    print(f"\n{'config':<6} {'stored':>7} {header}")
+    print(row("floor", "-", floor))
+    for size in sizes:
+        print(row("ours", str(size), ours[size]))
+    print(
+        "start s: open storage + build + initialize (persistence loaded); rss0: RSS after "
+        "start; peak: VmHWM; scan s: one reminder scan (idle_drafts)"
+    )
+
+    ok = True
+    print()
+    for size in sizes:
+        ratio = ours[size]["rate"] / floor["rate"]
+        print(f"ratio ours/floor throughput @{size}: {ratio:.3f}")
+    small, large = sizes[0], sizes[-1]
+    if large != small:
+        for key, title in (("p50", "p50 latency"), ("p95", "p95 latency"), ("p99", "p99 latency")):
+            ratio = ours[large][key] / ours[small][key]
+            ok = ok and ratio <= TARGET_GROWTH
+            print(
+                f"ratio {large}/{small} {title}: {ratio:.2f} "
+                f"(target ≤ {TARGET_GROWTH}: {verdict(ratio <= TARGET_GROWTH)})"
+            )
+        ratio = ours[large]["peak_mb"] / ours[small]["peak_mb"]
+        ok = ok and ratio <= TARGET_GROWTH
+        print(
+            f"ratio {large}/{small} peak RSS: {ratio:.2f} "
+            f"(target ≤ {TARGET_GROWTH}: {verdict(ratio <= TARGET_GROWTH)})"
+        )
+    for size in sizes:
+        factor = ours[size]["rate"] / TELEGRAM_RATE
+        ok = ok and factor >= TARGET_RATE_FACTOR
+        print(
+            f"ratio throughput/{TELEGRAM_RATE} @{size}: {factor:.1f} "
+            f"(target ≥ {TARGET_RATE_FACTOR}: {verdict(factor >= TARGET_RATE_FACTOR)})"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Reviewers' reports: a CSV of registrations and a chart of submissions and decisions.
+
+Both scan every registration (O(n)); they are rare, explicit requests, unlike the queue,
+which is served from an index.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.rules.models import Registration, Status
+from bot.rules.workdays import china_date
+
+CSV_COLUMNS = (
+    "id",
+    "role",
+    "status",
+    "company_name",
+    "credit_code",
+    "admin_email",
+    "created_at",
+    "submitted_at",
+    "due_date",
+    "decided_at",
+    "round",
+)
+
+
+def registrations_csv(registrations: Iterable[Registration]) -> bytes:
+    """Registrations with statuses and timestamps as CSV (UTF-8 with BOM, for Excel).
+
+    ID numbers and documents are left out: the export is for tracking, not identities."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in sorted(registrations, key=lambda r: r.created_at):
+        writer.writerow(
+            [
+                r.id,
+                r.role.value,
+                r.status.value,
+                _cell(r.answers.get("company_name")),
+                _cell(r.answers.get("credit_code")),
+                _cell(r.answers.get("admin_email")),
+                r.created_at.isoformat(),
+                r.submitted_at.isoformat() if r.submitted_at else "",
+                r.due_date.isoformat() if r.due_date else "",
+                r.decided_at.isoformat() if r.decided_at else "",
+                r.round,
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Submissions and decisions per day (China dates) and the median time to decision."""
+
+    days: list[date]
+    submitted: list[int]
+    decided: list[int]
+    median_hours: float | None
+
+
+def activity(registrations: Iterable[Registration], today: date, span: int = 30) -> Activity:
+    """The last ``span`` days of activity, from each registration's latest timestamps."""
+    start = today - timedelta(days=span - 1)
+    days = [start + timedelta(days=i) for i in range(span)]
+    submitted: Counter[date] = Counter()
+    decided: Counter[date] = Counter()
+    waits: list[float] = []
+    for r in registrations:
+        if r.submitted_at is not None:
+            submitted[china_date(r.submitted_at)] += 1
+        if r.decided_at is not None and r.status in (
+            Status.APPROVED,
+            Status.REJECTED,
+            Status.CHANGES_REQUESTED,
+        ):
+            decided[china_date(r.decided_at)] += 1
+            if r.submitted_at is not None and r.decided_at >= r.submitted_at:
+                waits.append((r.decided_at - r.submitted_at).total_seconds() / 3600)
+    return Activity(
+        days=days,
+        submitted=[submitted[d] for d in days],
+        decided=[decided[d] for d in days],
+        median_hours=statistics.median(waits) if waits else None,
+    )
+
+
+def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes:
+    """A PNG bar chart of submissions and decisions per day."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axes = plt.subplots(figsize=(9, 4), dpi=100)
+    try:
+        x = list(range(len(data.days)))
+        axes.bar([i - 0.2 for i in x], data.submitted, width=0.4, label=labels[0])
+        axes.bar([i + 0.2 for i in x], data.decided, width=0.4, label=labels[1])
+        ticks = x[:: max(1, len(x) // 10)]
+        axes.set_xticks(ticks, [data.days[i].strftime("%m-%d") for i in ticks])
+        axes.set_title(title)
+        axes.legend()
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        figure.tight_layout()
+        out = io.BytesIO()
+        figure.savefig(out, format="png")
+        return out.getvalue()
+    finally:
+        plt.close(figure)

@@ -1,0 +1,157 @@
+"""People ask for their data (/mydata) and to delete it (/delete): drafts go, with their
+unique claims; submitted registrations are kept, and the user is told why."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import BotHarness
+from journey import Applicant, fill_form, reach_form, texts
+
+from bot.offline.people import Person
+from bot.offline.transport import BotMessage
+
+
+def exported(harness: BotHarness, message: BotMessage) -> dict[str, Any]:
+    """The JSON document the bot sent, as the user would open it."""
+    assert message.document is not None and message.document["file_name"] == "mydata.json"
+    data: dict[str, Any] = json.loads(harness.kit.api.file(message.document["file_id"]).data)
+    return data
+
+
+async def draft(user: Person, applicant: Applicant, zh: bool = False) -> None:
+    """A complete registration left unsubmitted (the form paused at the summary)."""
+    await reach_form(user, "Platform partner" if not zh else "平台合作伙伴", zh=zh)
+    await fill_form(user, applicant, zh=zh)
+    await user.send("/cancel")
+
+
+async def test_mydata_has_my_answers_and_nothing_of_anyone_else(harness: BotHarness) -> None:
+    me = harness.kit.user(601, "Wei", language_code="en")
+    other = harness.kit.user(602, "Fang", language_code="en")
+    mine, theirs = Applicant(601, zh=False), Applicant(602, zh=False)
+    theirs.answers["legal_name"] = theirs.answers["licence_legal_rep"] = "Fang Wang"
+    await draft(me, mine)
+    await draft(other, theirs)
+    await me.send("/support")
+    await me.press("✉️ Open a support ticket")
+
+    sent = await me.send("/mydata")
+    assert "Everything this bot stores about you" in texts(sent)
+    data = exported(harness, sent[-1])
+    assert data["user_id"] == 601
+    assert data["account"]["user_id"] == 601 and data["account"]["phone"]
+    [registration] = data["registrations"]
+    assert registration["id"] == "601-partner"
+    assert registration["answers"]["admin_email"] == mine.answers["admin_email"]
+    assert registration["answers"]["company_name"] == mine.answers["company_name"]
+    assert {e["action"] for e in data["events"]} >= {"agreement_accepted", "created"}
+    assert all(e["by"] in ("you", "platform") for e in data["events"])
+    assert [t["id"] for t in data["support_tickets"]] == [1]
+    whole = json.dumps(data, ensure_ascii=False)
+    for value in ("602-", "Fang", theirs.answers["admin_email"], theirs.answers["company_name"]):
+        assert value not in whole
+
+
+async def test_mydata_of_a_stranger_is_almost_empty(harness: BotHarness) -> None:
+    user = harness.kit.user(603, language_code="zh")
+    sent = await user.send("/mydata")
+    assert "保存的关于您的全部数据" in texts(sent)
+    data = exported(harness, sent[-1])
+    assert data["registrations"] == [] and data["support_tickets"] == []
+
+
+async def test_deleting_a_draft_releases_its_email_and_admin_id(harness: BotHarness) -> None:
+    user = harness.kit.user(604, language_code="en")
+    applicant = Applicant(604, zh=False)
+    await draft(user, applicant)
+    email = applicant.answers["admin_email"]
+    assert harness.store.unique.owner("email", email) == "604-partner"
+
+    plan = await user.send("/delete")
+    said = texts(plan)
+    assert "unsubmitted" in said and "Platform partner" in said and "can't be undone" in said
+    assert plan[-1].has_button("🗑 Yes, delete the drafts")
+    done = await user.press("🗑 Yes, delete the drafts")
+    assert "Deleted 1 registration draft" in texts(done)
+    assert harness.store.registrations.get("604-partner") is None
+    assert harness.store.unique.owner("email", email) is None
+    assert harness.store.unique.owner("admin_id", applicant.answers["admin_account_id"]) is None
+    # The deletion itself is recorded, without the answers.
+    [event] = [e for e in harness.store.audit.for_subject("604-partner") if "deleted" in e.action]
+    assert email not in json.dumps(event.model_dump(mode="json"))
+    # Pressing again deletes nothing more.
+    confirm = plan[-1].callback_data("🗑 Yes, delete the drafts")
+    again = await user.press_data(confirm, plan[-1].message_id)
+    assert "no draft left to delete" in texts(again)
+
+    # Someone else may now use the address.
+    other = harness.kit.user(605, language_code="en")
+    theirs = Applicant(605, zh=False)
+    theirs.answers["admin_email"] = email
+    summary = await fill_form_after_reach(other, theirs)
+    assert "already used" not in texts(summary)
+    stored = harness.store.registrations.get("605-partner")
+    assert stored is not None and stored.answers["admin_email"] == email
+
+
+async def fill_form_after_reach(user: Person, applicant: Applicant) -> list[BotMessage]:
+    await reach_form(user, "Platform partner", zh=False)
+    return await fill_form(user, applicant, zh=False)
+
+
+async def test_a_submitted_registration_is_explained_and_kept(harness: BotHarness) -> None:
+    user = harness.kit.user(606, language_code="zh")
+    applicant = Applicant(606)
+    await reach_form(user, "平台合作伙伴")
+    await fill_form(user, applicant)
+    await user.press("提交审核")
+    plan = await user.send("/delete")
+    said = texts(plan)
+    assert "没有尚未提交的注册草稿" in said
+    assert "会被保留" in said and "审核" in said and "已提交，等待审核" in said
+    assert not plan[-1].buttons
+    assert harness.store.registrations.get("606-partner") is not None
+    assert harness.store.unique.owner("email", applicant.answers["admin_email"]) == "606-partner"
+
+
+async def test_only_drafts_go_when_both_kinds_exist(harness: BotHarness) -> None:
+    user = harness.kit.user(607, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await fill_form(user, Applicant(607, zh=False), zh=False)
+    await user.press("Submit for review")
+    await user.send("/apply")
+    await user.press("Third-party developer")
+    await user.press("Confirm")
+    await user.send("Wei Zhang")
+    await user.send("/cancel")
+
+    plan = await user.send("/delete")
+    said = texts(plan)
+    assert "Third-party developer" in said and "are kept" in said
+    kept = await user.press("No, keep them")
+    assert "nothing was deleted" in texts(kept)
+    assert harness.store.registrations.get("607-isv") is not None
+    await user.press("🗑 Yes, delete the drafts", message_id=plan[-1].message_id)
+    assert harness.store.registrations.get("607-isv") is None
+    assert harness.store.registrations.get("607-partner") is not None
+    # The form starts afresh.
+    again = await user.send("/apply")
+    assert again[-1].has_button("Third-party developer")
+
+
+async def test_an_old_confirmation_does_not_delete_a_newer_draft(harness: BotHarness) -> None:
+    user = harness.kit.user(608, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send("Wei Zhang")
+    await user.send("/cancel")
+    plan = await user.send("/delete")
+    await user.press("🗑 Yes, delete the drafts")
+    # A new draft for another role, then the old confirmation once more.
+    await user.send("/apply")
+    await user.press("Affiliate")
+    await user.press("Confirm")
+    await user.send("/cancel")
+    await user.press_data(plan[-1].callback_data("🗑 Yes, delete the drafts"), plan[-1].message_id)
+    assert harness.store.registrations.get("608-affiliate") is not None

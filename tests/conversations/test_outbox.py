@@ -1,0 +1,72 @@
+"""Notifications leave through the persisted outbox: Telegram and SMTP failing for a while,
+with a restart in between, lose nothing and send nothing twice; a blocked user is recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_review_desk import submit
+
+from bot.rules.models import Delivery
+from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
+
+
+async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
+    tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    settings = make_settings(
+        tmp_path / "data", SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TLS="none"
+    )
+    h = BotHarness(settings, clock)
+    await h.start()
+    try:
+        applicant = await submit(h, 501_001)
+        reviewer = h.kit.user(REVIEWERS[0])
+        api = h.kit.api
+        # Telegram rate-limits, errors and times out; the SMTP server is down.
+        api.fail_next("sendMessage", "retry_after", chat_id=501_001, retry_after=30)
+        api.fail_next("sendMessage", "server_error", chat_id=501_001)
+        api.fail_next("sendMessage", "timeout", chat_id=501_001)
+        smtp_settings = h.settings.model_copy(update={"SMTP_PORT": 1})
+        assert h.app.bot_data["services"].mailer is not None
+        h.app.bot_data["services"].mailer.settings = smtp_settings
+        await reviewer.send("/approve 501001-isv", chat=h.admin_group)
+        job = h.app.job_queue.get_jobs_by_name("outbox")[0]
+        await job.run(h.app)
+        stored = h.store.registrations.get("501001-isv")
+        assert stored is not None
+        chat, mail = (n for n in stored.outbox if n.template == "approved")
+        assert chat.state is Delivery.PENDING and chat.last_error is not None
+        assert mail.state is Delivery.PENDING and mail.attempts == 1
+
+        await h.restart()  # the SMTP server is back with the new process's settings
+        for _ in range(4):
+            clock.advance(minutes=2)
+            await h.deliver()
+        told = [m for m in h.kit.messages(501_001) if "is approved" in m.text]
+        assert len(told) == 1
+        assert len(inbox.to(applicant.answers["admin_email"])) == 1
+        stored = h.store.registrations.get("501001-isv")
+        assert stored is not None and all(n.state is Delivery.SENT for n in stored.outbox)
+        assert h.store.registrations.with_pending_notifications() == []
+    finally:
+        await h.stop()
+
+
+async def test_a_user_who_blocked_the_bot_is_recorded_not_retried(
+    harness: BotHarness,
+) -> None:
+    await submit(harness, 502)
+    harness.kit.api.block(502)
+    await harness.kit.user(REVIEWERS[0]).send("/approve 502-isv", chat=harness.admin_group)
+    await harness.deliver()
+    stored = harness.store.registrations.get("502-isv")
+    assert stored is not None
+    [chat] = [n for n in stored.outbox if n.template == "approved"]
+    assert chat.state is Delivery.BLOCKED and chat.attempts == 1
+    harness.clock.advance(days=1)
+    await harness.deliver()
+    stored = harness.store.registrations.get("502-isv")
+    assert stored is not None
+    assert [n for n in stored.outbox if n.template == "approved"][0].attempts == 1

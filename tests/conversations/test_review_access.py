@@ -1,0 +1,100 @@
+"""Who may act on the reviewers' desk: a matrix of people, places, commands and buttons.
+Nobody but a reviewer in the admin group changes anything, and refusals reveal nothing."""
+
+from __future__ import annotations
+
+import pytest
+from test_review_desk import cards, submit
+
+from bot.offline.people import Group, Person
+from bot.rules.models import Status
+from conftest import REVIEWERS, BotHarness
+
+COMMANDS = [
+    "/queue",
+    "/review 301-isv",
+    "/approve 301-isv",
+    "/reject 301-isv no",
+    "/history 301-isv",
+    "/find Test",
+    "/release 301-isv",
+    "/export",
+    "/stats",
+]
+BUTTONS = ["claim", "approve", "changes", "reject", "reveal", "history", "send", "f"]
+
+
+def actors(h: BotHarness) -> dict[str, tuple[Person, Group | None]]:
+    other_group = h.kit.group(-1009999, "Somewhere else")
+    return {
+        "applicant in private": (h.kit.user(301), None),
+        "another applicant in private": (h.kit.user(302), None),
+        "stranger in the admin group": (h.kit.user(777), h.admin_group),
+        "reviewer in private": (h.kit.user(REVIEWERS[0]), None),
+        "reviewer in another group": (h.kit.user(REVIEWERS[0]), other_group),
+        "support chat member": (h.kit.user(888), h.support_group),
+    }
+
+
+def untouched(h: BotHarness) -> None:
+    registration = h.store.registrations.get("301-isv")
+    assert registration is not None and registration.status is Status.SUBMITTED
+    assert registration.claimed_by is None
+    actions = [e.action for e in h.store.audit.for_subject("301-isv")]
+    assert actions == ["created", "submitted"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_commands_do_nothing_for_anyone_but_reviewers_in_the_group(
+    harness: BotHarness, command: str
+) -> None:
+    applicant = await submit(harness, 301)
+    for name, (person, chat) in actors(harness).items():
+        before = len(harness.kit.api.sent)
+        answer = await person.send(command, chat=chat)
+        said = "\n".join(m.text for m in answer)
+        # Nothing about the registration leaks, whoever asks and wherever.
+        assert "301-isv" not in said, name
+        assert applicant.answers["company_name"] not in said, name
+        sent = [c.method for c in harness.kit.api.sent[before:]]
+        assert "sendDocument" not in sent and "sendPhoto" not in sent, name
+    untouched(harness)
+
+
+@pytest.mark.parametrize("action", BUTTONS)
+async def test_forged_buttons_change_nothing(harness: BotHarness, action: str) -> None:
+    await submit(harness, 301)
+    [card] = cards(harness, "新的注册申请")
+    data = f"rv:{action}:301-isv" + (":0" if action == "f" else "")
+    for name, (person, chat) in actors(harness).items():
+        await person.press_data(data, card.message_id, chat)
+        assert person.last_answer == "此操作在这里不可用。", name
+    untouched(harness)
+
+
+async def test_stale_buttons_of_a_decided_registration_change_nothing(
+    harness: BotHarness,
+) -> None:
+    await submit(harness, 301)
+    [card] = cards(harness, "新的注册申请")
+    reviewer = harness.kit.user(REVIEWERS[1])
+    await reviewer.send("/reject 301-isv duplicate application", chat=harness.admin_group)
+    for action in ("approve", "claim", "changes", "reject"):
+        await reviewer.press_data(f"rv:{action}:301-isv", card.message_id, harness.admin_group)
+        assert reviewer.last_answer is not None and "不能再执行此操作" in reviewer.last_answer
+    registration = harness.store.registrations.get("301-isv")
+    assert registration is not None and registration.status is Status.REJECTED
+    actions = [e.action for e in harness.store.audit.for_subject("301-isv")]
+    assert actions.count("rejected") == 1 and "approved" not in actions
+
+
+async def test_a_reviewer_cannot_decide_a_draft(harness: BotHarness) -> None:
+    from journey import reach_form
+
+    user = harness.kit.user(305, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    reviewer = harness.kit.user(REVIEWERS[0])
+    answer = await reviewer.send("/approve 305-partner", chat=harness.admin_group)
+    assert "没有找到注册" in answer[-1].text
+    registration = harness.store.registrations.get("305-partner")
+    assert registration is not None and registration.status is Status.DRAFT

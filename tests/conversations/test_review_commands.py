@@ -1,0 +1,82 @@
+"""Reviewer commands: queue with ages and pages, search, reveal (audited), reject with a
+reason, export, stats, and the daily deadline digest."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from test_review_desk import cards, submit
+
+from bot.rules.models import Status
+from conftest import REVIEWERS, BotHarness
+
+
+async def test_queue_pages_ages_and_overdue_marks(harness: BotHarness) -> None:
+    reviewer = harness.kit.user(REVIEWERS[0])
+    group = harness.admin_group
+    for n in range(12):
+        await submit(harness, 400 + n)
+    harness.clock.advance(days=3)  # Monday 2026-11-30 → Thursday: 3 working days
+    page1 = await reviewer.send("/queue", chat=group)
+    assert "共 12 个" in page1[-1].text and "第 1/2 页" in page1[-1].text
+    assert "🔴" in page1[-1].text and "已超期" in page1[-1].text
+    page2 = await reviewer.press("下一步 »", chat=group)
+    assert page2[-1].edited and "第 2/2 页" in page2[-1].text
+    opened = await reviewer.press("411-isv", chat=group)
+    assert "新的注册申请" in opened[-1].text
+
+
+async def test_find_reveal_and_reject(harness: BotHarness) -> None:
+    reviewer = harness.kit.user(REVIEWERS[0])
+    group = harness.admin_group
+    applicant = await submit(harness, 420)
+    await submit(harness, 421)
+    found = await reviewer.send("/find test 420", chat=group)
+    assert "找到 1 个" in found[-1].text and "420-isv" in found[-1].text
+    by_code = await reviewer.send(f"/find {applicant.answers['credit_code'].lower()}", chat=group)
+    assert "420-isv" in by_code[-1].text
+    [card] = [c for c in cards(harness, "新的注册申请") if "420-isv" in c.text]
+    revealed = await reviewer.press("👁 显示证件号", chat=group, message_id=card.message_id)
+    assert applicant.answers["legal_id_number"] in revealed[-1].text
+    assert "revealed" in [e.action for e in harness.store.audit.for_subject("420-isv")]
+    ask = await reviewer.press("⛔ 驳回", chat=group, message_id=card.message_id)
+    await reviewer.reply_to(ask[-1].message_id, "Licence expired in 2020", group)
+    await harness.deliver()
+    registration = harness.store.registrations.get("420-isv")
+    assert registration is not None and registration.status is Status.REJECTED
+    told = harness.kit.user(420).messages()[-1].text
+    assert "was not approved" in told and "Licence expired in 2020" in told
+
+
+async def test_export_and_stats(harness: BotHarness) -> None:
+    reviewer = harness.kit.user(REVIEWERS[0])
+    group = harness.admin_group
+    await submit(harness, 430)
+    await submit(harness, 431)
+    harness.clock.advance(hours=5)
+    await reviewer.send("/approve 430-isv", chat=group)
+    exported = await reviewer.send("/export", chat=group)
+    document = exported[-1].document
+    assert document is not None and document["file_name"] == "registrations.csv"
+    data = harness.kit.api.file(document["file_id"]).data.decode("utf-8-sig")
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(data))}
+    assert rows["430-isv"]["status"] == "approved" and rows["431-isv"]["status"] == "submitted"
+    assert "legal_id_number" not in data and "11010" not in data
+    chart = await reviewer.send("/stats", chat=group)
+    assert chart[-1].photo is not None
+    assert "提交 2 次" in chart[-1].text and "中位时间：5.0 小时" in chart[-1].text
+
+
+async def test_daily_digest_lists_near_and_overdue(harness: BotHarness) -> None:
+    await submit(harness, 440)
+    job = harness.app.job_queue.get_jobs_by_name("review-digest")[0]
+    before = len(harness.kit.messages(harness.admin_group))
+    await job.run(harness.app)
+    assert len(harness.kit.messages(harness.admin_group)) == before  # nothing due yet
+    harness.clock.advance(days=2)  # Wednesday: 2 working days
+    await job.run(harness.app)
+    digest = harness.kit.last(harness.admin_group)
+    assert "即将到期" in digest.text and "440-isv" in digest.text
+    await harness.restart()
+    assert harness.app.job_queue.get_jobs_by_name("review-digest")

@@ -1,0 +1,230 @@
+"""Support tickets as people use them: a user writes, the support group sees it under the
+ticket's header, an agent replies, the user reads it; across restarts, with limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import BotHarness
+from journey import JPEG, PDF, texts
+
+from bot.offline.people import Person
+from bot.offline.transport import BotMessage
+
+
+def in_chat(messages: list[BotMessage], chat_id: int) -> list[BotMessage]:
+    return [m for m in messages if m.chat_id == chat_id]
+
+
+def stored(harness: BotHarness, namespace: str, key: str) -> dict[str, Any]:
+    """A support document as it is on disk."""
+    value = harness.store.kv.get(namespace, key)
+    assert isinstance(value, dict)
+    return value
+
+
+async def open_ticket(harness: BotHarness, user: Person, open_button: str) -> list[BotMessage]:
+    """/support → "open a ticket"."""
+    await user.send("/support")
+    return await user.press(open_button)
+
+
+async def reply_with_file(
+    agent: Person, harness: BotHarness, message_id: int, data: bytes, name: str, mime: str
+) -> list[BotMessage]:
+    """An agent replies to a message in the support group with a document (the kit's
+    ``upload`` cannot reply, so the message is put together the same way)."""
+    api = harness.kit.api
+    file_id, _ = api.add_file(data, file_name=name, mime_type=mime)
+    target = api.history[(harness.support_group.id, message_id)]
+    quoted = {k: v for k, v in target.items() if k != "reply_to_message"}
+    fields = {"document": api.document_dict(file_id), "reply_to_message": quoted}
+    return await agent._say(fields, harness.support_group)
+
+
+async def test_a_ticket_round_trip_across_a_restart(harness: BotHarness) -> None:
+    user = harness.kit.user(401, "Wei", language_code="en", username="wei_dev")
+    support = await user.send("/support")
+    assert "support@example.com" in texts(support) and "1–3 working days" in texts(support)
+    opened = await user.press("✉️ Open a support ticket")
+    assert "Support ticket #1 is open" in texts(opened)
+    header = harness.support_group.last()
+    assert "工单 #1" in header.text and "Wei" in header.text and "@wei_dev" in header.text
+    assert "401" in header.text and "注册：暂无" in header.text
+
+    sent = await user.send("My licence upload fails with <b>error</b> & stops")
+    copy = in_chat(sent, harness.support_group.id)[0]
+    assert copy.text == "My licence upload fails with <b>error</b> & stops"
+    assert copy.raw["reply_to_message"]["message_id"] == header.message_id
+    assert "Sent to support (ticket #1)" in texts(in_chat(sent, user.id))
+    # Only the first message is acknowledged.
+    more = await user.upload(JPEG, as_photo=True, caption="screenshot")
+    assert in_chat(more, user.id) == []
+    photo = in_chat(more, harness.support_group.id)[0]
+    assert photo.photo is not None and photo.text == "screenshot"
+
+    await harness.restart()
+    user = harness.kit.user(401)
+    agent = harness.kit.user(900, "Agent Li")
+    answer = await agent.reply_to(
+        copy.message_id, "Please try a PDF <under 20 MB> & again", chat=harness.support_group
+    )
+    delivered = in_chat(answer, user.id)
+    assert len(delivered) == 1
+    assert "Support replied (ticket #1)" in delivered[0].text
+    assert "Please try a PDF <under 20 MB> & again" in delivered[0].text
+    assert in_chat(answer, harness.support_group.id) == []  # success is silent
+
+    # The agent answers the photo with a document; it reaches the user too.
+    doc = await reply_with_file(
+        agent, harness, photo.message_id, PDF, "guide.pdf", "application/pdf"
+    )
+    file_reply = in_chat(doc, user.id)[0]
+    assert file_reply.document is not None and file_reply.document["file_name"] == "guide.pdf"
+
+    # The user answers; it is still ticket #1.
+    back = await user.send("It worked, thanks!")
+    assert in_chat(back, harness.support_group.id)[0].text == "It worked, thanks!"
+    ticket = stored(harness, "support.tickets", "1")
+    assert ticket["from_user"] == 3 and ticket["from_support"] == 2
+
+
+async def test_the_agent_closes_with_a_reply(harness: BotHarness) -> None:
+    user = harness.kit.user(402, language_code="zh")
+    await open_ticket(harness, user, "✉️ 开启客服工单")
+    sent = await user.send("审核什么时候出结果？")
+    copy = in_chat(sent, harness.support_group.id)[0]
+    agent = harness.kit.user(901, "Agent Wang")
+    closed = await agent.reply_to(copy.message_id, "/close", chat=harness.support_group)
+    assert "客服已关闭工单 #1" in texts(in_chat(closed, user.id))
+    assert "工单 #1 已由 Agent Wang 关闭" in texts(in_chat(closed, harness.support_group.id))
+    # The user's text goes to the FAQ again, not to support.
+    after = await user.send("审核要多久")
+    assert in_chat(after, harness.support_group.id) == []
+    assert "1–3 个工作日" in texts(after)
+    # A late reply to the closed ticket is not delivered, and the group is told.
+    late = await agent.reply_to(copy.message_id, "One more thing", chat=harness.support_group)
+    assert in_chat(late, user.id) == []
+    assert "已关闭，这条回复没有发给用户" in texts(late)
+    # /close again, and /close without a reply.
+    again = await agent.reply_to(copy.message_id, "/close", chat=harness.support_group)
+    assert "工单 #1 已经关闭" in texts(again)
+    lost = await agent.send("/close", chat=harness.support_group)
+    assert "请回复该工单的某条消息" in texts(lost)
+
+
+async def test_the_header_button_closes_for_the_agent(harness: BotHarness) -> None:
+    user = harness.kit.user(403, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    agent = harness.kit.user(902, "Agent Zhou")
+    closed = await agent.press("✖️ 关闭工单", chat=harness.support_group)
+    assert "Support closed ticket #1" in texts(in_chat(closed, user.id))
+
+
+async def test_the_user_closes_by_command_or_button(harness: BotHarness) -> None:
+    user = harness.kit.user(404, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    closed = await user.send("/close")
+    assert "Ticket #1 is closed" in texts(in_chat(closed, user.id))
+    assert "工单 #1 已由用户关闭" in texts(in_chat(closed, harness.support_group.id))
+    assert "no open support ticket" in texts(await user.send("/close"))
+    # A new ticket; the first one's old button leaves it open.
+    opened = await open_ticket(harness, user, "✉️ Open a support ticket")
+    assert "Support ticket #2 is open" in texts(opened)
+    old = await user.press_data("sup:close:1", opened[-1].message_id)
+    assert "Ticket #1 is already closed" in texts(old)
+    assert stored(harness, "support.users", "404")["open"] == 2
+    by_button = await user.press("✖️ Close ticket")
+    assert "Ticket #2 is closed" in texts(in_chat(by_button, user.id))
+    assert stored(harness, "support.users", "404")["open"] is None
+
+
+async def test_one_open_ticket_per_user(harness: BotHarness) -> None:
+    user = harness.kit.user(405, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    shown = await user.send("/support")
+    assert "ticket #1" in texts(shown) and shown[-1].has_button("✖️ Close ticket")
+    stale_open = await user.press_data("sup:open", shown[-1].message_id)
+    assert "Your support ticket #1 is open" in texts(stale_open)
+    headers = [m for m in harness.support_group.messages() if "工单 #" in m.text]
+    assert len(headers) == 1
+
+
+async def test_too_many_messages_a_minute_are_held_back(harness: BotHarness) -> None:
+    user = harness.kit.user(406, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    before = len(harness.support_group.messages())
+    for n in range(10):
+        await user.send(f"message {n}")
+    held = await user.send("message 10")
+    assert "too many messages in a minute (at most 10)" in texts(held)
+    assert len(harness.support_group.messages()) == before + 10
+    harness.clock.advance(seconds=61)
+    passed = await user.send("message 11")
+    assert in_chat(passed, harness.support_group.id)[0].text == "message 11"
+
+
+async def test_the_applicant_form_keeps_its_text_while_a_ticket_is_open(
+    harness: BotHarness,
+) -> None:
+    user = harness.kit.user(407, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    await user.send("/apply")
+    in_form = await user.send("hello there")
+    assert "isn't a mainland China mobile" in texts(in_form)
+    assert in_chat(in_form, harness.support_group.id) == []
+    await user.send("/cancel")
+    relayed = await user.send("hello again")
+    assert in_chat(relayed, harness.support_group.id)[0].text == "hello again"
+
+
+async def test_odd_messages_on_both_sides(harness: BotHarness) -> None:
+    user = harness.kit.user(408, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    for odd in (user.send_sticker(), user.send_voice(), user.send_location(31.2, 121.5)):
+        said = await odd
+        assert "can't be passed on" in texts(said)
+        assert in_chat(said, harness.support_group.id) == []
+    huge = "长" * 4096
+    copy = in_chat(await user.send(huge), harness.support_group.id)[0]
+    assert copy.text == huge
+    agent = harness.kit.user(903, "Agent Sun")
+    sticker = await agent._say(
+        {
+            "sticker": {
+                "file_id": "s1",
+                "file_unique_id": "s1u",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            },
+            "reply_to_message": {k: v for k, v in copy.raw.items() if k != "reply_to_message"},
+        },
+        harness.support_group,
+    )
+    assert "只能把文字、图片和文件转给用户" in texts(sticker)
+    # A reply too long to carry the "support replied" line goes as it is.
+    long_reply = await agent.reply_to(copy.message_id, "好" * 4096, chat=harness.support_group)
+    assert in_chat(long_reply, user.id)[0].text == "好" * 4096
+
+
+async def test_a_blocked_user_is_reported_to_the_agent(harness: BotHarness) -> None:
+    user = harness.kit.user(409, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    copy = in_chat(await user.send("help"), harness.support_group.id)[0]
+    harness.kit.api.block(user.id)
+    agent = harness.kit.user(904, "Agent Ma")
+    said = await agent.reply_to(copy.message_id, "Hello?", chat=harness.support_group)
+    assert "用户已屏蔽机器人" in texts(said)
+
+
+async def test_other_groups_are_ignored(harness: BotHarness) -> None:
+    user = harness.kit.user(410, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    other = harness.kit.group(-1009000, "Somewhere else", bot_is_admin=True)
+    stranger = harness.kit.user(905, "Stranger")
+    assert await stranger.send("/close", chat=other) == []
+    assert await stranger.send("hello", chat=other) == []
+    assert stored(harness, "support.users", "410")["open"] == 1
