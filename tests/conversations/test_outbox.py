@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
 from test_review_desk import submit
 
 from bot.rules.models import Delivery
-from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
 
 
 async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
@@ -69,4 +69,4 @@ async def test_a_user_who_blocked_the_bot_is_recorded_not_retried(
     await harness.deliver()
     stored = harness.store.registrations.get("502-isv")
     assert stored is not None
-    assert [n for n in stored.outbox if n.template == "approved"][0].attempts == 1
+    assert next(n for n in stored.outbox if n.template == "approved").attempts == 1

@@ -4,11 +4,11 @@ Nobody but a reviewer in the admin group changes anything, and refusals reveal n
 from __future__ import annotations
 
 import pytest
+from conftest import REVIEWERS, BotHarness
 from test_review_desk import cards, submit
 
 from bot.offline.people import Group, Person
 from bot.rules.models import Status
-from conftest import REVIEWERS, BotHarness
 
 COMMANDS = [
     "/queue",

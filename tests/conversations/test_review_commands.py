@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 
+from conftest import REVIEWERS, BotHarness
 from test_review_desk import cards, submit
 
 from bot.rules.models import Status
-from conftest import REVIEWERS, BotHarness
 
 
 async def test_queue_pages_ages_and_overdue_marks(harness: BotHarness) -> None:
