@@ -120,7 +120,7 @@ def build(
     application.bot_data["services"] = services
     # Order matters: the conversation sees every update first; the basic handlers answer
     # what it leaves (commands that work anywhere, and anything unexpected).
-    flood.register(application, enabled=rate_limit)  # off at machine speed (tests)
+    flood.register(application)
     applicant.register(application)
     reviewer.register(application)
     support.register(application)

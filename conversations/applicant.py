@@ -14,6 +14,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, cast
 
+from markupsafe import Markup
 from telegram import Document as TgDocument
 from telegram import Message, PhotoSize, ReplyKeyboardRemove, Update
 from telegram.error import Forbidden, TelegramError
@@ -114,8 +115,9 @@ async def _ask_phone(update: Update, context: Context, notice: str | None) -> St
     return State.PHONE
 
 
-def _agreement_pages(context: Context, locale: str) -> list[str]:
-    """The agreement split at paragraph breaks into pages within Telegram's limit."""
+def _agreement_pages(context: Context, locale: str) -> list[Markup]:
+    """The agreement split at paragraph breaks into pages within Telegram's limit (each
+    page still safe HTML: paragraphs never split inside a tag)."""
     text = context.services.texts.render(locale, "agreement")
     pages: list[str] = []
     current = ""
@@ -126,7 +128,7 @@ def _agreement_pages(context: Context, locale: str) -> list[str]:
         else:
             current = f"{current}\n\n{paragraph}" if current else paragraph
     pages.append(current)
-    return pages
+    return [Markup(page) for page in pages]
 
 
 async def _show_agreement(

@@ -124,12 +124,6 @@ def make_handler(guard: FloodGuard) -> TypeHandler[Update, Context]:
     return TypeHandler(Update, callback)
 
 
-def register(application: Application, *, enabled: bool = True) -> None:  # type: ignore[type-arg]
-    """Add the flood guard before every other handler (nothing when not ``enabled``).
-
-    The factory passes its ``rate_limit``: the test harness, the offline console and the
-    benchmarks turn rate limits off because their people act at machine speed (a whole
-    journey within the same second), which the guard would rightly take for a flood.
-    """
-    if enabled:
-        application.add_handler(make_handler(FloodGuard()), group=GROUP)
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the flood guard before every other handler."""
+    application.add_handler(make_handler(FloodGuard()), group=GROUP)

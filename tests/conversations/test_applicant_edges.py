@@ -146,6 +146,8 @@ async def test_a_long_agreement_is_paged(
     await user.send("/apply")
     first = await user.press("Share my phone number")
     assert "page 1/" in texts(first)
+    # Formatting survives the split: headings are bold, not shown as tags.
+    assert "<b>" not in texts(first) and "<b>" in first[-1].source
     turned = await user.press("Next »")
     assert turned[-1].edited and "page 2/" in turned[-1].text
     back = await user.press("« Previous")

@@ -1,13 +1,11 @@
 """The flood guard: a user flooding the bot is slowed down with one clear message in their
 language, others are served meanwhile, and the flooder is served again after the window.
 
-The harness builds the bot with ``rate_limit=False`` (its people act at machine speed), which
-leaves the guard out; these tests add it to the running bot, as the factory does in production.
+Tests type faster than people, so the suite's conftest lifts the limit; these tests set the
+limit they need (small, to stay quick: the behaviour does not depend on its value).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from conftest import BotHarness, Clock
@@ -22,35 +20,32 @@ from conversations.flood import FloodGuard, Verdict
 from storage.tinydb_store import TinyDBStorage
 
 
-@pytest.fixture
-def guarded(harness: BotHarness) -> BotHarness:
-    """The harness's bot with the flood guard, as production runs it."""
-    flood.register(harness.app)
-    return harness
+LIMIT = 8
+
+
+@pytest.fixture(autouse=True)
+def limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flood, "LIMIT", LIMIT)
 
 
 def slow_down(harness: BotHarness, locale: str) -> str:
     return str(harness.app.bot_data["services"].texts.plain(locale, "flood.slow_down"))
 
 
-def test_the_factory_puts_the_guard_before_everything(settings: Settings, tmp_path: Path) -> None:
-    kit = OfflineTelegram()
+def test_the_factory_puts_the_guard_before_everything(settings: Settings) -> None:
     with TinyDBStorage.open(settings.DATA_DIR) as store:
-        production = build(settings, store, request=kit.api)
-        machine_speed = build(settings, store, request=kit.api, rate_limit=False)
-    assert min(production.handlers) == flood.GROUP
-    [guard] = production.handlers[flood.GROUP]
+        application = build(settings, store, request=OfflineTelegram().api)
+    assert min(application.handlers) == flood.GROUP
+    [guard] = application.handlers[flood.GROUP]
     assert isinstance(guard, TypeHandler)
-    assert flood.GROUP not in machine_speed.handlers
 
 
 async def test_a_flooder_is_slowed_down_while_others_are_served(
-    guarded: BotHarness, clock: Clock
+    harness: BotHarness, clock: Clock
 ) -> None:
-    harness = guarded
     flooder = harness.kit.user(31, "Flo", language_code="en")
     other = harness.kit.user(32, "伟", language_code="zh-hans")
-    for _ in range(flood.LIMIT):
+    for _ in range(LIMIT):
         assert "Help" in texts(await flooder.send("/help"))
 
     warned = await flooder.send("/help")
@@ -71,13 +66,12 @@ async def test_a_flooder_is_slowed_down_while_others_are_served(
 
 
 async def test_the_message_is_in_the_users_language_and_button_presses_count(
-    guarded: BotHarness,
+    harness: BotHarness,
 ) -> None:
-    harness = guarded
     user = harness.kit.user(33, "伟", language_code="zh-hans")
     await reach_form(user, "第三方开发者")  # 5 updates, some of them button presses
     sent = 5
-    while sent < flood.LIMIT:
+    while sent < LIMIT:
         await user.send("/status")
         sent += 1
     answer = await user.send("张伟")
@@ -92,7 +86,7 @@ def test_a_steady_flooder_is_served_limit_per_window() -> None:
     verdicts = [guard.check(1, now=t / 10) for t in range(10 * 30)]  # 10 updates/s for 30 s
     served = verdicts.count(Verdict.PASS)
     windows = 30 / flood.WINDOW
-    assert served == flood.LIMIT * windows
+    assert served == LIMIT * windows
     assert verdicts.count(Verdict.WARN) == windows
 
 
@@ -112,7 +106,7 @@ def test_idle_users_are_forgotten_and_memory_is_capped(monkeypatch: pytest.Monke
 
 def test_a_clock_set_back_does_not_lock_a_user_out() -> None:
     guard = FloodGuard()
-    for _ in range(flood.LIMIT):
+    for _ in range(LIMIT):
         assert guard.check(7, now=1000.0) is Verdict.PASS
     assert guard.check(7, now=1000.0) is Verdict.WARN
     assert guard.check(7, now=500.0) is Verdict.PASS  # times "in the future" no longer count
