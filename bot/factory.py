@@ -29,7 +29,7 @@ from bot.services.registrations import RegistrationService
 from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
-from conversations import applicant, basics, delivery, flood, reviewer, support
+from conversations import applicant, basics, delivery, flood, profile, reviewer, support
 from conversations.common import Context, Services
 from storage.files import FileStore
 from storage.persistence import StorePersistence
@@ -38,7 +38,16 @@ from storage.protocols import Storage
 #: The token used when no real one is set (offline console and tests); never sent anywhere.
 OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
 
-PRIVATE_COMMANDS = ("start", "apply", "status", "cancel", "support", "language", "help")
+PRIVATE_COMMANDS = (
+    "start",
+    "apply",
+    "status",
+    "profile",
+    "cancel",
+    "support",
+    "language",
+    "help",
+)
 
 
 class DurableApplication(Application):  # type: ignore[type-arg]
@@ -121,6 +130,8 @@ def build(
     # Order matters: the conversation sees every update first; the basic handlers answer
     # what it leaves (commands that work anywhere, and anything unexpected).
     flood.register(application)
+    # The profile's short steps (a code, a new address) come before the long form.
+    profile.register(application)
     applicant.register(application)
     reviewer.register(application)
     support.register(application)

@@ -94,6 +94,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "reason": "no_match",
             "suggestions": True,
             "desk": True,
+            "carried": True,
             "email": "support@example.com",
         },
         "ticket_opened": {"ticket": 17, "question": True},

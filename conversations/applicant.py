@@ -776,7 +776,9 @@ PRIVATE = filters.ChatType.PRIVATE
 TEXT = filters.TEXT & ~filters.COMMAND
 UPLOAD = filters.PHOTO | filters.Document.ALL
 # Commands answered by the basic handlers even in the middle of the form.
-GLOBAL_COMMANDS = filters.Regex(r"^/(start|help|language|status|support)(@\w+)?(\s|$)")
+GLOBAL_COMMANDS = filters.Regex(
+    r"^/(start|help|language|status|support|profile|faq|mydata|delete)(@\w+)?(\s|$)"
+)
 ANYTHING_ELSE = ~filters.COMMAND
 
 

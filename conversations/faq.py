@@ -134,6 +134,7 @@ async def _offer(
         "reason": reason,
         "suggestions": bool(suggestions),
         "desk": desk,
+        "carried": question is not None,
         "email": context.services.settings.SUPPORT_EMAIL,
     }
     await reply(update, texts.render(locale, "faq_offer", **params), keyboards.inline(rows))

@@ -103,7 +103,7 @@ class FloodGuard:
             self._users.popitem(last=False)
 
 
-def make_handler(guard: FloodGuard) -> TypeHandler[Update, Context]:
+def make_handler(guard: FloodGuard) -> TypeHandler[Update, Context, None]:
     """The group -1 handler applying ``guard`` to private-chat updates."""
 
     async def callback(update: Update, context: Context) -> None:

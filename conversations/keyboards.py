@@ -35,7 +35,7 @@ def main_menu(texts: Texts, locale: str) -> InlineKeyboardMarkup:
         [
             [(b("apply"), "menu:apply")],
             [(b("status"), "menu:status"), (b("support"), "menu:support")],
-            [(b("faq"), "menu:faq")],
+            [(b("profile"), "menu:profile"), (b("faq"), "menu:faq")],
             [(b("language"), "menu:language"), (b("help"), "menu:help")],
         ]
     )

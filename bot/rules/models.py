@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.rules.verification import EmailCheck
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware (all stored times are UTC)."""
@@ -127,6 +129,9 @@ class Registration(BaseModel):
     decided_at: datetime | None = None
     decision_reason: str | None = None
     card_message_id: int | None = None  # the reviewers' card in the admin group
+    email_verified_at: datetime | None = None
+    email_changed_at: datetime | None = None
+    email_check: EmailCheck | None = None
     outbox: list[Notification] = Field(default_factory=list)
 
     @property

@@ -24,11 +24,14 @@ def notification(
     channel: Channel,
     recipient: str,
     now: datetime,
+    *,
+    key: str | None = None,
     **params: str | int | None,
 ) -> Notification:
-    """A new pending notification about a registration, unique per round, kind and channel."""
+    """A new pending notification about a registration, unique per round, kind and channel
+    (and ``key``, for kinds that happen more than once a round)."""
     return Notification(
-        id=f"{registration.id}:{registration.round}:{kind}:{channel.value}",
+        id=f"{registration.id}:{registration.round}:{key or kind}:{channel.value}",
         channel=channel,
         template=kind,
         recipient=recipient,

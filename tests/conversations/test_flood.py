@@ -8,7 +8,7 @@ limit they need (small, to stay quick: the behaviour does not depend on its valu
 from __future__ import annotations
 
 import pytest
-from conftest import BotHarness, Clock
+from conftest import REVIEWERS, BotHarness, Clock
 from journey import reach_form, texts
 from telegram.ext import TypeHandler
 
@@ -18,7 +18,6 @@ from bot.settings import Settings
 from conversations import flood
 from conversations.flood import FloodGuard, Verdict
 from storage.tinydb_store import TinyDBStorage
-
 
 LIMIT = 8
 
@@ -79,6 +78,14 @@ async def test_the_message_is_in_the_users_language_and_button_presses_count(
     # The dropped answer was not stored: the form still asks for the first field.
     registration = harness.store.registrations.get("33-isv")
     assert registration is not None and "legal_name" not in registration.answers
+
+
+async def test_group_chats_are_not_counted(harness: BotHarness) -> None:
+    reviewer = harness.kit.user(REVIEWERS[0])
+    for _ in range(LIMIT + 3):
+        assert await reviewer.send("/queue", chat=harness.admin_group)
+    # Nor did the group count towards the reviewer's private chat.
+    assert "/apply" in texts(await reviewer.send("/help"))
 
 
 def test_a_steady_flooder_is_served_limit_per_window() -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import BotHarness
+from conftest import BotHarness, Clock
 from journey import JPEG, PDF, texts
 
 from bot.offline.people import Person
 from bot.offline.transport import BotMessage
+from bot.services.support import ClosedBy, SupportDesk
+from bot.template_check import check_templates
+from bot.texts import Texts
+from storage.memory import MemoryKeyValueStore
 
 
 def in_chat(messages: list[BotMessage], chat_id: int) -> list[BotMessage]:
@@ -228,3 +232,46 @@ async def test_other_groups_are_ignored(harness: BotHarness) -> None:
     assert await stranger.send("/close", chat=other) == []
     assert await stranger.send("hello", chat=other) == []
     assert stored(harness, "support.users", "410")["open"] == 1
+
+
+def test_the_desk_keeps_tickets_in_storage_and_the_rate_in_memory() -> None:
+    kv = MemoryKeyValueStore()
+    clock = Clock()
+    desk = SupportDesk(kv, clock, limit=2)
+    ticket, new = desk.open(7)
+    assert new and desk.open(7) == (ticket, False)
+    desk.posted_header(ticket, -5, 10)
+    # A new desk on the same store (a restart) knows the ticket and its messages.
+    again = SupportDesk(kv, clock, limit=2)
+    found = again.ticket_for(-5, 10)
+    assert found is not None and found.id == ticket.id and found.is_open
+    assert again.ticket_for(-5, 11) is None
+    again.close(ticket, ClosedBy.USER)
+    assert again.open_ticket(7) is None
+    second, new = again.open(7)
+    assert new and second.id == ticket.id + 1
+    assert [t.id for t in again.tickets_of(7)] == [ticket.id, second.id]
+    assert again.tickets_of(8) == []
+    # Two a minute: the third waits for the window to pass.
+    assert again.allow(7) and again.allow(7) and not again.allow(7)
+    assert again.allow(8)
+    clock.advance(seconds=60)
+    assert again.allow(7)
+
+
+def test_support_templates_render_in_every_locale() -> None:
+    mine = ("faq", "ticket", "support", "delete_", "mydata", "button.", "command.")
+    problems = [p for p in check_templates(Texts()) if any(name in p for name in mine)]
+    assert problems == []
+
+
+async def test_an_unreachable_support_group_closes_the_ticket_at_once(harness: BotHarness) -> None:
+    user = harness.kit.user(411, language_code="en")
+    await user.send("/support")
+    harness.kit.api.fail_next("sendMessage", "forbidden", chat_id=harness.support_group.id)
+    refused = await user.press("✉️ Open a support ticket")
+    assert "can't be reached here right now" in texts(refused)
+    assert "support@example.com" in texts(refused)
+    assert stored(harness, "support.tickets", "1")["closed_by"] == "system"
+    # The next question goes to the FAQ, not to a ticket nobody reads.
+    assert "1–3 working days" in texts(await user.send("How long does the review take?"))

@@ -1,0 +1,178 @@
+"""After approval: the developer profile, e-mail verification and change, phone handover."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.rules import validators, verification
+from bot.rules.models import AuditEvent, Channel, Registration, Status
+from bot.rules.verification import Outcome, Purpose
+from bot.services import outbox
+from storage.protocols import Storage
+
+Clock = Callable[[], datetime]
+
+
+class Refused(Exception):
+    """Not possible now; ``code`` names the text, ``params`` fill it."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class ProfileService:
+    """Every change is durable when a method returns."""
+
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    def approved(self, user_id: int) -> list[Registration]:
+        """The account's approved registrations, oldest first."""
+        return sorted(
+            (
+                r
+                for r in self.storage.registrations.for_user(user_id)
+                if r.status is Status.APPROVED
+            ),
+            key=lambda r: r.created_at,
+        )
+
+    def _own_approved(self, user_id: int, registration_id: str) -> Registration:
+        registration = self.storage.registrations.get(registration_id)
+        if registration is None or registration.user_id != user_id:
+            raise Refused("profile.unknown")
+        if registration.status is not Status.APPROVED:
+            raise Refused("profile.not_approved")
+        return registration
+
+    # -- e-mail --------------------------------------------------------------------------
+    def start_verification(self, user_id: int, registration_id: str) -> tuple[Registration, str]:
+        """A code for the current address; returns the registration and the code to send."""
+        registration = self._own_approved(user_id, registration_id)
+        if registration.email_verified_at is not None:
+            raise Refused("profile.already_verified")
+        address = str(registration.answers.get("admin_email", ""))
+        return self._issue(registration, Purpose.VERIFY, address)
+
+    def check_change(self, user_id: int, registration_id: str) -> Registration:
+        """Whether the address may change now (raises with the date it may, if not)."""
+        registration = self._own_approved(user_id, registration_id)
+        if registration.email_verified_at is None:
+            raise Refused("profile.verify_first")
+        allowed = verification.next_change_allowed(registration.email_changed_at, self.clock())
+        if allowed is not None:
+            raise Refused("profile.monthly_limit", date=allowed)
+        return registration
+
+    def start_change(
+        self, user_id: int, registration_id: str, text: str
+    ) -> tuple[Registration, str]:
+        """Validate a new address and issue a code for it (raises Invalid or Refused)."""
+        registration = self.check_change(user_id, registration_id)
+        address = validators.email(text)
+        current = str(registration.answers.get("admin_email", ""))
+        if address.casefold() == current.casefold():
+            raise Refused("profile.same_email")
+        owner = self.storage.unique.owner("email", address)
+        if owner is not None and owner != registration.id:
+            raise validators.Invalid("unique.taken")
+        return self._issue(registration, Purpose.CHANGE, address)
+
+    def _issue(
+        self, registration: Registration, purpose: Purpose, address: str
+    ) -> tuple[Registration, str]:
+        now = self.clock()
+        if verification.locked(registration.email_check, now):
+            assert registration.email_check is not None
+            raise Refused("profile.locked", until=registration.email_check.locked_until)
+        code = verification.new_code()
+        registration.email_check = verification.issue(purpose, address, code, now)
+        self.storage.registrations.save(registration)
+        return registration, code
+
+    def confirm(
+        self, user_id: int, registration_id: str, typed: str
+    ) -> tuple[Outcome, Registration, Purpose]:
+        """Check a typed code; on success verify or switch the address."""
+        registration = self._own_approved(user_id, registration_id)
+        check = registration.email_check
+        if check is None:
+            raise Refused("profile.no_code")
+        now = self.clock()
+        outcome = verification.attempt(check, typed, now)
+        if outcome is Outcome.OK:
+            registration.email_check = None
+            if check.purpose is Purpose.CHANGE:
+                self._switch(registration, check.address, now)
+            else:
+                registration.email_verified_at = now
+                self._audit(registration, "email_verified", user_id)
+        self.storage.registrations.save(registration)
+        return outcome, registration, check.purpose
+
+    def _switch(self, registration: Registration, address: str, now: datetime) -> None:
+        old = str(registration.answers.get("admin_email", ""))
+        if not self.storage.unique.claim("email", address, registration.id):
+            registration.email_check = None
+            self.storage.registrations.save(registration)
+            raise validators.Invalid("unique.taken")
+        registration.answers["admin_email"] = address
+        registration.email_verified_at = now
+        registration.email_changed_at = now
+        # Both addresses are told; through the outbox, so a mail server hiccup loses nothing.
+        for which, recipient in (("old", old), ("new", address)):
+            key = f"email_changed-{now:%Y%m%d%H%M%S}-{which}"
+            outbox.add(
+                registration,
+                outbox.notification(
+                    registration,
+                    "email_changed",
+                    Channel.EMAIL,
+                    recipient,
+                    now,
+                    key=key,
+                    old=old,
+                    new=address,
+                ),
+            )
+        self.storage.unique.release("email", old, registration.id)
+        self._audit(registration, "email_changed", registration.user_id)
+
+    # -- phone ---------------------------------------------------------------------------
+    def change_phone(self, user_id: int, text: str) -> str:
+        """Bind a new mobile to the account (the guide's handover); returns the number."""
+        phone = validators.mobile(text)
+        account = self.storage.accounts.get(user_id)
+        if account is None:
+            raise Refused("profile.unknown")
+        old = account.phone
+        if old == phone:
+            raise Refused("profile.same_phone")
+        account.phone = phone
+        account.updated_at = self.clock()
+        self.storage.accounts.save(account)
+        self.storage.audit.append(
+            AuditEvent(
+                subject=f"account:{user_id}",
+                action="phone_changed",
+                actor=user_id,
+                at=self.clock(),
+                detail={"old": _tail(old), "new": _tail(phone)},
+            )
+        )
+        return phone
+
+    def _audit(self, registration: Registration, action: str, actor: int) -> None:
+        self.storage.audit.append(
+            AuditEvent(subject=registration.id, action=action, actor=actor, at=self.clock())
+        )
+
+
+def _tail(phone: str | None) -> str | None:
+    """Only the last four digits go into the audit log."""
+    return None if phone is None else phone[-4:]
