@@ -1,6 +1,7 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
-Run ``python bench/flow.py [--applicants 300] [--stored 1000,100000] [--quick] [--profile]``.
+Run ``python bench/flow.py [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
+[--rtt MS] [--per-user]``.
 
 For each stored size a data folder is pre-filled straight on disk in the store's own layout
 (like ``bench/storage.py``: fast, no fsync), then a child process opens it with the real
@@ -20,6 +21,12 @@ Each configuration runs in its own process (this script with ``--internal``), so
 (latency and RSS 100k/1k ≤ 1.5, throughput ≥ 10× Telegram's 30 messages/s); exits 1 when a
 target is missed. ``--profile`` runs the largest configuration under cProfile and prints
 where its time goes.
+
+The kit answers Bot API calls instantly. ``--rtt MS`` makes every call take that long, like a
+network round trip to Telegram; since one update is handled at a time and each awaits its
+calls, throughput then falls to about 1 / (calls per update × RTT). ``--per-user`` handles
+updates of different users concurrently (one at a time per user), to show what a per-user
+update processor would give instead.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from bench.storage import BACKGROUND, T0
 from bot.factory import agreement_version, build
 from bot.offline import OfflineTelegram, Person
-from bot.offline.transport import BotMessage, JSONDict
+from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
 from bot.rules import form
 from bot.rules.models import Account, AuditEvent, Document, Registration, Role, Status
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
@@ -333,17 +340,54 @@ def memory_kb(field: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux: the peak
 
 
+@dataclass(frozen=True)
+class Mode:
+    """How updates reach the bot: the network's round trip, and what runs concurrently."""
+
+    rtt: float = 0.0  # seconds each Bot API call takes
+    per_user: bool = False  # users concurrently, each user's updates one at a time
+
+    def describe(self) -> str:
+        order = "one at a time per user" if self.per_user else "one handled at a time"
+        return f"{order}; Bot API round trip {self.rtt * 1000:.0f} ms"
+
+
+class LatentAPI(FakeBotAPI):
+    """The fake Bot API, answering each call after a network round trip."""
+
+    def __init__(self, rtt: float) -> None:
+        super().__init__()
+        self.rtt = rtt
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        """Wait for the round trip, then answer as the kit does."""
+        if self.rtt and not url.endswith("/getUpdates"):
+            await asyncio.sleep(self.rtt)
+        return await super().do_request(url, method, *args, **kwargs)
+
+
 class TimedKit(OfflineTelegram):
     """The kit, handling one update at a time (an update queue) and timing each."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, mode: Mode) -> None:
+        super().__init__(LatentAPI(mode.rtt))
+        self.mode = mode
         self.samples: list[float] = []
-        self._one_at_a_time = asyncio.Lock()
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, payload: JSONDict) -> asyncio.Lock:
+        """The one queue, or the sender's own with ``per_user``."""
+        sender = 0
+        if self.mode.per_user:
+            event = payload.get("message") or payload.get("callback_query") or {}
+            sender = int(event.get("from", {}).get("id", 0))
+        return self._locks.setdefault(sender, asyncio.Lock())
 
     async def feed(self, payload: JSONDict) -> list[BotMessage]:
         """Handle one update once the previous one is done; record how long it took."""
-        async with self._one_at_a_time:
+        async with self._lock(payload):
             start = time.perf_counter()
             try:
                 return await super().feed(payload)
@@ -375,7 +419,7 @@ def people(kit: TimedKit, applicants: int, texts: Texts) -> list[tuple[Person, l
     return walks
 
 
-async def run_floor(applicants: int) -> dict[str, Any]:
+async def run_floor(applicants: int, mode: Mode) -> dict[str, Any]:
     """The framework's floor: bare PTB answering every update with a fixed text."""
     os.environ.setdefault("PTB_TIMEDELTA", "true")
 
@@ -384,7 +428,7 @@ async def run_floor(applicants: int) -> dict[str, Any]:
             await update.effective_chat.send_message("OK")
 
     started = time.perf_counter()
-    kit = TimedKit()
+    kit = TimedKit(mode)
     app: Application[Any, Any, Any, Any, Any, Any] = (
         kit.wire(ApplicationBuilder()).updater(None).build()
     )
@@ -397,7 +441,7 @@ async def run_floor(applicants: int) -> dict[str, Any]:
     return result(kit, wall, startup, rss_start, scan=0.0)
 
 
-async def run_ours(data_dir: Path, applicants: int, profile: bool) -> dict[str, Any]:
+async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -> dict[str, Any]:
     """The whole bot on a pre-filled data folder."""
     # The hourly reminder job would first run a minute after start, in the middle of the
     # walks; it is timed on its own below instead (``scan``).
@@ -414,7 +458,7 @@ async def run_ours(data_dir: Path, applicants: int, profile: bool) -> dict[str, 
         SUPPORT_CHAT_ID=SUPPORT_CHAT,
         REVIEWER_IDS=list(REVIEWERS),
     )
-    kit = TimedKit()
+    kit = TimedKit(mode)
     kit.group(ADMIN_CHAT, "Reviewers")
     kit.group(SUPPORT_CHAT, "Support")
     app = build(settings, store, request=kit.api, rate_limit=False, album_wait=0.05)
@@ -464,6 +508,7 @@ def result(
     cuts = statistics.quantiles(ms, n=100, method="inclusive")
     return {
         "updates": len(ms),
+        "calls": len(kit.api.sent) / len(ms),
         "wall_s": wall,
         "rate": len(ms) / wall,
         "p50": cuts[49],
@@ -480,14 +525,16 @@ def result(
 def child(args: argparse.Namespace) -> int:
     """Run one configuration and print its figures as one ``RESULT {json}`` line."""
     figures: dict[str, Any]
+    mode = Mode(rtt=args.rtt / 1000, per_user=args.per_user)
     if args.internal == "fill":
         started = time.perf_counter()
         fill(Path(args.data_dir), args.size, args.seed)
         figures = {"fill_s": time.perf_counter() - started}
     elif args.internal == "floor":
-        figures = asyncio.run(run_floor(args.applicants))
+        figures = asyncio.run(run_floor(args.applicants, mode))
     else:
-        figures = asyncio.run(run_ours(Path(args.data_dir), args.applicants, args.profile))
+        data_dir = Path(args.data_dir)
+        figures = asyncio.run(run_ours(data_dir, args.applicants, mode, args.profile))
     print("RESULT " + json.dumps(figures), flush=True)
     return 0
 
@@ -512,6 +559,7 @@ def spawn(*argv: str, show_output: bool = False) -> dict[str, Any]:
 
 COLUMNS = (
     ("updates", "updates", "{:>8d}"),
+    ("calls", "calls", "{:>5.1f}"),
     ("wall_s", "wall s", "{:>7.1f}"),
     ("rate", "upd/s", "{:>7.0f}"),
     ("p50", "p50 ms", "{:>7.2f}"),
@@ -542,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stored", default=None, help="default 1000,100000 (quick 1000,10000)")
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
     parser.add_argument("--profile", action="store_true", help="cProfile the largest size")
+    parser.add_argument("--rtt", type=float, default=0.0, help="ms per Bot API call (default 0)")
+    parser.add_argument("--per-user", action="store_true", help="users' updates concurrently")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -554,11 +604,13 @@ def main(argv: list[str] | None = None) -> int:
     stored = args.stored or ("1000,10000" if args.quick else "1000,100000")
     sizes = sorted({int(s) for s in stored.split(",")})
     per_walk = len(journey(FIRST_APPLICANT, "zh", Texts()))
+    mode = Mode(rtt=args.rtt / 1000, per_user=args.per_user)
     print(
-        f"{applicants} applicants × {per_walk} updates, interleaved, one handled at a time; "
+        f"{applicants} applicants × {per_walk} updates, interleaved, {mode.describe()}; "
         "latency = handling time of one update"
     )
-    common = ["--applicants", str(applicants), "--seed", str(args.seed)]
+    common = ["--applicants", str(applicants), "--seed", str(args.seed), "--rtt", str(args.rtt)]
+    common += ["--per-user"] if args.per_user else []
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
     for size in sizes:
@@ -577,8 +629,9 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         print(row("ours", str(size), ours[size]))
     print(
-        "start s: open storage + build + initialize (persistence loaded); rss0: RSS after "
-        "start; peak: VmHWM; scan s: one reminder scan (idle_drafts)"
+        "calls: Bot API calls per update; start s: open storage + build + initialize "
+        "(persistence loaded); rss0: RSS after start; peak: VmHWM; scan s: one reminder scan "
+        "(idle_drafts)"
     )
 
     ok = True

@@ -135,8 +135,20 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "decision_approved": {"registration": decided, "reasons": []},
         "decision_changes_requested": {"registration": decided, "reasons": reasons},
         "decision_rejected": {"registration": decided, "reasons": []},
+        "profile": {"registrations": [(decided, sections)], "phone": "*******1234"},
     }
     return samples.get(name, {})
+
+
+def sample_mail_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any]:
+    """Parameters any e-mail template may use."""
+    registration = sample_registrations()[0].model_copy(update={"decision_reason": user_text})
+    return {
+        "registration": registration,
+        "reasons": [(user_text, user_text)],
+        "params": {"old": "old@example.com", "new": user_text},
+        "code": "123456",
+    }
 
 
 def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any]:
@@ -158,6 +170,11 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "submitted": 3,
         "decided": 2,
         "median": 20.5,
+        "address": user_text,
+        "left": 4,
+        "until": datetime(2026, 11, 30, 3, 0, tzinfo=UTC),
+        "date": date(2026, 12, 1),
+        "code": "123456",
         "step": 3,
         "steps": 17,
         "email": "support@example.com",
@@ -188,9 +205,7 @@ def check_templates(texts: Texts, user_text: str = "<b>Tom & Jerry</b> 🙂") ->
         for name in texts.mail_names(locale):
             for kind in ("txt", "html"):
                 try:
-                    texts.render_mail(
-                        locale, name, kind, **sample_params(f"decision_{name}", user_text)
-                    )
+                    texts.render_mail(locale, name, kind, **sample_mail_params(user_text))
                 except (TemplateError, TypeError, ValueError) as error:
                     found.append(f"{locale}/mail/{name}.{kind}: {error}")
         for key in texts.strings[locale]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bot.rules.workdays import CHINA
 from bot.settings import LOCALES
@@ -33,6 +33,25 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 def local_time(moment: datetime | None) -> str:
     """A stored UTC time as "YYYY-MM-DD HH:MM" in China Standard Time."""
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def clip(value: object, units: int) -> str:
+    """At most ``units`` UTF-16 code units of a user's value (Telegram counts those), with
+    "…" when cut; keeps the value as escaped markup when it was markup."""
+    is_markup = isinstance(value, Markup)
+    text = value.unescape() if isinstance(value, Markup) else str(value)
+    if len(text.encode("utf-16-le")) // 2 <= units:
+        return value if isinstance(value, str) else text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > units - 1:
+            break
+        kept.append(char)
+        used += width
+    clipped = "".join(kept) + "…"
+    return escape(clipped) if is_markup else clipped
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -81,6 +100,7 @@ class Texts:
         self.env.globals["t"] = self._t_global
         self.env.globals["has"] = self.has
         self.env.filters["local"] = local_time
+        self.env.filters["clip"] = clip
         self.strings: dict[str, dict[str, str]] = {
             locale: _load_strings(root / locale) for locale in LOCALES
         }

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
+from conftest import REVIEWERS, BotHarness, Inbox
 from journey import texts
 from test_review_desk import submit
 
 from bot.offline.people import Person
-from conftest import REVIEWERS, BotHarness, Inbox
 
 
 async def approved(h: BotHarness, user_id: int) -> tuple[Person, str]:
