@@ -10,9 +10,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 
 from bot import logs
 from bot.factory import build
@@ -57,8 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(settings)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
         return _fail("TELEGRAM_BOT_TOKEN: not set (use 'console' to try the bot offline)")
-    webhook_url = settings.WEBHOOK_URL
-    if command == "webhook" and not webhook_url:
+    if command == "webhook" and not settings.WEBHOOK_URL:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
         storage = TinyDBStorage.open(settings.DATA_DIR)
@@ -70,22 +71,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "console":
             return _console(settings, storage, args.user)
         application = build(settings, storage)
-        if command == "webhook":
-            secret = settings.WEBHOOK_SECRET_TOKEN
-            application.run_webhook(
-                listen=settings.WEBHOOK_LISTEN,
-                port=settings.WEBHOOK_PORT,
-                url_path=settings.WEBHOOK_PATH,
-                webhook_url=f"{(webhook_url or '').rstrip('/')}/{settings.WEBHOOK_PATH}",
-                secret_token=secret.get_secret_value() if secret else None,
-                allowed_updates=Update.ALL_TYPES,
+        try:
+            _serve(application, settings, command)
+        except InvalidToken:
+            return _fail("TELEGRAM_BOT_TOKEN: Telegram refused the token")
+        except TelegramError as error:
+            # Unreachable API at start-up: one line, no traceback (the URL holds no token).
+            return _fail(
+                f"TELEGRAM_API_BASE_URL: cannot reach {settings.TELEGRAM_API_BASE_URL}: {error}"
             )
-        else:
-            # run_polling stops cleanly on SIGINT/SIGTERM and flushes the persistence.
-            application.run_polling(allowed_updates=Update.ALL_TYPES)
         return 0
     finally:
         storage.close()
+
+
+def _serve(application: Any, settings: Settings, command: str) -> None:
+    """Run until SIGINT/SIGTERM; both modes stop cleanly and flush the persistence."""
+    if command == "webhook":
+        secret = settings.WEBHOOK_SECRET_TOKEN
+        url = (settings.WEBHOOK_URL or "").rstrip("/")
+        application.run_webhook(
+            listen=settings.WEBHOOK_LISTEN,
+            port=settings.WEBHOOK_PORT,
+            url_path=settings.WEBHOOK_PATH,
+            webhook_url=f"{url}/{settings.WEBHOOK_PATH}",
+            secret_token=secret.get_secret_value() if secret else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 def _console(settings: Settings, storage: TinyDBStorage, user_id: int) -> int:

@@ -1,5 +1,6 @@
 """Logging that never prints secrets: the bot token is replaced wherever it appears
-(httpx logs request URLs, and Bot API URLs contain the token)."""
+(httpx logs request URLs, and Bot API URLs contain the token), and so are resident ID
+numbers (PTB's debug logs print whole updates, and so whatever applicants typed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 
 # Any Bot API token shape, not just ours: a leaked token of another bot is a secret too.
 _TOKEN = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{30,64}")
+# An 18-character resident ID number (GB 11643): 17 digits and a digit or X.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 class RedactSecrets(logging.Filter):
@@ -19,7 +22,7 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = _TOKEN.sub("<token>", message)
+        clean = _RESIDENT_ID.sub("<id-number>", _TOKEN.sub("<token>", message))
         for secret in self.secrets:
             clean = clean.replace(secret, "<secret>")
         if clean != message:

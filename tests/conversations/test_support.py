@@ -34,7 +34,13 @@ async def open_ticket(harness: BotHarness, user: Person, open_button: str) -> li
 
 
 async def reply_with_file(
-    agent: Person, harness: BotHarness, message_id: int, data: bytes, name: str, mime: str
+    agent: Person,
+    harness: BotHarness,
+    message_id: int,
+    data: bytes,
+    name: str,
+    mime: str,
+    caption: str | None = None,
 ) -> list[BotMessage]:
     """An agent replies to a message in the support group with a document (the kit's
     ``upload`` cannot reply, so the message is put together the same way)."""
@@ -42,7 +48,9 @@ async def reply_with_file(
     file_id, _ = api.add_file(data, file_name=name, mime_type=mime)
     target = api.history[(harness.support_group.id, message_id)]
     quoted = {k: v for k, v in target.items() if k != "reply_to_message"}
-    fields = {"document": api.document_dict(file_id), "reply_to_message": quoted}
+    fields: dict[str, Any] = {"document": api.document_dict(file_id), "reply_to_message": quoted}
+    if caption is not None:
+        fields["caption"] = caption
     return await agent._say(fields, harness.support_group)
 
 
@@ -212,6 +220,14 @@ async def test_odd_messages_on_both_sides(harness: BotHarness) -> None:
     # A reply too long to carry the "support replied" line goes as it is.
     long_reply = await agent.reply_to(copy.message_id, "好" * 4096, chat=harness.support_group)
     assert in_chat(long_reply, user.id)[0].text == "好" * 4096
+    long_caption = await reply_with_file(
+        agent, harness, copy.message_id, PDF, "a.pdf", "application/pdf", caption="长" * 1024
+    )
+    assert in_chat(long_caption, user.id)[0].text == "长" * 1024
+    short_caption = await reply_with_file(
+        agent, harness, copy.message_id, PDF, "b.pdf", "application/pdf", caption="<see p. 2>"
+    )
+    assert in_chat(short_caption, user.id)[0].text.endswith("(ticket #1)\n\n<see p. 2>")
 
 
 async def test_a_blocked_user_is_reported_to_the_agent(harness: BotHarness) -> None:
