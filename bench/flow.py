@@ -218,14 +218,15 @@ def stored_registration(user_id: int, status: Status, rng: random.Random) -> Reg
     typed["legal_id_type"] = "resident"
     for key in ("legal_id_front", "legal_id_back", "licence"):
         digest = f"{rng.getrandbits(256):064x}"
+        pdf = key == "licence"
         typed[key] = Document(
             file_id=f"AgACAgUAAxkBAAI{user_id:012d}{key}",
             file_unique_id=f"AQAD{user_id:010d}",
-            file_name="licence.pdf" if key == "licence" else None,
-            mime_type="application/pdf" if key == "licence" else "image/jpeg",
+            file_name="licence.pdf" if pdf else None,
+            mime_type="application/pdf" if pdf else "image/jpeg",
             size=rng.randrange(100_000, 3_000_000),
             sha256=digest,
-            stored_as=f"files/{digest[:2]}/{digest}.jpg",
+            stored_as=f"files/{digest[:2]}/{digest}.{'pdf' if pdf else 'jpg'}",
         ).model_dump(mode="json")
     keys = [f.key for f in form.fields_for(Role.ISV)]
     registration = Registration(
@@ -260,8 +261,8 @@ def fill(data_dir: Path, size: int, seed: int) -> None:
     weights = [w for _, w in BACKGROUND]
     unique_fields = [f for f in form.fields_for(Role.ISV) if f.unique is not None]
     created: set[Path] = set()
-    mid_form: list[Registration] = []
-    complete: list[Registration] = []
+    claims: list[tuple[str, str, str]] = []  # (kind, value, registration id)
+    mid_form: list[tuple[int, str]] = []  # (user id, registration id)
 
     def ensure_dir(path: Path) -> None:
         if path not in created:
@@ -307,21 +308,25 @@ def fill(data_dir: Path, size: int, seed: int) -> None:
             marker = status_dir(data_dir, status) / reg.id
             ensure_dir(marker.parent)
             marker.touch()
-        (mid_form if reg.cursor is not None else complete).append(reg)
+        claims += [
+            (str(f.unique), reg.answers[f.key], reg.id)
+            for f in unique_fields
+            if f.key in reg.answers
+        ]
+        if reg.cursor is not None:
+            mid_form.append((user_id, reg.id))
     counter_path(data_dir).parent.mkdir(parents=True, exist_ok=True)
     counter_path(data_dir).write_bytes(dumps({"count": size, "pending": None}))
 
     # Claims and PTB's entries go through the public API (their file names are the store's
     # business), just without the fsyncs.
     with no_fsync(), TinyDBStorage.open(data_dir) as store:
-        for reg in complete + mid_form:
-            for field in unique_fields:
-                if field.key in reg.answers:
-                    store.unique.claim(str(field.unique), str(reg.answers[field.key]), reg.id)
-        for reg in mid_form:
-            key = (reg.user_id, reg.user_id)  # private chat: chat id == user id
-            store.kv.put(USER_DATA, str(reg.user_id), {"active": reg.id})
-            store.kv.put(CONVERSATION_PREFIX + "applicant", encode_key(key), "form")
+        for kind, value, owner in claims:
+            store.unique.claim(kind, value, owner)
+        for user_id, rid in mid_form:
+            chat = (user_id, user_id)  # a private chat's id is its user's
+            store.kv.put(USER_DATA, str(user_id), {"active": rid})
+            store.kv.put(CONVERSATION_PREFIX + "applicant", encode_key(chat), "form")
         # The layout written by hand must read back through the real store.
         for user_id in rng.sample(range(1, size + 1), min(size, 50)):
             found = store.registrations.get(Registration.make_id(user_id, Role.ISV))

@@ -44,7 +44,11 @@ PRIVATE_COMMANDS = (
     "status",
     "profile",
     "cancel",
+    "faq",
     "support",
+    "close",
+    "mydata",
+    "delete",
     "language",
     "help",
 )

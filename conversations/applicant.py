@@ -777,7 +777,7 @@ TEXT = filters.TEXT & ~filters.COMMAND
 UPLOAD = filters.PHOTO | filters.Document.ALL
 # Commands answered by the basic handlers even in the middle of the form.
 GLOBAL_COMMANDS = filters.Regex(
-    r"^/(start|help|language|status|support|profile|faq|mydata|delete)(@\w+)?(\s|$)"
+    r"^/(start|help|language|status|support|close|profile|faq|mydata|delete)(@\w+)?(\s|$)"
 )
 ANYTHING_ELSE = ~filters.COMMAND
 

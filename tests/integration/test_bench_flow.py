@@ -1,0 +1,40 @@
+"""The flow benchmark (bench/flow.py) runs end to end in its quick mode and prints its table
+and ratios. The targets themselves are not checked here: machines are noisy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_the_quick_flow_benchmark_completes_and_prints_its_ratios() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "flow.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    # 0: every target met, 1: one missed; a crash would show a traceback.
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    out = done.stdout
+    for config in ("floor        -", "ours      1000", "ours     10000"):
+        assert config in out, out
+    for ratio in (
+        "ratio ours/floor throughput @1000:",
+        "ratio ours/floor throughput @10000:",
+        "ratio 10000/1000 p50 latency:",
+        "ratio 10000/1000 p95 latency:",
+        "ratio 10000/1000 p99 latency:",
+        "ratio 10000/1000 peak RSS:",
+        "ratio throughput/30 @1000:",
+        "ratio throughput/30 @10000:",
+    ):
+        assert ratio in out, out
