@@ -132,7 +132,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "review_history": {"id": registration.id, "events": events, "total": 3},
         "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
         "review_request_confirm": {"id": registration.id, "reasons": reasons},
-        "decision_approved": {"registration": decided, "reasons": []},
+        "decision_approved": {"registration": decided, "reasons": [], "email": True},
         "decision_changes_requested": {"registration": decided, "reasons": reasons},
         "decision_rejected": {"registration": decided, "reasons": []},
         "profile": {"registrations": [(decided, sections)], "phone": "*******1234"},

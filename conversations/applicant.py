@@ -32,7 +32,7 @@ from bot.rules import documents, form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Document, Registration, Role
 from bot.services.registrations import Incomplete, NotAsked, RoleTaken
-from conversations import keyboards
+from conversations import delivery, keyboards
 from conversations.common import (
     Context,
     account_locale,
@@ -711,6 +711,8 @@ async def on_submit(update: Update, context: Context) -> State | int:
     await acknowledge(update, context)
     if context.user_data is not None:
         context.user_data.pop("active", None)
+    if registration.pending:
+        delivery.trigger(context)  # the reviewers' card leaves now, not at the next tick
     await reply(
         update,
         texts.render(locale, "submitted", registration=registration),

@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from conversations import faq, keyboards
 from conversations import support as tickets
-from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+from conversations.common import Context, acknowledge, callback_parts, locale_of, pick_locale, reply
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,27 @@ async def on_error(update: object, context: Context) -> None:
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
-        locale = locale_of(update, context)
+        # A handler that failed before answering its button press leaves it spinning.
+        await acknowledge(update, context)
+    except TelegramError:
+        log.warning("could not answer the button press after the error", exc_info=True)
+    try:
+        locale = _error_locale(update, context)
         await reply(update, context.services.texts.t(locale, "misc.error"))
     except (TelegramError, OSError):  # the chat is unreachable or storage is failing
         log.warning("could not tell chat about the error", exc_info=True)
+
+
+def _error_locale(update: Update, context: Context) -> str:
+    """The user's language; when their stored choice cannot be read (storage may be what
+    failed), the language of their Telegram app."""
+    try:
+        return locale_of(update, context)
+    except Exception:  # any failure to read: the user must still be told
+        log.warning("could not read the user's language after an error", exc_info=True)
+        user = update.effective_user
+        language = user.language_code if user is not None else None
+        return pick_locale(None, language, context.services.settings.DEFAULT_LOCALE)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

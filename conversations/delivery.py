@@ -149,6 +149,9 @@ async def _send_decision(
         locale,
         f"decision_{note.template}",
         registration=registration,
+        email=any(
+            n.channel is Channel.EMAIL and n.template == note.template for n in registration.outbox
+        ),
         reasons=[
             (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, value))
             for key, value in registration.flagged.items()

@@ -44,9 +44,9 @@ CONFLICT: Final = (
 )
 
 
-def _int(value: object, default: int) -> int:
+def _number(value: object, default: float) -> float:
     with contextlib.suppress(TypeError, ValueError):
-        return int(str(value))
+        return float(str(value))
     return default
 
 
@@ -119,10 +119,6 @@ class UpdateQueue:
             self.deliveries[update_id] = self.deliveries.get(update_id, 0) + 1
         return batch
 
-    def close(self) -> None:
-        """Wake every waiting poll (the server is stopping)."""
-        self._wake()
-
     def _wake(self) -> None:
         # A fresh event per change: waiters of the old one wake, later waiters wait anew.
         self._changed.set()
@@ -161,7 +157,7 @@ class _Handler(tornado.web.RequestHandler):
             elif method == "getUpdates":
                 await self._get_updates()
             else:
-                await self._call(method)
+                await self._call(token, method)
         finally:
             self.server.active -= 1
 
@@ -184,16 +180,21 @@ class _Handler(tornado.web.RequestHandler):
             parameters.append(RequestParameter(name, None, [item]))
         return RequestData(parameters)
 
-    async def _call(self, method: str) -> None:
+    async def _call(self, token: str, method: str) -> None:
         params = self._params()
-        url = f"{self.server.base_url}{self.server.token or ''}/{method}"
+        url = f"{self.server.base_url}{token}/{method}"
         try:
             status, body = await self.server.api.do_request(url, "POST", self._request_data(params))
         except TimedOut:
-            # A fault of kind "timeout": over HTTP the client just never gets an answer.
-            self.request.connection.close()  # type: ignore[union-attr]
+            # A fault of kind "timeout": over HTTP the client gets no answer until it gives up.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first_of(self.gone, self.server.stopping), MAX_POLL_SECONDS)
             return
-        if method == "deleteWebhook" and status == 200 and _truthy(params.get("drop_pending_updates")):
+        if (
+            method == "deleteWebhook"
+            and status == 200
+            and _truthy(params.get("drop_pending_updates"))
+        ):
             self.server.updates.drop()
         self._reply(status, body)
 
@@ -206,12 +207,12 @@ class _Handler(tornado.web.RequestHandler):
         conflict = asyncio.Event()
         self.server.current_poll = conflict
         stop = asyncio.Event()
-        relay = asyncio.ensure_future(_first_of(stop, conflict, self.gone))
+        relay = asyncio.ensure_future(_first_of(stop, conflict, self.gone, self.server.stopping))
         try:
             updates = await self.server.updates.get(
-                _int(params.get("offset"), 0),
-                _int(params.get("limit"), 100),
-                float(_int(params.get("timeout"), 0)),
+                int(_number(params.get("offset"), 0)),
+                int(_number(params.get("limit"), 100)),
+                _number(params.get("timeout"), 0),
                 stop,
             )
         finally:
@@ -235,8 +236,8 @@ class _Handler(tornado.web.RequestHandler):
 
 
 async def _first_of(target: asyncio.Event, *events: asyncio.Event) -> None:
-    """Set ``target`` as soon as any of ``events`` is set."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    """Set ``target`` as soon as any of ``events`` is set (``target`` alone: wait for it)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in (target, *events)]
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         target.set()
@@ -259,6 +260,7 @@ class BotApiServer:
         self.token = token  # None: any token is accepted
         self.updates = UpdateQueue()
         self.current_poll: asyncio.Event | None = None
+        self.stopping = asyncio.Event()  # ends waiting polls and stalled calls
         self.active = 0  # requests being answered
         self._port = port
         self._server: tornado.httpserver.HTTPServer | None = None
@@ -303,9 +305,7 @@ class BotApiServer:
             return
         server, self._server = self._server, None
         server.stop()
-        if self.current_poll is not None:
-            self.current_poll.set()
-        self.updates.close()
+        self.stopping.set()
         await server.close_all_connections()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
