@@ -502,7 +502,7 @@ async def on_text(update: Update, context: Context) -> State | int:
     locale = locale_of(update, context)
     try:
         registration = context.services.registrations.answer_text(
-            registration, registration.cursor, message.text
+            registration.id, registration.cursor, message.text
         )
     except validators.Invalid as error:
         return await _ask(update, context, registration, _error(context, locale, error))
@@ -523,13 +523,13 @@ async def on_form_button(update: Update, context: Context) -> State | int:
     action, key = parts[1], parts[2]
     try:
         if action == "choice" and len(parts) == 4:
-            registration = service.answer_text(registration, key, parts[3])
+            registration = service.answer_text(registration.id, key, parts[3])
         elif action == "keep":
-            registration = service.keep(registration, key)
+            registration = service.keep(registration.id, key)
         elif action == "skip":
-            registration = service.skip(registration, key)
+            registration = service.skip(registration.id, key)
         elif action == "back":
-            registration = service.back(registration, key)
+            registration = service.back(registration.id, key)
     except validators.Invalid as error:
         return await _ask(update, context, registration, _error(context, locale, error))
     except NotAsked:
@@ -550,7 +550,7 @@ async def on_document(update: Update, context: Context) -> State | int:
     outcome: str
     try:
         doc = await _download(message, context)
-        registration = context.services.registrations.answer_document(registration, key, doc)
+        registration = context.services.registrations.answer_document(registration.id, key, doc)
         outcome = texts.t(
             locale, "misc.file_saved", field=texts.plain(locale, f"field.{key}.label")
         )
@@ -675,7 +675,7 @@ async def on_edit(update: Update, context: Context) -> State | int:
         await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
     try:
-        registration = context.services.registrations.edit(registration, parts[2])
+        registration = context.services.registrations.edit(registration.id, parts[2])
     except NotAsked:
         await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
@@ -693,7 +693,7 @@ async def on_submit(update: Update, context: Context) -> State | int:
         await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
         return await resume(update, context)
     try:
-        registration = context.services.registrations.submit(registration)
+        registration = context.services.registrations.submit(registration.id)
     except Incomplete as missing:
         await acknowledge(update, context)
         return await resume(
@@ -736,7 +736,7 @@ async def remind_idle_drafts(context: Context) -> None:
         except TelegramError:
             log.warning("draft %s: reminder not sent, will retry", registration.id, exc_info=True)
             continue
-        services.registrations.mark_reminded(registration)
+        services.registrations.mark_reminded(registration.id)
 
 
 def schedule_reminders(application: Application) -> None:  # type: ignore[type-arg]

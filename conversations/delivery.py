@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 #: How often the outbox is looked at (a decision also triggers it at once).
 EVERY = timedelta(seconds=5)
 _LOCK = "outbox_lock"
+_UNRECORDED = "outbox_unrecorded"  # notification id -> message id, sent but not yet saved
 
 
 def schedule(application: Application) -> None:  # type: ignore[type-arg]
@@ -62,8 +63,14 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
     registration = services.registrations.get(registration_id)
     if registration is None:
         return
+    # Sent before, but the disk refused to record it: record it now, don't send it again.
+    unrecorded: dict[str, int | None] = context.bot_data.setdefault(_UNRECORDED, {})
     message: Message | None = None
     outcome: tuple[str, Any] = ("sent", None)
+    if note.id in unrecorded:
+        _record(context, registration_id, note, ("sent", None), unrecorded[note.id])
+        unrecorded.pop(note.id)
+        return
     try:
         if note.channel is Channel.EMAIL:
             await _send_mail(services, registration, note)
@@ -80,6 +87,25 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
         outcome = ("permanent", str(error))
     except (NetworkError, TelegramError, MailError) as error:
         outcome = ("transient", str(error))
+    message_id = message.message_id if message is not None else None
+    try:
+        _record(context, registration_id, note, outcome, message_id)
+    except OSError:
+        if outcome[0] == "sent":
+            unrecorded[note.id] = message_id
+        raise
+    unrecorded.pop(note.id, None)
+
+
+def _record(
+    context: Context,
+    registration_id: str,
+    note: Notification,
+    outcome: tuple[str, Any],
+    message_id: int | None,
+) -> None:
+    """Save what happened to one notification on a fresh copy of its registration."""
+    services = context.services
     # Re-read: handlers may have changed the registration while we were sending.
     fresh = services.registrations.get(registration_id)
     if fresh is None:
@@ -90,9 +116,9 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
     now = services.clock()
     kind, detail = outcome
     if kind == "sent":
-        outbox.sent(current, now, message.message_id if message else None)
-        if note.template == "card" and message is not None:
-            fresh.card_message_id = message.message_id
+        outbox.sent(current, now, message_id)
+        if note.template == "card" and message_id is not None:
+            fresh.card_message_id = message_id
             _queue_documents(fresh, note, services)
     elif kind == "blocked":
         outbox.blocked(current, detail)

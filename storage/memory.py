@@ -8,7 +8,7 @@ never mutate stored state through a returned object, and what cannot be stored o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from bot.rules.models import Account, AuditEvent, Registration, Status
@@ -47,8 +47,9 @@ class MemoryAccounts:
 class MemoryRegistrations:
     """Registrations by id; ``with_status`` scans (there is no disk to spare)."""
 
-    def __init__(self) -> None:
+    def __init__(self, audit: MemoryAuditLog) -> None:
         self._rows: dict[str, str] = {}
+        self._audit = audit
 
     def get(self, registration_id: str) -> Registration | None:
         """The registration, or None (also for a malformed id)."""
@@ -60,14 +61,18 @@ class MemoryRegistrations:
         regs = [r for r in self.all() if r.user_id == user_id]
         return sorted(regs, key=lambda r: (r.created_at, r.id))
 
-    def save(self, registration: Registration) -> None:
-        """Insert or replace the registration."""
+    def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
+        """Insert or replace the registration, with its audit events."""
         # Same rule as on disk, where the id names files.
         if registration_user(registration.id) != registration.user_id or registration.id != (
             Registration.make_id(registration.user_id, registration.role)
         ):
             raise ValueError(f"registration id {registration.id!r} does not match its user/role")
+        if any(e.subject != registration.id for e in events):
+            raise ValueError("events must be about the registration saved with them")
         self._rows[registration.id] = registration.model_dump_json()
+        for event in events:
+            self._audit.append(event)
 
     def delete(self, registration_id: str) -> None:
         """Remove the registration (no-op when missing)."""
@@ -163,10 +168,11 @@ class MemoryStorage:
 
     def __init__(self) -> None:
         """An empty storage."""
+        audit = MemoryAuditLog()
         self.accounts: AccountRepository = MemoryAccounts()
-        self.registrations: RegistrationRepository = MemoryRegistrations()
+        self.registrations: RegistrationRepository = MemoryRegistrations(audit)
         self.unique: UniqueIndex = MemoryUniqueIndex()
-        self.audit: AuditLog = MemoryAuditLog()
+        self.audit: AuditLog = audit
         self.kv: KeyValueStore = MemoryKeyValueStore()
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ acknowledge it to the user as soon as the call returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.rules.models import Account, AuditEvent, Registration
@@ -25,8 +25,9 @@ class RegistrationRepository(Protocol):
 
     def for_user(self, user_id: int) -> list[Registration]: ...
 
-    def save(self, registration: Registration) -> None:
-        """Store the registration and keep the status indexes (drafts, queue) in step."""
+    def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
+        """Store the registration, and its audit events in the same atomic write, and keep
+        the status and outbox indexes in step. Events must be about this registration."""
 
     def delete(self, registration_id: str) -> None: ...
 

@@ -25,7 +25,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,15 +141,38 @@ class _Partition:
         """The first document of ``table`` whose ``field`` equals ``value``."""
         return next((doc for doc in self.rows(table) if doc.get(field) == value), None)
 
-    def put(self, table: str, field: str, data: dict[str, Any]) -> None:
-        """Insert or replace the document whose ``field`` equals ``data[field]`` (one write)."""
-        with self._db() as db:
-            tbl = db.table(table)
-            existing = tbl.get(where(field) == data[field])
-            if existing is None:
-                tbl.insert(data)
-            else:
-                tbl.update(_replace_with(data), doc_ids=[existing.doc_id])
+    def put(
+        self,
+        table: str,
+        field: str,
+        data: dict[str, Any],
+        also: Sequence[tuple[str, dict[str, Any]]] = (),
+    ) -> None:
+        """Insert or replace the document whose ``field`` equals ``data[field]``, and insert
+        the ``also`` documents (table, document), all in one atomic write of the file."""
+        if not also:
+            with self._db() as db:
+                tbl = db.table(table)
+                existing = tbl.get(where(field) == data[field])
+                if existing is None:
+                    tbl.insert(data)
+                else:
+                    tbl.update(_replace_with(data), doc_ids=[existing.doc_id])
+            return
+        # Several tables in one write: TinyDB writes once per table operation, so this goes
+        # through its Storage (same file format, same atomic write) rather than its Tables.
+        storage = AtomicJSONStorage(str(self.path), clean_stale=False)
+        try:
+            raw: dict[str, dict[str, Any]] = storage.read() or {}
+            docs = raw.setdefault(table, {})
+            key = next((k for k, d in docs.items() if d.get(field) == data[field]), None)
+            docs[key or _next_id(docs)] = data
+            for other, doc in also:
+                rows = raw.setdefault(other, {})
+                rows[_next_id(rows)] = doc
+            storage.write(raw)
+        finally:
+            storage.close()
 
     def remove(self, table: str, field: str, value: Any) -> bool:
         """Remove the documents whose ``field`` equals ``value``; False if there were none."""
@@ -163,6 +186,11 @@ class _Partition:
         """Insert ``data`` as a new document."""
         with self._db() as db:
             db.table(table).insert(data)
+
+
+def _next_id(docs: Mapping[str, Any]) -> str:
+    """TinyDB's next document id for a table: one more than the largest."""
+    return str(max((int(k) for k in docs), default=0) + 1)
 
 
 class _Root:
@@ -298,8 +326,9 @@ class TinyDBRegistrations:
         ]
         return sorted(regs, key=lambda r: (r.created_at, r.id))
 
-    def save(self, registration: Registration) -> None:
-        """Store the registration and keep the status markers and the counter in step."""
+    def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
+        """Store the registration with its audit events (one write of the user's file) and
+        keep the status and outbox markers and the counter in step."""
         rid = registration.id
         if registration.user_id <= 0 or rid != Registration.make_id(
             registration.user_id, registration.role
@@ -318,7 +347,14 @@ class TinyDBRegistrations:
         pending = bool(registration.pending)
         if pending:
             _touch(self._root.outbox_dir(), rid)
-        partition.put("registrations", "id", registration.model_dump(mode="json"))
+        if any(e.subject != rid for e in events):
+            raise ValueError("events must be about the registration saved with them")
+        partition.put(
+            "registrations",
+            "id",
+            registration.model_dump(mode="json"),
+            also=[("audit", e.model_dump(mode="json")) for e in events],
+        )
         if old_status is not None and old_status != new_status:
             self._unmark(old_status, rid)
         if not pending and old is not None and _has_pending(old):

@@ -105,17 +105,24 @@ class ProfileService:
             raise Refused("profile.no_code")
         now = self.clock()
         outcome = verification.attempt(check, typed, now)
+        events: list[AuditEvent] = []
+        replaced: str | None = None
         if outcome is Outcome.OK:
             registration.email_check = None
             if check.purpose is Purpose.CHANGE:
-                self._switch(registration, check.address, now)
+                replaced = self._switch(registration, check.address, now)
+                events.append(self._event(registration, "email_changed", user_id))
             else:
                 registration.email_verified_at = now
-                self._audit(registration, "email_verified", user_id)
-        self.storage.registrations.save(registration)
+                events.append(self._event(registration, "email_verified", user_id))
+        self.storage.registrations.save(registration, events)
+        if replaced is not None:
+            # Only once the new address is saved is the old one free for others.
+            self.storage.unique.release("email", replaced, registration.id)
         return outcome, registration, check.purpose
 
-    def _switch(self, registration: Registration, address: str, now: datetime) -> None:
+    def _switch(self, registration: Registration, address: str, now: datetime) -> str:
+        """Put the verified new address in place (claimed first); returns the old one."""
         old = str(registration.answers.get("admin_email", ""))
         if not self.storage.unique.claim("email", address, registration.id):
             registration.email_check = None
@@ -140,8 +147,7 @@ class ProfileService:
                     new=address,
                 ),
             )
-        self.storage.unique.release("email", old, registration.id)
-        self._audit(registration, "email_changed", registration.user_id)
+        return old
 
     # -- phone ---------------------------------------------------------------------------
     def change_phone(self, user_id: int, text: str) -> str:
@@ -167,10 +173,8 @@ class ProfileService:
         )
         return phone
 
-    def _audit(self, registration: Registration, action: str, actor: int) -> None:
-        self.storage.audit.append(
-            AuditEvent(subject=registration.id, action=action, actor=actor, at=self.clock())
-        )
+    def _event(self, registration: Registration, action: str, actor: int) -> AuditEvent:
+        return AuditEvent(subject=registration.id, action=action, actor=actor, at=self.clock())
 
 
 def _tail(phone: str | None) -> str | None:

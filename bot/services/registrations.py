@@ -92,10 +92,12 @@ class RegistrationService:
             and (r.reminded_at is None or r.reminded_at < r.updated_at)
         ]
 
-    def mark_reminded(self, registration: Registration) -> None:
+    def mark_reminded(self, registration_id: str) -> None:
         """Record the reminder without counting it as the applicant's activity."""
-        registration.reminded_at = self.clock()
-        self.storage.registrations.save(registration)
+        registration = self.storage.registrations.get(registration_id)
+        if registration is not None:
+            registration.reminded_at = self.clock()
+            self.storage.registrations.save(registration)
 
     # -- changing --------------------------------------------------------------------
     def start(self, user_id: int, role: Role) -> Registration:
@@ -112,12 +114,14 @@ class RegistrationService:
             updated_at=now,
             cursor=form.fields_for(role)[0].key,
         )
-        self.storage.registrations.save(registration)
-        self._audit(registration, "created", user_id, role=role.value)
+        self.storage.registrations.save(
+            registration, [self._event(registration, "created", user_id, role=role.value)]
+        )
         return registration
 
-    def answer_text(self, registration: Registration, key: str, text: str) -> Registration:
+    def answer_text(self, registration_id: str, key: str, text: str) -> Registration:
         """Validate and store a typed answer (raises ``validators.Invalid`` or NotAsked)."""
+        registration = self._load(registration_id)
         field = self._asked(registration, key)
         if field.kind is Kind.CHOICE:
             value = self._choice(field, text)
@@ -125,12 +129,22 @@ class RegistrationService:
             value = field.validate(text, registration.answers, registration.role)
         else:
             raise validators.Invalid("document.expected")
-        if field.unique is not None:
-            self._claim(registration, field, value)
-        return self._store(registration, field, value)
+        if field.unique is None:
+            return self._store(registration, field, value)
+        claimed_before = self.storage.unique.owner(field.unique, value) == registration.id
+        self._claim(registration, field, value)
+        try:
+            return self._store(registration, field, value)
+        except OSError:
+            # The answer was not saved (disk full …): give the value back, or it would stay
+            # reserved by an answer that does not exist.
+            if not claimed_before:
+                self.storage.unique.release(field.unique, value, registration.id)
+            raise
 
-    def answer_document(self, registration: Registration, key: str, doc: Document) -> Registration:
+    def answer_document(self, registration_id: str, key: str, doc: Document) -> Registration:
         """Store an uploaded document for a document field."""
+        registration = self._load(registration_id)
         field = self._asked(registration, key)
         if field.kind is not Kind.DOCUMENT:
             raise validators.Invalid("document.unexpected")
@@ -138,22 +152,25 @@ class RegistrationService:
             raise validators.Invalid("document.not_image")
         return self._store(registration, field, doc.model_dump(mode="json"))
 
-    def skip(self, registration: Registration, key: str) -> Registration:
+    def skip(self, registration_id: str, key: str) -> Registration:
         """Skip an optional field (stored as None, so it counts as answered)."""
+        registration = self._load(registration_id)
         field = self._asked(registration, key)
         if not field.optional:
             raise validators.Invalid("field.required")
         return self._store(registration, field, None)
 
-    def keep(self, registration: Registration, key: str) -> Registration:
+    def keep(self, registration_id: str, key: str) -> Registration:
         """Keep the answer already given to the asked field and move on."""
+        registration = self._load(registration_id)
         field = self._asked(registration, key)
         if key not in registration.answers:
             raise NotAsked(key)
         return self._store(registration, field, registration.answers[key])
 
-    def back(self, registration: Registration, key: str) -> Registration:
+    def back(self, registration_id: str, key: str) -> Registration:
         """Go to the field before ``key`` (or to the summary when editing one field)."""
+        registration = self._load(registration_id)
         self._asked(registration, key)
         keys = self.sequence(registration)
         if registration.editing:
@@ -164,8 +181,9 @@ class RegistrationService:
             registration.cursor = keys[index - 1] if index > 0 else key
         return self._save(registration)
 
-    def edit(self, registration: Registration, key: str) -> Registration:
+    def edit(self, registration_id: str, key: str) -> Registration:
         """Jump from the summary to one field; answering it comes back to the summary."""
+        registration = self._load(registration_id)
         self._editable(registration)
         if key not in self.sequence(registration) or registration.cursor is not None:
             raise NotAsked(key)
@@ -173,8 +191,9 @@ class RegistrationService:
         registration.editing = True
         return self._save(registration)
 
-    def submit(self, registration: Registration) -> Registration:
+    def submit(self, registration_id: str) -> Registration:
         """Freeze the registration for review and set the date reviewers answer by."""
+        registration = self._load(registration_id)
         self._editable(registration)
         missing = form.first_missing(registration.answers, registration.role)
         if missing is not None:
@@ -194,9 +213,10 @@ class RegistrationService:
                 registration, "card", Channel.CHAT, str(self.admin_chat), now
             )
             outbox.add(registration, card)
-        self._save(registration)
-        self._audit(registration, "submitted", registration.user_id, previous=previous.value)
-        return registration
+        event = self._event(
+            registration, "submitted", registration.user_id, previous=previous.value
+        )
+        return self._save(registration, event)
 
     # -- internals -------------------------------------------------------------------
     def _editable(self, registration: Registration) -> None:
@@ -257,18 +277,21 @@ class RegistrationService:
             except validators.Invalid:
                 del registration.answers[field.key]
 
-    def _save(self, registration: Registration) -> Registration:
-        registration.updated_at = self.clock()
-        self.storage.registrations.save(registration)
+    def _load(self, registration_id: str) -> Registration:
+        # Always the stored copy: a handler's copy may be stale after its awaits.
+        registration = self.storage.registrations.get(registration_id)
+        if registration is None:
+            raise NotAsked(registration_id)
         return registration
 
-    def _audit(self, registration: Registration, action: str, actor: int, **detail: Any) -> None:
-        self.storage.audit.append(
-            AuditEvent(
-                subject=registration.id,
-                action=action,
-                actor=actor,
-                at=self.clock(),
-                detail=detail,
-            )
+    def _save(self, registration: Registration, *events: AuditEvent) -> Registration:
+        registration.updated_at = self.clock()
+        self.storage.registrations.save(registration, events)
+        return registration
+
+    def _event(
+        self, registration: Registration, action: str, actor: int, **detail: Any
+    ) -> AuditEvent:
+        return AuditEvent(
+            subject=registration.id, action=action, actor=actor, at=self.clock(), detail=detail
         )

@@ -244,9 +244,12 @@ class ReviewService:
         return registration
 
     def _save(self, registration: Registration, action: str, actor: int, **detail: Any) -> None:
+        """The change and its audit event in one write: never one without the other."""
         registration.updated_at = self.clock()
-        self.storage.registrations.save(registration)
-        self._audit(registration, action, actor, **detail)
+        event = AuditEvent(
+            subject=registration.id, action=action, actor=actor, at=self.clock(), detail=detail
+        )
+        self.storage.registrations.save(registration, [event])
 
     def _audit(self, registration: Registration, action: str, actor: int, **detail: Any) -> None:
         self.storage.audit.append(
