@@ -236,7 +236,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 #: Scenarios that overflow today: the user values need cutting (or the message splitting).
-NEEDS_TRUNCATION = {}
+NEEDS_TRUNCATION: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
