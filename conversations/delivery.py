@@ -22,6 +22,7 @@ from bot.rules import form
 from bot.rules.models import Channel, Notification, Registration
 from bot.services import outbox
 from conversations import keyboards
+from conversations._review_common import card
 from conversations.common import Context, Services, account_locale, reason_text
 
 log = logging.getLogger(__name__)
@@ -154,11 +155,9 @@ def _queue_documents(registration: Registration, card: Notification, services: S
 async def _send_chat(
     context: Context, registration: Registration, note: Notification
 ) -> Message | None:
-    from conversations import reviewer  # the card is the reviewers' module's business
-
     chat_id = int(note.recipient)
     if note.template == "card":
-        text, buttons = reviewer.card(context.services, registration)
+        text, buttons = card(context.services, registration)
         return await context.bot.send_message(chat_id, text, reply_markup=buttons)
     if note.template.startswith("document-"):
         return await _send_document(context, registration, note, chat_id)
