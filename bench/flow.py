@@ -90,7 +90,8 @@ TARGET_GROWTH = 1.5  # largest/smallest stored size, for latency percentiles and
 TARGET_RATE_FACTOR = 10  # throughput must be this many times Telegram's limit
 #: New applicants get ids far above every stored one, so nothing they claim collides.
 FIRST_APPLICANT = 900_000_001
-ADMIN_CHAT, SUPPORT_CHAT, REVIEWERS = -1001000, -1002000, (501, 502)
+#: Submissions are announced to the reviewers' group (review cards through the outbox).
+ADMIN_CHAT, REVIEWERS = -1001000, (501, 502)
 
 # Small uploads: the download path's cost per byte is not what this measures, and the kit
 # keeps every file in memory (which would blur the RSS comparison).
@@ -450,6 +451,7 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
     """The whole bot on a pre-filled data folder."""
     # The hourly reminder job would first run a minute after start, in the middle of the
     # walks; it is timed on its own below instead (``scan``).
+    assert hasattr(applicant_module, "REMINDER_FIRST"), "the reminder's first run moved"
     applicant_module.REMINDER_FIRST = timedelta(hours=1)
     # The walkers are machines, a whole journey within seconds: the flood guard still runs
     # (its cost counts) but must not take them for flooders.
@@ -460,12 +462,10 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
         _env_file=None,
         DATA_DIR=data_dir,
         ADMIN_CHAT_ID=ADMIN_CHAT,
-        SUPPORT_CHAT_ID=SUPPORT_CHAT,
         REVIEWER_IDS=list(REVIEWERS),
     )
     kit = TimedKit(mode)
     kit.group(ADMIN_CHAT, "Reviewers")
-    kit.group(SUPPORT_CHAT, "Support")
     app = build(settings, store, request=kit.api, rate_limit=False, album_wait=0.05)
     kit.attach(app)
     await app.initialize()

@@ -132,7 +132,11 @@ def check(settings: Settings) -> int:
     print(f"default locale: {settings.DEFAULT_LOCALE}")
     reviewers = len(settings.REVIEWER_IDS)
     print(f"admin chat: {settings.ADMIN_CHAT_ID or 'not set'}; reviewers: {reviewers}")
-    print(f"support chat: {settings.SUPPORT_CHAT_ID or 'not set'}")
+    agents = len(settings.SUPPORT_AGENT_IDS)
+    print(f"support chat: {settings.SUPPORT_CHAT_ID or 'not set'}; agents: {agents}")
+    if settings.SUPPORT_CHAT_ID is not None and not agents:
+        # Not an error (the FAQ and e-mail still work), but nobody could answer a ticket.
+        print("warning: SUPPORT_AGENT_IDS is empty: tickets are not offered", file=sys.stderr)
     print(f"e-mail: {email}")
     count = sum(
         len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings

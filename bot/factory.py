@@ -25,11 +25,25 @@ from bot.mailer import Mailer, SmtpMailer
 from bot.rules.models import utcnow
 from bot.rules.workdays import china_date
 from bot.services.accounts import AccountService
+from bot.services.faq import load_questions
+from bot.services.faq_book import FaqBook
+from bot.services.faq_desk import FaqDesk
+from bot.services.faq_drafts import Drafts
+from bot.services.faq_gaps import GapLog
 from bot.services.registrations import RegistrationService
 from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
-from conversations import applicant, basics, delivery, flood, profile, reviewer, support
+from conversations import (
+    applicant,
+    basics,
+    delivery,
+    faq_desk,
+    flood,
+    profile,
+    reviewer,
+    support,
+)
 from conversations.common import Context, Services
 from storage.files import FileStore
 from storage.persistence import StorePersistence
@@ -67,6 +81,19 @@ def agreement_version(root: Any = TEMPLATES_DIR) -> str:
     """The current agreement version (changing it asks every applicant again)."""
     with (root / "agreement.toml").open("rb") as handle:
         return str(tomllib.load(handle)["version"])
+
+
+def faq_services(storage: Storage, clock: Callable[[], datetime], texts: Texts) -> FaqDesk:
+    """The live FAQ (seeded from ``templates/``), its gaps and the agents' drafts."""
+    strings = texts.strings
+    book = FaqBook(
+        storage.kv,
+        storage.audit,
+        clock,
+        load_questions(texts.root / "faq.toml"),
+        lambda locale, key: strings[locale].get(key, ""),
+    )
+    return FaqDesk(book, GapLog(storage.kv, clock), Drafts(storage.kv, clock))
 
 
 def build(
@@ -128,6 +155,7 @@ def build(
         files=FileStore(settings.DATA_DIR),
         clock=clock,
         agreement_version=agreement_version(texts.root),
+        faq=faq_services(storage, clock, texts),
         album_wait=album_wait,
     )
     application.bot_data["services"] = services
@@ -137,8 +165,12 @@ def build(
     # The profile's short steps (a code, a new address) come before the long form.
     profile.register(application)
     applicant.register(application)
-    reviewer.register(application)
+    # Support before the reviewers: when one group serves both, a reviewer's catch-all
+    # reply handler must not swallow replies to tickets or to the FAQ desk's questions
+    # (those filters are exact: they match only the bot's own ticket and prompt messages).
     support.register(application)
+    faq_desk.register(application)
+    reviewer.register(application)
     basics.register(application)
     delivery.schedule(application)
     return application
@@ -157,13 +189,20 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         await bot.set_my_commands(
             commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
         )
-    admin = services.settings.ADMIN_CHAT_ID
-    if admin is not None:
-        locale = services.settings.DEFAULT_LOCALE
-        await bot.set_my_commands(
-            [
-                BotCommand(name, services.texts.plain(locale, f"command.{name}"))
-                for name in reviewer.COMMANDS
-            ],
-            scope=BotCommandScopeChat(admin),
+    # The staff groups' menus, in the platform's language; one group may serve both the
+    # reviewers and support, and a chat has one menu, so theirs are joined.
+    settings = services.settings
+    locale = settings.DEFAULT_LOCALE
+    menus: dict[int, list[BotCommand]] = {}
+    if settings.ADMIN_CHAT_ID is not None:
+        menus.setdefault(settings.ADMIN_CHAT_ID, []).extend(
+            BotCommand(name, services.texts.plain(locale, f"command.{name}"))
+            for name in reviewer.COMMANDS
         )
+    if settings.SUPPORT_CHAT_ID is not None and settings.SUPPORT_AGENT_IDS:
+        menus.setdefault(settings.SUPPORT_CHAT_ID, []).extend(
+            BotCommand(name, services.texts.plain(locale, f"faq_desk.menu.{name}"))
+            for name in faq_desk.MENU
+        )
+    for chat_id, commands in menus.items():
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     ADMIN_CHAT_ID: int | None = None
     REVIEWER_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     SUPPORT_CHAT_ID: int | None = None
+    SUPPORT_AGENT_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     DATA_DIR: Path = Path("./data")
     DEFAULT_LOCALE: Locale = "zh"
     SUPPORT_EMAIL: str = "support@example.com"
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     _split_reviewers = field_validator("REVIEWER_IDS", mode="before")(_int_list)
+    _split_agents = field_validator("SUPPORT_AGENT_IDS", mode="before")(_int_list)
 
     @field_validator("TELEGRAM_BOT_TOKEN")
     @classmethod
@@ -89,6 +91,12 @@ class Settings(BaseSettings):
     def _blank_host_is_off(cls, value: str | None) -> str | None:
         # An empty SMTP_HOST= line in .env means "no e-mail", like an unset variable.
         return value.strip() or None if value is not None else None
+
+    @property
+    def support_desk(self) -> bool:
+        """Tickets are offered only when someone can answer them: a support chat and at
+        least one agent."""
+        return self.SUPPORT_CHAT_ID is not None and bool(self.SUPPORT_AGENT_IDS)
 
     @property
     def email_enabled(self) -> bool:

@@ -7,10 +7,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from jinja2 import TemplateError
+from markupsafe import Markup
 
 from bot import telegram_html
 from bot.rules.form import FORM
 from bot.rules.models import AuditEvent, Registration, Role, Status
+from bot.services.faq_book import Usage
+from bot.services.faq_gaps import Asked, Gap
 from bot.services.review import Waiting
 from bot.settings import LOCALES
 from bot.texts import Texts
@@ -30,6 +33,28 @@ def sample_registrations() -> list[Registration]:
             due_date=date(2026, 12, 2),
         )
         for role, status in zip(Role, Status, strict=False)
+    ]
+
+
+def sample_gaps(user_text: str) -> list[Gap]:
+    """Open question gaps as ``faq_gaps`` receives them (one with "didn't help" votes)."""
+    moment = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    asked = [
+        Asked(text=user_text, language="en", at=moment, reason="no_match"),
+        Asked(text="审核多久", language="zh", at=moment, reason="not_helped", topic="review"),
+    ]
+    return [
+        Gap(
+            id=3,
+            text=user_text,
+            language="en",
+            count=5,
+            not_helped=1,
+            first_at=moment,
+            last_at=moment,
+            asked=asked,
+        ),
+        Gap(id=4, text=user_text, language="zh", count=1, first_at=moment, last_at=moment),
     ]
 
 
@@ -89,7 +114,23 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "status": {"registrations": sample_registrations()},
         "support": {"email": "support@example.com", "ticket": 17, "desk": True},
         "faq": {},
-        "faq_answer": {"topic": "contact", "email": "support@example.com"},
+        "faq_answer": {"title": user_text, "answer": user_text},
+        "faq_preview": {"label": user_text, "body": user_text},
+        "faq_list": {
+            "rows": [("review", user_text, Usage(3, 1, 1)), ("pay_invoice", user_text, Usage())],
+            "total": 2,
+            "page": 1,
+            "pages": 2,
+            "month": "2026-11",
+        },
+        "faq_gaps": {"gaps": sample_gaps(user_text), "total": 12, "titles": {"review": user_text}},
+        "faq_draft": {
+            "key": "review",
+            "gap": 3,
+            "titles": [("中文", user_text), ("English", user_text)],
+            "wordings": [("中文", [user_text] * 9), ("English", [user_text])],
+        },
+        "ticket_faq_answer": {"ticket": 17, "title": user_text, "answer": user_text},
         "faq_offer": {
             "reason": "no_match",
             "suggestions": True,
@@ -180,6 +221,19 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "email": "support@example.com",
         "ticket": 17,
         "limit": 10,
+        "mention": Markup('<a href="tg://user?id=42">{}</a>').format(user_text),
+        "language": "English",
+        "current": user_text,
+        "problem": user_text,
+        "gap": 3,
+        "text": user_text,
+        "entry": "review",
+        "title": user_text,
+        "what": user_text,
+        "length": 3001,
+        "wording": user_text,
+        "answered": 4,
+        "count": 2,
     }
 
 

@@ -85,14 +85,15 @@ async def status(update: Update, context: Context) -> None:
 
 async def support(update: Update, context: Context) -> None:
     """How to reach support: the e-mail address and its reply time, and a ticket right
-    here (open one, or the one already open) when a support group is set."""
+    here (open one, or the one already open) when a support desk is set (a support
+    group and at least one agent)."""
     await acknowledge(update, context)
     user = update.effective_user
     assert user is not None
     locale = locale_of(update, context)
     settings = context.services.settings
     texts = context.services.texts
-    desk = settings.SUPPORT_CHAT_ID is not None
+    desk = settings.support_desk
     ticket = tickets.desk(context.bot_data).open_ticket(user.id) if desk else None
     await reply(
         update,

@@ -13,12 +13,14 @@ from telegram import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
     Update,
 )
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.mailer import Mailer
 from bot.services.accounts import AccountService, Clock
+from bot.services.faq_desk import FaqDesk
 from bot.services.registrations import RegistrationService
 from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
@@ -43,6 +45,7 @@ class Services:
     review: ReviewService
     mailer: Mailer | None
     agreement_version: str
+    faq: FaqDesk
     album_wait: float = 1.0
 
 
@@ -97,12 +100,18 @@ def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -
     return value if plain else escape(value)
 
 
-async def reply(update: Update, text: str, markup: Markup | None = None) -> Message | None:
-    """Send an HTML message to the chat the update came from."""
+async def reply(
+    update: Update, text: str, markup: Markup | None = None, *, quote: int | None = None
+) -> Message | None:
+    """Send an HTML message to the chat the update came from (as a reply to the message
+    ``quote`` when given, and still sent if that message is gone)."""
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, reply_markup=markup)
+    under = None
+    if quote is not None:
+        under = ReplyParameters(quote, allow_sending_without_reply=True)
+    return await chat.send_message(text, reply_markup=markup, reply_parameters=under)
 
 
 #: How many answered callback query ids each application remembers (a query is answered

@@ -1,6 +1,7 @@
 """Inline and reply keyboards; labels come from ``strings.toml``, callback data is short
 and namespaced (``ap:`` applicant, ``menu:`` main menu, ``lang:`` language, ``faq:`` FAQ,
-``sup:`` support tickets, ``my:`` the user's data)."""
+``sup:`` support tickets, ``my:`` the user's data, ``rv:`` reviewers, ``fq:`` the support
+agents' FAQ desk)."""
 
 from __future__ import annotations
 

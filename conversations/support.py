@@ -1,12 +1,16 @@
 """Support tickets. A user opens one (the button under /support, or the FAQ's offer); from
 then on their private messages outside the applicant form are copied into the support group
-(``SUPPORT_CHAT_ID``), where any member answers by replying to a ticket message. ``/close``
-or the button ends it, on either side. Diagram: ``support.mmd`` beside this file.
+(``SUPPORT_CHAT_ID``), where a support agent (``SUPPORT_AGENT_IDS``) answers by replying to
+a ticket message, or with an FAQ entry (``/answer KEY``, ``conversations.faq_desk``).
+``/close`` or the button ends it, on either side. Diagram: ``support.mmd`` beside this file.
 
 Handlers by audience: the user's private chat, and the support group (other groups are
-ignored). Which ticket a group message belongs to is read from storage, so replies keep
-working across restarts. Messages are copied, not forwarded: a copy works when the user
-hides forwarding, and shows the other side nothing but the message.
+ignored). In the support group one filter, ``agents``, admits agents for every action on
+tickets and on the FAQ; anyone else there gets ``refuse``, which says nothing about the
+ticket. Tickets are offered only when there is an agent to answer them. Which ticket a group
+message belongs to is read from storage, so replies keep working across restarts. Messages
+are copied, not forwarded: a copy works when the user hides forwarding, and shows the other
+side nothing but the message.
 
 ``register`` also adds the FAQ and the user's data (``conversations.faq``,
 ``conversations.mydata``): the self-service part of support, wired in one place.
@@ -31,6 +35,7 @@ from telegram.ext import (
 
 from bot import telegram_html
 from bot.services.support import ClosedBy, SupportDesk, Ticket
+from bot.settings import Settings
 from bot.texts import Texts
 from conversations import faq, keyboards, mydata
 from conversations.common import (
@@ -89,6 +94,36 @@ class _RepliesToTicket(filters.MessageFilter):
         )
 
 
+def agents(settings: Settings) -> filters.BaseFilter:
+    """The one access check for support staff: a message in the support chat from one of
+    ``SUPPORT_AGENT_IDS`` (nobody, while either is unset)."""
+    chat = settings.SUPPORT_CHAT_ID
+    # A filter that admits no chat when there is no support chat (Chat() with no id is False).
+    return filters.Chat(chat_id=chat) & filters.User(user_id=settings.SUPPORT_AGENT_IDS)
+
+
+def is_agent(update: Update, settings: Settings) -> bool:
+    """The same check for button presses (callback queries carry no message filter)."""
+    chat, user = update.effective_chat, update.effective_user
+    return (
+        chat is not None
+        and user is not None
+        and settings.SUPPORT_CHAT_ID is not None
+        and chat.id == settings.SUPPORT_CHAT_ID
+        and user.id in settings.SUPPORT_AGENT_IDS
+    )
+
+
+async def refuse(update: Update, context: Context) -> None:
+    """Anyone but an agent, on a staff action: a refusal that reveals nothing (the same
+    words whatever was asked, and whether or not it exists)."""
+    text = context.services.texts.plain(_staff_locale(context), "ticket.refused")
+    if update.callback_query is not None:
+        await acknowledge(update, context, text, alert=True)
+    elif update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
+        await reply(update, text)
+
+
 def _relayable(message: Message) -> bool:
     """Text, photos and documents are relayed; stickers, voice, polls … are not."""
     return bool(message.text or message.photo or message.document)
@@ -118,7 +153,7 @@ async def open_ticket(update: Update, context: Context) -> None:
     texts = services.texts
     locale = locale_of(update, context)
     support_chat = services.settings.SUPPORT_CHAT_ID
-    if support_chat is None or chat.type != ChatType.PRIVATE:
+    if support_chat is None or not services.settings.support_desk or chat.type != ChatType.PRIVATE:
         email = services.settings.SUPPORT_EMAIL
         await reply(update, texts.t(locale, "ticket.unavailable", email=email))
         return
@@ -351,12 +386,16 @@ async def close_by_agent(update: Update, context: Context) -> None:
 
 
 async def on_close_button(update: Update, context: Context) -> None:
-    """The "close ticket" button: the user's own in private, any ticket in the support group."""
+    """The "close ticket" button: the user's own in private, any ticket in the support group
+    for an agent (anyone else there is refused)."""
     chat = update.effective_chat
+    settings = context.services.settings
     if chat is not None and chat.type == ChatType.PRIVATE:
         await close_own(update, context)
-    elif chat is not None and chat.id == context.services.settings.SUPPORT_CHAT_ID:
+    elif is_agent(update, settings):
         await close_by_agent(update, context)
+    elif chat is not None and chat.id == settings.SUPPORT_CHAT_ID:
+        await refuse(update, context)
     else:
         await acknowledge(update, context)
 
@@ -378,12 +417,14 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     support_chat = services.settings.SUPPORT_CHAT_ID
     if support_chat is None:
         return
+    if not services.settings.SUPPORT_AGENT_IDS:
+        log.warning("SUPPORT_CHAT_ID is set but SUPPORT_AGENT_IDS is empty: no tickets")
     # Only the support group: messages in any other group never reach these handlers.
     in_support = filters.Chat(chat_id=support_chat)
-    application.add_handler(CommandHandler("close", close_by_agent, filters=in_support))
-    application.add_handler(
-        MessageHandler(
-            in_support & filters.REPLY & ~filters.COMMAND & _RepliesToTicket(bot_data),
-            answer_user,
-        )
-    )
+    staff = agents(services.settings)
+    to_ticket = filters.REPLY & ~filters.COMMAND & _RepliesToTicket(bot_data)
+    application.add_handler(CommandHandler("close", close_by_agent, filters=staff))
+    application.add_handler(MessageHandler(staff & to_ticket, answer_user))
+    # Everyone else in the support group: told no, and nothing reaches the user.
+    application.add_handler(CommandHandler("close", refuse, filters=in_support))
+    application.add_handler(MessageHandler(in_support & to_ticket, refuse))

@@ -23,6 +23,7 @@ from storage.tinydb_store import TinyDBStorage
 ADMIN_CHAT = -1001000
 SUPPORT_CHAT = -1002000
 REVIEWERS = (501, 502)
+AGENTS = (900, 901, 902, 903, 904)  # support agents (SUPPORT_AGENT_IDS)
 
 
 class Clock:
@@ -39,12 +40,14 @@ class Clock:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for tests: no .env, a temp DATA_DIR, an admin group and reviewers."""
+    """Settings for tests: no .env, a temp DATA_DIR, an admin group and reviewers, a
+    support group and agents."""
     values: dict[str, Any] = {
         "DATA_DIR": data_dir,
         "ADMIN_CHAT_ID": ADMIN_CHAT,
         "SUPPORT_CHAT_ID": SUPPORT_CHAT,
         "REVIEWER_IDS": list(REVIEWERS),
+        "SUPPORT_AGENT_IDS": list(AGENTS),
         "SUPPORT_EMAIL": "support@example.com",
     }
     values.update(overrides)

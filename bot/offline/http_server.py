@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import Callable
 from typing import Any, Final
 
 import tornado.httpserver
@@ -90,14 +89,14 @@ class UpdateQueue:
         self._pending.clear()
 
     async def get(
-        self, offset: int, limit: int, timeout: float, stop: asyncio.Event | None = None
+        self, offset: int, limit: int, seconds: float, stop: asyncio.Event | None = None
     ) -> list[JSONDict]:
-        """Confirm by ``offset``, then the next ``limit`` updates, waiting up to ``timeout``
-        seconds for one unless ``stop`` is set first."""
+        """Confirm by ``offset``, then the next ``limit`` updates, waiting up to ``seconds``
+        for one (the long poll's timeout) unless ``stop`` is set first."""
         self.polls += 1
         self.confirm(offset)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(max(timeout, 0.0), MAX_POLL_SECONDS)
+        deadline = loop.time() + min(max(seconds, 0.0), MAX_POLL_SECONDS)
         while not self._pending and (stop is None or not stop.is_set()):
             left = deadline - loop.time()
             if left <= 0:
@@ -147,7 +146,7 @@ class _Handler(tornado.web.RequestHandler):
         await self._serve(token, method)
 
     async def _serve(self, token: str, method: str) -> None:
-        self.server.active += 1
+        self.server.busy(+1)
         try:
             if not self.server.accepts(token):
                 self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
@@ -159,7 +158,7 @@ class _Handler(tornado.web.RequestHandler):
             else:
                 await self._call(token, method)
         finally:
-            self.server.active -= 1
+            self.server.busy(-1)
 
     def _params(self) -> JSONDict:
         """The call's parameters as the client sent them (form values stay strings; the fake
@@ -172,7 +171,7 @@ class _Handler(tornado.web.RequestHandler):
 
     def _request_data(self, params: JSONDict) -> RequestData:
         """The call as PTB would have handed it to an in-process ``BaseRequest``."""
-        parameters = [RequestParameter(name, value) for name, value in params.items()]
+        parameters = [RequestParameter(name, value, None) for name, value in params.items()]
         for name, uploads in self.request.files.items():
             upload = uploads[-1]
             item = InputFile(upload.body, filename=upload.filename or None)
@@ -250,6 +249,10 @@ def _truthy(value: object) -> bool:
     return value is True or str(value).lower() in {"true", "1"}
 
 
+def _no_access_log(handler: tornado.web.RequestHandler) -> None:
+    """Tornado logs every request by default; a test's log needs none of them."""
+
+
 class BotApiServer:
     """The fake Bot API on ``http://127.0.0.1:<port>``; use ``async with`` or start/stop."""
 
@@ -262,6 +265,8 @@ class BotApiServer:
         self.current_poll: asyncio.Event | None = None
         self.stopping = asyncio.Event()  # ends waiting polls and stalled calls
         self.active = 0  # requests being answered
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._port = port
         self._server: tornado.httpserver.HTTPServer | None = None
         self._sockets: list[socket.socket] = []
@@ -283,6 +288,20 @@ class BotApiServer:
         """TELEGRAM_API_BASE_FILE_URL for the bot."""
         return f"http://{HOST}:{self.port}/file/bot"
 
+    def busy(self, change: int) -> None:
+        """Count a request in (+1) or out (-1)."""
+        self.active += change
+        if self.active:
+            self._idle.clear()
+        else:
+            self._idle.set()
+
+    async def idle(self, seconds: float) -> bool:
+        """Wait until no request is being answered; False if one still is after ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        return not self.active
+
     def accepts(self, token: str) -> bool:
         """Whether a request's token is the bot's."""
         return self.token is None or token == self.token
@@ -293,8 +312,7 @@ class BotApiServer:
             (r"/bot([^/]+)/([A-Za-z]+)", _Handler, {"server": self}),
             (r"/file/bot([^/]+)/(.+)", _Handler, {"server": self}),
         ]
-        quiet: Callable[[tornado.web.RequestHandler], None] = lambda handler: None
-        application = tornado.web.Application(routes, log_function=quiet)
+        application = tornado.web.Application(routes, log_function=_no_access_log)
         self._sockets = tornado.netutil.bind_sockets(self._port, HOST, family=socket.AF_INET)
         self._server = tornado.httpserver.HTTPServer(application)
         self._server.add_sockets(self._sockets)
@@ -307,10 +325,7 @@ class BotApiServer:
         server.stop()
         self.stopping.set()
         await server.close_all_connections()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while self.active and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+        await self.idle(wait)
         self._sockets = []
 
     async def __aenter__(self) -> BotApiServer:
@@ -328,9 +343,10 @@ class HttpTelegram(OfflineTelegram):
     def __init__(self, server: BotApiServer) -> None:
         super().__init__(server.api)
         self.server = server
-        self.last_update_id = 0  # of the latest action, to follow it through the queue
+        self.last_update: JSONDict = {}  # the latest action's update, with its update_id
 
     async def feed(self, payload: JSONDict) -> list[Any]:
         """Queue the update for the bot's next getUpdates; nothing is answered yet."""
-        self.last_update_id = self.server.updates.put(payload)
+        update_id = self.server.updates.put(payload)
+        self.last_update = {"update_id": update_id, **payload}
         return []

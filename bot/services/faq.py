@@ -20,8 +20,10 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -44,7 +46,7 @@ UNKNOWN_WORD = 1.0
 UNKNOWN_BIGRAM = 0.35
 
 #: How close (rapidfuzz ratio, 0–100) an unknown English word must be to a known one to
-#: count as a typo of it; shorter words must match exactly.
+#: count as a typo of it; shorter words (on either side) must match exactly.
 TYPO_RATIO = 80
 TYPO_MIN_LENGTH = 4
 
@@ -60,7 +62,8 @@ _STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 # Chinese bigrams that say nothing about a topic (question words, "I want", "one of").
 _STOP_BIGRAMS_TEXT = """
     怎么 什么 如何 可以 能不 不能 我要 我想 我的 你们 我们 需要 是不 不是 是否 一个 这个
-    那个 为什 么办 怎样 多少 要多 请问 有没 没有 可不 知道 一下 的话 了吗 么样 吗"""
+    那个 为什 么办 怎样 多少 要多 请问 有没 没有 可不 知道 一下 的话 了吗 么样 吗
+    你好 您好 谢谢 好的 收到"""
 _STOP_BIGRAMS = frozenset(_STOP_BIGRAMS_TEXT.split())
 
 # Traditional characters people use for the words of this FAQ, mapped to simplified ones;
@@ -85,10 +88,24 @@ _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
 _JOINERS = re.compile(r"(?<=[a-z0-9])[-'’](?=[a-z0-9])")
 _SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ed", "s")
 
+# A bigram starting with the tail of a question word (怎么, 什么, 那么, 多么) or ending with
+# the head of one (怎么, 什么, 为什么) straddles two words: see ``_straddles``.
+_QUESTION_TAILS = frozenset("么")
+_QUESTION_HEADS = frozenset("怎什")
+# Particles and 的 are words of their own: any bigram holding one straddles.
+_PARTICLES = frozenset("的吗呢吧啊")
+
+#: Typo lookups per question (the first unknown words), and how many looked-up words each
+#: matcher remembers: both bound the cost of a long or hostile text.
+_TYPO_LOOKUPS = 8
+_TYPO_MEMORY = 4096
+#: From this length on, a word may hold two typos and still pass ``TYPO_RATIO``.
+_LONG_WORD = 10
+
 
 @dataclass(frozen=True)
 class Topic:
-    """One FAQ entry: its key (``faq.<key>.title`` / ``.answer``) and how people ask it."""
+    """One FAQ entry: its key and how people ask it (every wording, both languages)."""
 
     key: str
     questions: tuple[str, ...]
@@ -110,19 +127,26 @@ class Verdict:
     suggestions: tuple[str, ...] = ()
 
 
-def load_topics(path: Path) -> list[Topic]:
-    """Topics from the question file, in file order (which is the order they are shown)."""
+def load_questions(path: Path) -> dict[str, dict[str, list[str]]]:
+    """The question file as topic -> language -> wordings, in file order."""
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    topics = []
+    found: dict[str, dict[str, list[str]]] = {}
     for key, table in data.items():
         if not isinstance(table, dict):
             raise ValueError(f"{path}: [{key}] must be a table of question lists")
-        questions = [str(q) for variants in table.values() for q in variants]
-        if not questions:
+        found[key] = {str(lang): [str(q) for q in variants] for lang, variants in table.items()}
+        if not any(found[key].values()):
             raise ValueError(f"{path}: [{key}] has no questions")
-        topics.append(Topic(key, tuple(questions)))
-    return topics
+    return found
+
+
+def load_topics(path: Path) -> list[Topic]:
+    """Topics from the question file, in file order (which is the order they are shown)."""
+    return [
+        Topic(key, tuple(q for variants in by_language.values() for q in variants))
+        for key, by_language in load_questions(path).items()
+    ]
 
 
 def normalize(text: str) -> str:
@@ -140,6 +164,14 @@ def _stem(word: str) -> str:
     return _SYNONYMS.get(word, word)
 
 
+def _straddles(pair: str) -> bool:
+    """A bigram that spans the end of a question word and the next word ("么改" in "怎么改",
+    "色怎" in "角色怎么"): it belongs to no word, so it only adds noise."""
+    return (
+        pair[0] in _QUESTION_TAILS or pair[1] in _QUESTION_HEADS or not _PARTICLES.isdisjoint(pair)
+    )
+
+
 def terms(text: str) -> list[str]:
     """The terms of a text: stemmed English words without stop words, Chinese bigrams (a
     lone Chinese character stands for itself)."""
@@ -149,11 +181,24 @@ def terms(text: str) -> list[str]:
             if run not in _STOP_WORDS and not run.isdigit():
                 found.append(_stem(run))
         elif len(run) == 1:
-            found.append(run)
+            if run not in _PARTICLES:
+                found.append(run)
         else:
             pairs = (run[i : i + 2] for i in range(len(run) - 1))
-            found.extend(pair for pair in pairs if pair not in _STOP_BIGRAMS)
+            found.extend(p for p in pairs if p not in _STOP_BIGRAMS and not _straddles(p))
     return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _wording_terms(wording: str) -> tuple[str, ...]:
+    """The terms of a stored wording, remembered: when an agent changes one entry the
+    matcher is rebuilt, and only that entry's wordings are cut into terms again."""
+    return tuple(terms(wording))
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every way of leaving one letter out of it."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def _is_word(term: str) -> bool:
@@ -161,63 +206,117 @@ def _is_word(term: str) -> bool:
 
 
 class FaqMatcher:
-    """Finds the FAQ topic a free-text question is about; built once from the topics."""
+    """Finds the FAQ topic a free-text question is about; built once from the topics.
+
+    Everything that does not depend on the question is computed here: term weights, each
+    wording's total weight, and two indexes, term -> topics using it and term -> wordings
+    using it. A question then adds its terms' weights along those lists, so its cost grows
+    with how many wordings share its terms, not with the size of the FAQ: well under a
+    millisecond for most questions with a thousand entries (``bench/faq.py``)."""
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics = [t.key for t in topics]
-        self._variants: dict[str, list[list[str]]] = {
-            t.key: [terms(q) for q in t.questions] for t in topics
-        }
-        self._vocabulary: dict[str, set[str]] = {
-            key: {term for variant in variants for term in variant}
-            for key, variants in self._variants.items()
-        }
+        wordings = [[_wording_terms(q) for q in t.questions] for t in topics]
+        vocabularies = [
+            frozenset(term for wording in variants for term in wording) for variants in wordings
+        ]
+        # How many topics use each term: one pass, not one scan of every topic per term.
+        spread = Counter(term for vocabulary in vocabularies for term in vocabulary)
         count = max(len(self.topics), 1)
-        every = set().union(*self._vocabulary.values()) if self._vocabulary else set()
-        self._weight = {
-            term: math.log(1 + count / sum(term in v for v in self._vocabulary.values()))
-            for term in every
-        }
-        self._words = sorted(t for t in every if _is_word(t))
+        self._weight = {term: math.log(1 + count / n) for term, n in spread.items()}
+        self._postings: dict[str, list[int]] = {}  # term -> topics (their index)
+        for index, vocabulary in enumerate(vocabularies):
+            for term in vocabulary:
+                self._postings.setdefault(term, []).append(index)
+        self._variant_topic: list[int] = []  # wording -> its topic
+        self._variant_weight: list[float] = []  # wording -> the weight of its terms
+        self._variant_postings: dict[str, list[int]] = {}  # term -> wordings using it
+        for index, variants in enumerate(wordings):
+            for wording in variants:
+                unique = set(wording)
+                if not unique:
+                    continue
+                variant = len(self._variant_topic)
+                self._variant_topic.append(index)
+                self._variant_weight.append(sum(self._weight[t] for t in unique))
+                for term in unique:
+                    self._variant_postings.setdefault(term, []).append(variant)
+        # Typo candidates: known words by each of their one-letter deletions (a typo of one
+        # letter, a letter more or less, or two letters swapped leaves a deletion in common),
+        # and by length for long words, where two typos still pass ``TYPO_RATIO``. Short
+        # words are matched exactly on both sides: "town" is no typo of "own".
+        self._near: dict[str, list[str]] = {}
+        self._by_length: dict[int, list[str]] = {}
+        for word in sorted(t for t in spread if _is_word(t) and len(t) >= TYPO_MIN_LENGTH):
+            for shortened in _deletions(word):
+                self._near.setdefault(shortened, []).append(word)
+            self._by_length.setdefault(len(word), []).append(word)
+        self._typos: dict[str, tuple[str | None, float]] = {}
 
     def _known(self, term: str) -> tuple[str | None, float]:
         """The known term a question term stands for, and how surely (typos forgiven)."""
         if term in self._weight:
             return term, 1.0
-        if _is_word(term) and len(term) >= TYPO_MIN_LENGTH and self._words:
-            best = process.extractOne(term, self._words, scorer=fuzz.ratio, score_cutoff=TYPO_RATIO)
-            if best is not None:
-                return str(best[0]), float(best[1]) / 100
-        return None, 0.0
+        if not _is_word(term) or len(term) < TYPO_MIN_LENGTH:
+            return None, 0.0
+        if term in self._typos:
+            return self._typos[term]
+        candidates = {word for v in _deletions(term) for word in self._near.get(v, ())}
+        if not candidates and len(term) >= _LONG_WORD:
+            size = len(term)
+            candidates = {w for n in range(size - 2, size + 3) for w in self._by_length.get(n, ())}
+        best = process.extractOne(
+            term, sorted(candidates), scorer=fuzz.ratio, score_cutoff=TYPO_RATIO
+        )
+        found = (str(best[0]), float(best[1]) / 100) if best is not None else (None, 0.0)
+        if len(self._typos) >= _TYPO_MEMORY:
+            self._typos.clear()  # a bounded memory: whatever users type, it cannot grow
+        self._typos[term] = found
+        return found
 
     def rank(self, question: str) -> list[Match]:
-        """Every topic with its score for ``question``, best first (empty: no usable terms)."""
+        """The topics sharing a term with ``question``, with their scores, best first (every
+        other topic scores 0); empty when the question has no usable terms.
+
+        A topic's score is 3/4 the share of the question's weight its wordings cover, plus
+        1/4 the share of its best wording the question covers."""
         asked = list(dict.fromkeys(terms(question)))
         if not asked:
             return []
-        resolved = [(term, *self._known(term)) for term in asked]
-        total = sum(
-            self._weight[known] if known is not None else self._unknown_weight(term)
-            for term, known, _ in resolved
+        total = 0.0
+        hits: dict[str, float] = {}
+        for n, term in enumerate(asked):
+            # Typo lookups cost the most; a long paste gets them for its first words only.
+            known, sure = self._known(term) if n < _TYPO_LOOKUPS else self._exact(term)
+            if known is None:
+                total += self._unknown_weight(term)
+            else:
+                total += self._weight[known]
+                hits[known] = max(hits.get(known, 0.0), sure)
+        covered: dict[int, float] = defaultdict(float)
+        shares: dict[int, float] = defaultdict(float)
+        for known, sure in hits.items():
+            gained = self._weight[known] * sure
+            for topic in self._postings[known]:
+                covered[topic] += gained
+            for variant in self._variant_postings.get(known, ()):
+                shares[variant] += gained
+        best_variant: dict[int, float] = defaultdict(float)
+        for variant, share in shares.items():
+            topic = self._variant_topic[variant]
+            ratio = share / self._variant_weight[variant]
+            if ratio > best_variant[topic]:
+                best_variant[topic] = ratio
+        ranked = sorted(
+            (round(0.75 * c / total + 0.25 * best_variant[topic], 4), topic)
+            for topic, c in covered.items()
         )
-        matches = []
-        for key in self.topics:
-            vocabulary = self._vocabulary[key]
-            hit = {k: sure for _, k, sure in resolved if k is not None and k in vocabulary}
-            covered = sum(self._weight[k] * sure for k, sure in hit.items())
-            best_variant = max(
-                (self._variant_share(variant, hit) for variant in self._variants[key]),
-                default=0.0,
-            )
-            score = 0.75 * covered / total + 0.25 * best_variant if total else 0.0
-            matches.append(Match(key, round(score, 4)))
-        return sorted(matches, key=lambda m: -m.score)
+        # Best first; equal scores keep the FAQ's order.
+        ranked.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [Match(self.topics[topic], score) for score, topic in ranked]
 
-    def _variant_share(self, variant: Iterable[str], hit: dict[str, float]) -> float:
-        """How much of one variant's weight the question covers."""
-        unique = set(variant)
-        whole = sum(self._weight[t] for t in unique)
-        return sum(self._weight[t] * hit[t] for t in unique if t in hit) / whole if whole else 0.0
+    def _exact(self, term: str) -> tuple[str | None, float]:
+        return (term, 1.0) if term in self._weight else (None, 0.0)
 
     @staticmethod
     def _unknown_weight(term: str) -> float:

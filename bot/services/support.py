@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from storage.protocols import KeyValueStore
 
@@ -61,6 +61,7 @@ class Ticket(BaseModel):
     header_message_id: int | None = None
     from_user: int = 0  # messages relayed from the user
     from_support: int = 0  # replies relayed to the user
+    faq_answers: list[str] = Field(default_factory=list)  # FAQ entries sent as replies
 
     @property
     def is_open(self) -> bool:
@@ -148,6 +149,12 @@ class SupportDesk:
     def relayed_to_user(self, ticket: Ticket) -> Ticket:
         """Count an agent's reply that reached the user."""
         ticket.from_support += 1
+        return self._save(ticket)
+
+    def answered_with(self, ticket: Ticket, key: str) -> Ticket:
+        """Count an FAQ entry an agent sent the user, and remember which one."""
+        ticket.from_support += 1
+        ticket.faq_answers.append(key)
         return self._save(ticket)
 
     def close(self, ticket: Ticket, by: ClosedBy) -> Ticket:

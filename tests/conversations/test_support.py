@@ -1,11 +1,13 @@
 """Support tickets as people use them: a user writes, the support group sees it under the
-ticket's header, an agent replies, the user reads it; across restarts, with limits."""
+ticket's header, an agent replies, the user reads it; across restarts, with limits. Only
+support agents (SUPPORT_AGENT_IDS) answer and close in the support group."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from conftest import BotHarness, Clock
+from conftest import AGENTS, BotHarness, Clock, make_settings
 from journey import JPEG, PDF, texts
 
 from bot.offline.people import Person
@@ -291,3 +293,35 @@ async def test_an_unreachable_support_group_closes_the_ticket_at_once(harness: B
     assert stored(harness, "support.tickets", "1")["closed_by"] == "system"
     # The next question goes to the FAQ, not to a ticket nobody reads.
     assert "1–3 working days" in texts(await user.send("How long does the review take?"))
+
+
+async def test_only_support_agents_answer_and_close_tickets(harness: BotHarness) -> None:
+    user = harness.kit.user(412, language_code="en")
+    await open_ticket(harness, user, "✉️ Open a support ticket")
+    copy = in_chat(await user.send("help please"), harness.support_group.id)[0]
+    member = harness.kit.user(906, "Not An Agent")  # in the support chat, not in AGENTS
+    for text in ("I think it's fine", "/close"):
+        said = await member.reply_to(copy.message_id, text, chat=harness.support_group)
+        assert texts(said) == "此操作在这里不可用。" and in_chat(said, user.id) == []
+    await member.press("✖️ 关闭工单", chat=harness.support_group)
+    assert member.last_answer == "此操作在这里不可用。"
+    assert stored(harness, "support.tickets", "1")["status"] == "open"
+    agent = harness.kit.user(AGENTS[0], "Agent Li")
+    answered = await agent.reply_to(copy.message_id, "Here to help", chat=harness.support_group)
+    assert "Here to help" in texts(in_chat(answered, user.id))
+
+
+async def test_without_agents_no_ticket_is_offered(tmp_path: Path, clock: Clock) -> None:
+    bot = BotHarness(make_settings(tmp_path / "data", SUPPORT_AGENT_IDS=[]), clock)
+    await bot.start()
+    try:
+        user = bot.kit.user(413, language_code="en")
+        support = await user.send("/support")
+        assert "support@example.com" in texts(support) and not support[-1].buttons
+        # An old "open a ticket" button opens nothing nobody would read.
+        refused = await user.press_data("sup:open", support[-1].message_id)
+        assert "can't be reached here right now" in texts(refused)
+        assert bot.store.kv.items("support.tickets") == {}
+    finally:
+        await bot.stop()
+    assert bot.kit.errors == []

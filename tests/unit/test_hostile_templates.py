@@ -4,9 +4,9 @@ short string stays HTML that Telegram accepts, and shows the text as typed.
 
 Length: Telegram refuses a message over 4096 UTF-16 code units (a caption over 1024). The
 last tests render each template that shows user values with the longest values people can
-actually get into it (what the validators, Telegram and our own cuts let through). Those
-marked ``NEEDS_TRUNCATION`` overflow today and are reported to the lead; they are strict
-xfails, so fixing one makes its mark fail and the mark is removed.
+actually get into it (what the validators, Telegram and our own cuts let through). A
+scenario known to overflow goes in ``NEEDS_TRUNCATION`` (a strict xfail, so the fix makes it
+fail and the entry is removed); none does since long values are clipped (``clip`` filter).
 """
 
 from __future__ import annotations

@@ -1,0 +1,502 @@
+"""kill -9 of the real bot process at random moments, while applicants and reviewers work.
+
+``python -m bot run`` polls the fake Bot API over HTTP (``bot.offline.http_server``) on
+127.0.0.1; the test queues people's updates there and reads the bot's replies from the
+server's record. Twelve applicants join two by two and walk the whole journey; reviewers
+approve half of the registrations once their card is in the group. The bot is killed with
+SIGKILL ``KILLS`` times (every ``STARTUP_KILL_EVERY``-th at a random moment of start-up, the
+others while people work) and restarted each time; a last run ends with SIGTERM.
+
+While the bot is down the storage is opened with ``TinyDBStorage`` and must hold every
+acknowledged answer (an answer is acknowledged once the bot has sent the prompt after it)
+with its value, and nothing an applicant did not give for that field. After each restart
+every applicant sends /apply and must be asked exactly the first step not yet stored. At the
+end each notification (card, documents, approval) reached Telegram exactly once, and the
+outbox holds nothing unsent.
+
+Delivery is at-least-once on both sides, as with Telegram, and the test measures where that
+shows instead of failing on it: an update is confirmed only by the next getUpdates, so one the
+dead bot handled but had not confirmed is handled again by the next bot; a notification
+Telegram accepted but the outbox had not yet recorded as sent (seen while the bot is down) is
+sent again. Each such case is allowed exactly its one extra effect and is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_crash_kit import (
+    ADMIN_CHAT,
+    KEYS,
+    RANK,
+    REVIEWERS,
+    ROLE,
+    STORED,
+    STORED_RANK,
+    TOKEN,
+    Approval,
+    BotProcess,
+    Sent,
+    Walker,
+    Witness,
+    answers,
+    bot_env,
+    buttons,
+    stored_form,
+    stored_value,
+    until,
+)
+from test_crash import every_file_parses
+
+from bot.factory import agreement_version
+from bot.offline.http_server import BotApiServer, HttpTelegram
+from bot.offline.transport import BotMessage
+from bot.rules import form, validators
+from bot.rules.models import Delivery, Status
+from storage.tinydb_store import TinyDBStorage
+
+PROBE = 8999  # sends /help as a barrier: the bot handles updates one at a time, in order
+FIRST_APPLICANT = 9001
+APPLICANTS = 12
+KILLS = 32
+STARTUP_KILL_EVERY = 4
+STARTUP_KILL_WINDOW = (0.0, 2.8)  # s after spawn; the first getUpdates comes after ~1.5 s
+WORK_KILL_WINDOW = (0.05, 1.5)  # s of work after the /apply checks
+#: Seconds before each action. The flood guard lets a user through 20 times in 10 s: a bot
+#: that is killed lives < 5 s, the last one runs on and gets the slower pace.
+THINK = (0.15, 0.45)
+FINAL_THINK = (0.55, 0.65)
+READY_SECONDS = 30.0
+REPLY_SECONDS = 20.0
+FINAL_SECONDS = 90.0
+
+
+@dataclass
+class Stats:
+    """What the run measured, printed at the end."""
+
+    startup_kills: int = 0
+    work_kills: int = 0
+    starts: list[float] = field(default_factory=list)  # s from spawn to the first getUpdates
+    storage_checks: int = 0
+    apply_checks: int = 0
+    lost: int = 0  # in flight at a kill, confirmed by the dead bot, never answered
+    answered_late: int = 0  # in flight at a kill, answered by the next bot
+    twice: list[str] = field(default_factory=list)  # stored, not confirmed: handled again
+    approved_in: list[int] = field(default_factory=list)  # the cycle of each approval
+
+
+class CrashRun:
+    """The people, the server, the bot process and the model of what must be stored."""
+
+    def __init__(self, server: BotApiServer, data_dir: Path, seed: int) -> None:
+        self.server, self.api = server, server.api
+        self.data_dir = data_dir
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.kit = HttpTelegram(server)
+        self.group = self.kit.group(ADMIN_CHAT, "Reviewers")
+        self.reviewers = [self.kit.user(r, language_code="zh") for r in REVIEWERS]
+        self.probe = self.kit.user(PROBE, language_code="en")
+        self.walkers = [
+            Walker(
+                self.kit.user(FIRST_APPLICANT + n, language_code="en"),
+                n,
+                joins=n // 2,
+                approve=n % 2 == 0,
+                given=answers(n),
+            )
+            for n in range(APPLICANTS)
+        ]
+        self.bot = BotProcess(bot_env(server, data_dir), data_dir.parent, data_dir.parent / "log")
+        self.version = agreement_version()
+        self.cycle = 0
+        self.stats = Stats()
+        self.problems: list[str] = []
+        self.stored: dict[int, str] = {}  # applicant -> first step not stored (bot down)
+        self.approved: set[str] = set()  # acknowledged or found stored
+        self.reviewing: Approval | None = None
+        #: Notification id -> copies Telegram had accepted while the outbox still held it
+        #: pending at a kill: each such copy is sent once more.
+        self.resent: dict[str, int] = {}
+
+    def problem(self, text: str) -> None:
+        """Note a broken promise (the run goes on, so all of them are reported)."""
+        self.problems.append(f"cycle {self.cycle}: {text}")
+
+    # while the bot is down ----------------------------------------------------------------
+
+    def check_storage(self) -> None:
+        """Open the storage as the next bot will and compare it with what was promised."""
+        every_file_parses(self.data_dir)
+        store = TinyDBStorage.open(self.data_dir)
+        try:
+            for walker in self.walkers:
+                self.stored[walker.n] = self._check_walker(store, walker)
+            for rid in self.approved:
+                registration = store.registrations.get(rid)
+                if registration is None or registration.status is not Status.APPROVED:
+                    self.problem(f"{rid}: approval acknowledged, not stored")
+            self.approved |= {r.id for r in store.registrations.with_status(Status.APPROVED)}
+            witness = Witness.of(self.api)
+            for registration in store.registrations.all():
+                for note in registration.outbox:
+                    copies = witness.copies(note, registration)
+                    if note.state is Delivery.PENDING and copies:
+                        self.resent[note.id] = max(self.resent.get(note.id, 0), copies)
+        finally:
+            store.close()
+        self.stats.storage_checks += 1
+
+    def _check_walker(self, store: TinyDBStorage, walker: Walker) -> str:
+        """Check one applicant's records; return the first step not stored."""
+        uid, rid = walker.person.id, walker.rid
+        account = store.accounts.get(uid)
+        registration = store.registrations.get(rid)
+        phone = account.phone if account else None
+        if "phone" in walker.acked and phone != validators.mobile(walker.person.phone_number):
+            self.problem(f"{uid}: phone acknowledged, stored {phone!r}")
+        agreed = account.agreement_version if account else None
+        if "agreement" in walker.acked and agreed != self.version:
+            self.problem(f"{uid}: agreement acknowledged, stored {agreed!r}")
+        if "confirm" in walker.acked and registration is None:
+            self.problem(f"{uid}: role confirmed, no registration")
+        stored = registration.answers if registration else {}
+        for key in KEYS:
+            value = stored_value(stored, key)
+            if key in walker.acked and key not in stored:
+                self.problem(f"{rid}: {key} acknowledged, not stored")
+            elif key in stored and value != stored_form(key, walker.given):
+                echo = walker.echoes.get(key)
+                if echo is None or value != stored_form(echo, walker.given):
+                    self.problem(f"{rid}: {key} holds {value!r}, not what was given for it")
+        if "summary" in walker.acked and (
+            registration is None or registration.status is Status.DRAFT
+        ):
+            self.problem(f"{rid}: submission acknowledged, not stored")
+        if phone is None:
+            return "phone"
+        if agreed != self.version:
+            return "agreement"
+        if registration is None:
+            return "roles"
+        if registration.status is not Status.DRAFT:
+            return "submitted"
+        missing = form.first_missing(stored, ROLE)
+        if registration.cursor != missing:
+            self.problem(f"{rid}: cursor at {registration.cursor}, first missing {missing}")
+        return missing or "summary"
+
+    # while the bot runs --------------------------------------------------------------------
+
+    async def session(self, working: asyncio.Event, final: bool = False) -> None:
+        """Wait for the bot, let it handle what the crash left, check /apply, then work."""
+        polls = self.server.updates.polls
+        pending = {int(u["update_id"]) for u in self.server.updates.pending}
+        started = time.monotonic()
+        await until(
+            lambda: self.server.updates.polls > polls or not self.bot.running,
+            READY_SECONDS,
+            "the first getUpdates",
+        )
+        if not self.bot.running:
+            raise RuntimeError(f"the bot exited while starting:\n{self.bot.tail()}")
+        self.stats.starts.append(time.monotonic() - started)
+        await self.barrier()
+        late = self.drain(pending)
+        await self.check_apply(late)
+        working.set()
+        think = FINAL_THINK if final else THINK
+        await asyncio.gather(
+            *(self.walk(w, think) for w in self.walkers if w.joins <= self.cycle),
+            self.review(final),
+        )
+
+    async def barrier(self) -> None:
+        """The probe's /help is answered only after every update queued before it (and any
+        earlier /help of the probe still pending)."""
+        chat = self.probe.id
+        owed = 1 + sum(1 for u in self.server.updates.pending if _chat_of(u) == chat)
+        mark = len(self.api.sent)
+        await self.probe.send("/help")
+
+        def answered() -> bool:
+            return sum(1 for c in self.api.sent[mark:] if c.chat_id == chat) >= owed
+
+        await until(answered, REPLY_SECONDS, "the probe's /help")
+
+    def drain(self, pending: set[int]) -> set[int]:
+        """Settle what the killed bot left in flight; return the applicants whose update the
+        new bot answered."""
+        late: set[int] = set()
+        for walker in self.walkers:
+            sent = walker.waiting
+            if sent is None:
+                continue
+            stored = self.stored[walker.n]
+            redelivered = sent.update_id in pending
+            if redelivered and sent.stage in KEYS[:-1] and RANK[stored] > RANK[sent.stage]:
+                # Stored but not confirmed when the bot died: the next bot handles it again,
+                # at the step after, where it may be taken as that step's answer.
+                self.stats.twice.append(f"{sent.stage}→{stored}")
+                walker.echoes[KEYS[KEYS.index(sent.stage) + 1]] = sent.stage
+            elif redelivered and sent.stage != "apply" and RANK[stored] > RANK[sent.stage]:
+                self.stats.twice.append(f"{sent.stage}→{stored}")
+            errors = len(walker.errors)
+            if walker.settle(self.api):
+                late.add(walker.n)
+                self.stats.answered_late += 1
+                if len(walker.errors) > errors and not self._handed_out_again(sent):
+                    self.problem(f"{walker.rid}: update {sent.update_id} failed in the bot")
+            else:
+                # Confirmed by the dead bot and never answered: typed again after /apply.
+                walker.waiting = None
+                self.stats.lost += 1
+                if redelivered:
+                    self.problem(f"{walker.rid}: redelivered update {sent.update_id} unanswered")
+        if self.reviewing is not None and self._settle_review():
+            self.stats.answered_late += 1
+        self.reviewing = None
+        return late
+
+    def _handed_out_again(self, sent: Sent) -> bool:
+        """Whether an update reached a bot twice: a second answer to an already answered
+        button then fails in the bot (Telegram refuses it)."""
+        return self.server.updates.deliveries.get(sent.update_id, 0) > 1
+
+    async def check_apply(self, late: set[int]) -> None:
+        """/apply must ask exactly the first step not stored; an update from before the
+        crash, answered by this bot first, may have moved it on by one."""
+        expected: dict[int, str] = {}
+        for walker in self.walkers:
+            if walker.joins > self.cycle:
+                continue
+            stage = self.stored[walker.n]
+            if walker.n in late and walker.stage is not None:
+                moved = STORED.get(walker.stage, walker.stage)
+                if STORED_RANK[moved] - STORED_RANK[stage] not in (0, 1):
+                    self.problem(f"{walker.rid}: an update from before moved {stage} → {moved}")
+                stage = moved
+            if stage == "submitted":
+                walker.stage = "submitted"  # /apply would offer the other roles
+                continue
+            expected[walker.n] = stage
+            await walker.apply(self.kit)
+        asking = [w for w in self.walkers if w.n in expected]
+        await until(lambda: all(w.settle(self.api) for w in asking), REPLY_SECONDS, "/apply")
+        for walker in asking:
+            self.stats.apply_checks += 1
+            if walker.stage != expected[walker.n]:
+                self.problem(
+                    f"{walker.rid}: /apply shows {walker.stage}, "
+                    f"the first step not stored is {expected[walker.n]}"
+                )
+
+    async def walk(self, walker: Walker, think: tuple[float, float]) -> None:
+        """Answer step after step until submitted."""
+        while not walker.done:
+            await asyncio.sleep(self.rng.uniform(*think))
+            await walker.act(self.kit)
+            errors = len(walker.errors)
+            await until(lambda: walker.settle(self.api), REPLY_SECONDS, f"reply to {walker.rid}")
+            if len(walker.errors) > errors:
+                self.problem(f"{walker.rid}: the bot failed on {walker.errors[-1]}")
+
+    async def review(self, final: bool) -> None:
+        """Approve the chosen registrations once their card is in the group; in the final
+        session, return when all are approved."""
+        turn = 0
+        chosen = [w.rid for w in self.walkers if w.approve]
+        while not (final and all(rid in self.approved for rid in chosen)):
+            ready = [(rid, card) for rid in chosen if (card := self._card(rid)) is not None]
+            if not ready:
+                await asyncio.sleep(0.1)
+                continue
+            rid, card = ready[0]
+            await asyncio.sleep(self.rng.uniform(*THINK))
+            reviewer = self.reviewers[turn % len(self.reviewers)]
+            turn += 1
+            mark = len(self.api.sent)
+            await reviewer.press_data(f"rv:approve:{rid}", card.message_id, self.group)
+            self.reviewing = Approval(rid, mark, self.kit.last_update["callback_query"]["id"])
+            await until(self._settle_review, REPLY_SECONDS, f"approval of {rid}")
+            self.reviewing = None
+
+    def _card(self, rid: str) -> BotMessage | None:
+        """The card of a registration still to approve, with its Approve button."""
+        if rid in self.approved or (self.reviewing and self.reviewing.rid == rid):
+            return None
+        data = f"rv:approve:{rid}"
+        for message in reversed(self.kit.messages(ADMIN_CHAT)):
+            if any(b.get("callback_data") == data for b in buttons(message)):
+                return message
+        return None
+
+    def _settle_review(self) -> bool:
+        """Whether the awaited approval was answered (the group is told it is approved)."""
+        pending = self.reviewing
+        assert pending is not None
+        for call in self.api.sent[pending.mark :]:
+            message = call.message
+            if (
+                call.method == "sendMessage"
+                and message is not None
+                and message.chat_id == ADMIN_CHAT
+                and message.text.startswith("✅ 已通过")
+                and pending.rid in message.text
+            ):
+                self.approved.add(pending.rid)
+                self.stats.approved_in.append(self.cycle)
+                return True
+        # Refused (decided already, by a redelivered press): an alert and nothing else.
+        answer = self.api.callback_answers.get(pending.query_id)
+        return bool(answer and str(answer.get("show_alert")).lower() == "true")
+
+    # cycles --------------------------------------------------------------------------------
+
+    async def crash_cycle(self) -> None:
+        """Start the bot, kill it at a random moment, check the storage while it is down."""
+        startup = self.cycle % STARTUP_KILL_EVERY == STARTUP_KILL_EVERY - 1
+        working = asyncio.Event()
+        await self.bot.start()
+        session = asyncio.create_task(self.session(working))
+        try:
+            if startup:
+                await asyncio.wait({session}, timeout=self.rng.uniform(*STARTUP_KILL_WINDOW))
+            else:
+                waiter = asyncio.create_task(working.wait())
+                await asyncio.wait({session, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                if working.is_set():
+                    await asyncio.wait({session}, timeout=self.rng.uniform(*WORK_KILL_WINDOW))
+        finally:
+            # People stop first (nothing is awaited between their actions and the kill), so
+            # the session never mistakes the kill for a crash of its own.
+            session.cancel()
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await session  # re-raises what failed in the session (a timeout, a bug)
+            finally:
+                await self.bot.kill()
+        if startup:
+            self.stats.startup_kills += 1
+        else:
+            self.stats.work_kills += 1
+        await self.after_bot()
+        self.check_storage()
+
+    async def after_bot(self) -> None:
+        """Let the server answer what the dead bot had fully sent (Telegram would), then take
+        every answer that came."""
+        await asyncio.sleep(0.05)
+        assert await self.server.idle(5.0), "the server is still answering a dead bot"
+        for walker in self.walkers:
+            walker.settle(self.api)
+        if self.reviewing is not None and self._settle_review():
+            self.reviewing = None
+
+    async def final_session(self) -> None:
+        """No more kills: everyone finishes, every notification goes out, a clean stop."""
+        working = asyncio.Event()
+        await self.bot.start()
+        await asyncio.wait_for(self.session(working, final=True), FINAL_SECONDS)
+        await until(self.all_sent, FINAL_SECONDS, "every notification")
+        code = await self.bot.stop()
+        assert code == 0, f"the bot exited with {code} on SIGTERM:\n{self.bot.tail()}"
+        await self.after_bot()
+        self.check_storage()
+
+    def all_sent(self) -> bool:
+        """Whether the record shows every card, document and approval at least once."""
+        seen = Witness.of(self.api)
+        return all(
+            seen.cards[w.rid]
+            and seen.documents[w.rid] >= 3
+            and (seen.approvals[w.person.id] or not w.approve)
+            for w in self.walkers
+        )
+
+    def check_notifications(self) -> list[str]:
+        """Every notification sent, each exactly once plus the copies a kill made it resend;
+        no approval message without its notification."""
+        broken: list[str] = []
+        witness = Witness.of(self.api)
+        approved: set[int] = set()
+        store = TinyDBStorage.open(self.data_dir)
+        try:
+            for registration in store.registrations.all():
+                for note in registration.outbox:
+                    copies = witness.copies(note, registration)
+                    allowed = 1 + self.resent.get(note.id, 0)
+                    if note.state is not Delivery.SENT or copies != allowed:
+                        broken.append(f"{note.id}: {note.state}, {copies} sent, {allowed} allowed")
+                    if note.template == "approved":
+                        approved.add(registration.user_id)
+        finally:
+            store.close()
+        for user, copies in witness.approvals.items():
+            if user not in approved:
+                broken.append(f"{user}: {copies} approval messages, no approval")
+        for walker in self.walkers:
+            if walker.approve and walker.rid not in self.approved:
+                broken.append(f"{walker.rid}: never approved")
+        return broken
+
+    def report(self, seconds: float) -> str:
+        """The run's figures in a few lines."""
+        s = self.stats
+        starts = sorted(s.starts)
+        handed = sum(n - 1 for n in self.server.updates.deliveries.values() if n > 1)
+        apologies = sum(len(w.errors) for w in self.walkers)
+        return (
+            f"bot crash run: seed={self.seed} kills={s.startup_kills + s.work_kills} "
+            f"(start-up {s.startup_kills}, work {s.work_kills}) spawns={self.bot.spawns} "
+            f"first getUpdates s: median {statistics.median(starts):.2f} max {starts[-1]:.2f} "
+            f"total s={seconds:.1f}\n"
+            f"  checks: storage {s.storage_checks}, /apply {s.apply_checks}; acknowledged "
+            f"{sum(len(w.acked) for w in self.walkers)} answers; approvals in cycles "
+            f"{s.approved_in}; calls {len(self.api.sent)}\n"
+            f"  in flight at a kill: lost {s.lost}, answered by the next bot {s.answered_late}; "
+            f"updates handed out again {handed}; handled twice {s.twice}; apologies "
+            f"{apologies}\n"
+            f"  notifications sent again after a kill: {self.resent or 'none'}"
+        )
+
+
+def _chat_of(update: dict[str, Any]) -> int | None:
+    body = update.get("message") or update.get("callback_query", {}).get("message") or {}
+    chat = body.get("chat", {}).get("id")
+    return int(chat) if chat is not None else None
+
+
+@pytest.mark.slow
+async def test_kill_9_of_the_bot_process_loses_nothing(tmp_path: Path) -> None:
+    seed = random.randrange(2**32)
+    began = time.monotonic()
+    async with BotApiServer(token=TOKEN) as server:
+        run = CrashRun(server, tmp_path / "data", seed)
+        try:
+            run.check_storage()  # an empty folder: everyone starts at the phone
+            for cycle in range(KILLS):
+                run.cycle = cycle
+                await run.crash_cycle()
+            run.cycle = KILLS
+            await run.final_session()
+        except BaseException:
+            print(f"seed={seed} cycle={run.cycle}; the bot's log ends:\n{run.bot.tail()}")
+            raise
+        finally:
+            await run.bot.kill()
+        broken = run.check_notifications()
+    print(run.report(time.monotonic() - began))
+    assert not run.problems, f"seed={seed}:\n" + "\n".join(run.problems)
+    assert not broken, f"seed={seed}:\n" + "\n".join(broken)
+    assert all(walker.done for walker in run.walkers)
