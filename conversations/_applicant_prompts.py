@@ -23,6 +23,7 @@ from conversations import keyboards
 from conversations.common import (
     Context,
     acknowledge,
+    edit_pressed,
     locale_of,
     reason_text,
     reply,
@@ -150,7 +151,7 @@ async def show_agreement(
     markup = keyboards.inline(rows)
     query = update.callback_query
     if query is not None and query.data and query.data.startswith("ap:agr:"):
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit_pressed(update, text, markup)
     else:
         await reply(update, text, markup)
     return State.AGREEMENT

@@ -18,6 +18,7 @@ from conversations.common import (
     Context,
     acknowledge,
     callback_parts,
+    edit_pressed,
     reason_text,
     reply,
 )
@@ -74,7 +75,7 @@ async def changes(update: Update, context: Context) -> None:
     text, markup = _field_picker(context, registration, draft)
     query = update.callback_query
     if query is not None and parts[1] == "f":
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit_pressed(update, text, markup)
     else:
         await reply(update, text, markup)
 

@@ -16,6 +16,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.mailer import Mailer
@@ -117,6 +118,18 @@ async def reply(
 #: How many answered callback query ids each application remembers (a query is answered
 #: within seconds, so a short memory is enough).
 _ANSWERED_MEMORY = 1000
+
+
+async def edit_pressed(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the message a button is on. A double tap or an old button asks for the text
+    it already shows, which Telegram refuses as "not modified": that is no error."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 async def acknowledge(

@@ -50,6 +50,7 @@ from conversations.common import (
     account_locale,
     acknowledge,
     callback_parts,
+    edit_pressed,
     reply,
 )
 
@@ -140,7 +141,7 @@ async def list_entries(update: Update, context: Context) -> None:
     markup = keyboards.inline([nav]) if nav else None
     query = update.callback_query
     if query is not None and parts[:2] == ["fq", "ls"]:
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit_pressed(update, text, markup)
     else:
         await reply(update, text, markup)
 

@@ -38,6 +38,7 @@ from conversations.common import (
     Services,
     acknowledge,
     callback_parts,
+    edit_pressed,
     reply,
 )
 
@@ -89,7 +90,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     query = update.callback_query
     if query is not None and (query.data or "").startswith("rv:page:"):
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit_pressed(update, text, markup)
     else:
         await reply(update, text, markup)
 

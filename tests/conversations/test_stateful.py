@@ -39,7 +39,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from journey import JPEG, PDF, Applicant
-from telegram.error import BadRequest
 from test_faults import errors_expected
 from test_review_desk import submit
 
@@ -109,12 +108,6 @@ class NoSync:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(os, name)
-
-
-def known_bug(error: BaseException) -> bool:
-    """An error of a known bug, pinned by the strict xfail examples at the end of this file.
-    The machine tolerates these (and only these) so that it keeps looking for others."""
-    return isinstance(error, BadRequest) and "not modified" in str(error)
 
 
 def callbacks(message: BotMessage) -> list[str]:
@@ -489,7 +482,6 @@ class BotMachine(RuleBasedStateMachine):
     # -- invariants ------------------------------------------------------------------------
     @invariant()
     def nothing_raised(self) -> None:
-        self.kit.errors[:] = [e for e in self.kit.errors if not known_bug(e)]
         assert self.kit.errors == [], f"handlers or jobs raised: {self.kit.errors}"
         assert self.h.app.running
 
@@ -587,14 +579,6 @@ def test_random_interleavings_keep_every_invariant(monkeypatch: pytest.MonkeyPat
 
 
 # -- what the machine found, as examples ---------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: edits of the message a button is on (agreement pages, the change-request "
-    "field picker, queue pages) are not guarded against Telegram's 400 'message is not "
-    "modified', which a double tap or an old button gets: it reaches the error handler and "
-    "the person is told something went wrong. Fix: one helper for these edits that ignores "
-    "'not modified' (as _refresh_card already does).",
-)
 async def test_a_double_tap_on_an_agreement_page_is_harmless(
     harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -612,7 +596,6 @@ async def test_a_double_tap_on_an_agreement_page_is_harmless(
     assert not any("went wrong" in m.text for m in user.messages())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'message is not modified', see the test above.")
 async def test_ticking_a_field_again_after_cancelling_is_harmless(harness: BotHarness) -> None:
     """A reviewer ticks a field, cancels, then ticks the same field on the same picker:
     the picker shows it ticked, with no error."""
