@@ -254,7 +254,12 @@ class RegistrationService:
         registration.editing = False
         registration.cursor = later[0] if later else self._next_missing(registration)
         self._save(registration)
-        if field.unique is not None and isinstance(previous, str) and previous != value:
+        if (
+            field.unique is not None
+            and isinstance(previous, str)
+            # The index compares values case-insensitively: DEV1@… and dev1@… are one claim.
+            and previous.strip().casefold() != str(value).strip().casefold()
+        ):
             self.storage.unique.release(field.unique, previous, registration.id)
         return registration
 

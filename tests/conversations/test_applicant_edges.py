@@ -175,3 +175,30 @@ async def test_an_idle_draft_gets_one_reminder(harness: BotHarness) -> None:
     # Re-armed after a restart.
     await harness.restart()
     assert harness.app.job_queue.get_jobs_by_name("draft-reminders")
+
+
+async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
+    harness: BotHarness,
+) -> None:
+    """Found by the state machine: the old value was released after the new one (the same
+    address in other case) was claimed, leaving the answer unreserved."""
+    user = harness.kit.user(191, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    applicant_ = Applicant(191, zh=False)
+    answers = applicant_.answers
+    await user.send(answers["legal_name"])
+    await user.press("Mainland resident ID card")
+    await user.send(answers["legal_id_number"])
+    await user.upload(JPEG, as_photo=True)
+    await user.press("Skip")
+    for key in ("company_name", "credit_code"):
+        await user.send(answers[key])
+    await user.upload(JPEG, as_photo=True)
+    for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
+        await user.send(answers[key])
+    await user.send(answers["admin_id_number"])
+    await user.send(answers["admin_mobile"])
+    await user.send("DEV191@example.com")
+    await user.press("« Back")
+    await user.send("dev191@example.com")
+    assert harness.store.unique.owner("email", "dev191@example.com") == "191-partner"
