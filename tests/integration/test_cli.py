@@ -1,0 +1,103 @@
+"""The command line as a newcomer meets it: `check` reports a bad setting in one line,
+start-up problems are one line with exit code 1, and a second process is refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.tinydb_store import TinyDBStorage
+
+
+def run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in a clean folder (no .env) with only these settings."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k.isupper()
+        and not k.startswith(
+            (
+                "TELEGRAM_",
+                "SMTP_",
+                "ADMIN_",
+                "REVIEWER_",
+                "SUPPORT_",
+                "DATA_",
+                "DEFAULT_",
+                "WEBHOOK_",
+            )
+        )
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=clean | {"DATA_DIR": str(tmp_path / "data")} | env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_passes_with_good_settings(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, "check", ADMIN_CHAT_ID="-100123", REVIEWER_IDS="1,2")
+    assert done.returncode == 0, done.stderr
+    assert "0 problem(s)" in done.stdout and "reviewers: 2" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("ADMIN_CHAT_ID", "reviewers", "ADMIN_CHAT_ID"),
+        ("REVIEWER_IDS", "1,two", "REVIEWER_IDS"),
+        ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN"),
+        ("SMTP_PORT", "99999", "SMTP_PORT"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(
+    tmp_path: Path, variable: str, value: str, named: str
+) -> None:
+    done = run_bot(tmp_path, "check", **{variable: value})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {named}"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert value not in lines[0] or variable != "TELEGRAM_BOT_TOKEN"  # secrets are not echoed
+
+
+def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = run_bot(tmp_path, "check", DATA_DIR=str(blocker / "data"))
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error: DATA_DIR") and "Traceback" not in done.stderr
+
+
+def test_a_second_process_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    with TinyDBStorage.open(tmp_path / "data"):
+        done = run_bot(
+            tmp_path, "run", TELEGRAM_BOT_TOKEN="123456789:AAHk3x9_abcdefghijklmnopqrstuvwxyz012"
+        )
+    assert done.returncode == 1
+    assert "another bot process" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_console_starts_and_answers(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="/start\n/help\n/quit\n",
+        env={k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+        | {"DATA_DIR": str(tmp_path / "data")},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "开发者入驻助手" in done.stdout and "/apply" in done.stdout
