@@ -29,10 +29,13 @@ import tornado.web
 from telegram import InputFile
 from telegram.error import TimedOut
 from telegram.request import RequestData
+
+# RequestData is built from these by PTB itself; building it the same way hands the fake
+# exactly what an in-process call would (parameters and multipart files).
 from telegram.request._requestparameter import RequestParameter
 
 from bot.offline.people import OfflineTelegram
-from bot.offline.transport import FakeBotAPI, JSONDict
+from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
 
 HOST: Final = "127.0.0.1"
 #: Longest long poll the server grants (Telegram caps ``timeout`` the same way).
@@ -71,11 +74,6 @@ class UpdateQueue:
     def pending(self) -> list[JSONDict]:
         """Unconfirmed updates, oldest first: handed out or not, the bot may get them (again)."""
         return list(self._pending)
-
-    @property
-    def last_id(self) -> int:
-        """The id of the newest update queued (0 before any)."""
-        return self._next_id - 1
 
     def confirm(self, offset: int) -> None:
         """Forget what an offset confirms: ids below it, or all but the last -offset."""
@@ -133,9 +131,6 @@ class _Handler(tornado.web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self.gone.set()
-
-    def check_xsrf_cookie(self) -> None:
-        """Bot API clients send no cookies."""
 
     async def get(self, token: str, method: str) -> None:
         """A call by GET (query parameters), or a file download under /file/."""
@@ -345,7 +340,7 @@ class HttpTelegram(OfflineTelegram):
         self.server = server
         self.last_update: JSONDict = {}  # the latest action's update, with its update_id
 
-    async def feed(self, payload: JSONDict) -> list[Any]:
+    async def feed(self, payload: JSONDict) -> list[BotMessage]:
         """Queue the update for the bot's next getUpdates; nothing is answered yet."""
         update_id = self.server.updates.put(payload)
         self.last_update = {"update_id": update_id, **payload}

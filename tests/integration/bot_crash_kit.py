@@ -24,6 +24,7 @@ from bot.rules import form
 from bot.rules.models import Notification, Registration, Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
 from bot.settings import Settings
+from bot.texts import Texts
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = f"{BOT_ID}:crash-test-token-00000000000000000000"
@@ -51,8 +52,14 @@ UPLOADS: dict[str, dict[str, Any]] = {
     "legal_id_back": {"file_name": "back.png", "mime_type": "image/png"},
     "licence": {"file_name": "licence.pdf", "mime_type": "application/pdf"},
 }
-STEP = re.compile(r"Step (\d+) of \d+")
-ERROR_TEXT = "something went wrong"  # misc.error, in English
+TEXTS = Texts()
+#: "Step k of N" as the bot words it (the applicants speak English); group 1 is k.
+STEP = re.compile(
+    re.escape(TEXTS.plain("en", "misc.step", step="@K@", steps="@N@"))
+    .replace("@K@", r"(\d+)")
+    .replace("@N@", r"\d+")
+)
+ERROR_TEXT = TEXTS.plain("en", "misc.error")  # the apology after a handler failed
 APPROVED_TEXT = "registration is approved"  # templates/en/decision_approved.html
 CARD_ID = re.compile(r"新的注册申请.*?编号：(\d+-\w+)", re.DOTALL)  # zh: the group's language
 
@@ -144,7 +151,7 @@ def stage_of(message: BotMessage) -> str | None:
 
 def is_error(message: BotMessage) -> bool:
     """The bot's apology after a handler failed."""
-    return ERROR_TEXT in message.text.lower()
+    return ERROR_TEXT in message.text
 
 
 def reply_after(api: FakeBotAPI, chat_id: int, mark: int) -> BotMessage | None:

@@ -235,7 +235,7 @@ class CrashRun:
 
     def drain(self, pending: set[int]) -> set[int]:
         """Settle what the killed bot left in flight; return the applicants whose update the
-        new bot answered."""
+        new bot answered with a prompt."""
         late: set[int] = set()
         for walker in self.walkers:
             sent = walker.waiting
@@ -243,25 +243,25 @@ class CrashRun:
                 continue
             stored = self.stored[walker.n]
             redelivered = sent.update_id in pending
-            if redelivered and sent.stage in KEYS[:-1] and RANK[stored] > RANK[sent.stage]:
+            if redelivered and sent.stage != "apply" and RANK[stored] > RANK[sent.stage]:
                 # Stored but not confirmed when the bot died: the next bot handles it again,
                 # at the step after, where it may be taken as that step's answer.
                 self.stats.twice.append(f"{sent.stage}→{stored}")
-                walker.echoes[KEYS[KEYS.index(sent.stage) + 1]] = sent.stage
-            elif redelivered and sent.stage != "apply" and RANK[stored] > RANK[sent.stage]:
-                self.stats.twice.append(f"{sent.stage}→{stored}")
+                if sent.stage in KEYS[:-1]:
+                    walker.echoes[KEYS[KEYS.index(sent.stage) + 1]] = sent.stage
             errors = len(walker.errors)
-            if walker.settle(self.api):
-                late.add(walker.n)
-                self.stats.answered_late += 1
-                if len(walker.errors) > errors and not self._handed_out_again(sent):
-                    self.problem(f"{walker.rid}: update {sent.update_id} failed in the bot")
-            else:
+            if not walker.settle(self.api):
                 # Confirmed by the dead bot and never answered: typed again after /apply.
                 walker.waiting = None
                 self.stats.lost += 1
                 if redelivered:
                     self.problem(f"{walker.rid}: redelivered update {sent.update_id} unanswered")
+                continue
+            self.stats.answered_late += 1
+            if len(walker.errors) == errors:
+                late.add(walker.n)
+            elif not self._handed_out_again(sent):
+                self.problem(f"{walker.rid}: the bot failed on update {sent.update_id}")
         if self.reviewing is not None and self._settle_review():
             self.stats.answered_late += 1
         self.reviewing = None

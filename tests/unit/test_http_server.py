@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot, Update
-from telegram.error import Conflict, Forbidden, InvalidToken
+from telegram.error import Conflict, Forbidden, InvalidToken, TimedOut
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from bot.offline import BOT_ID, BOT_USERNAME
@@ -64,7 +64,13 @@ async def test_refusals_and_faults_reach_ptb_as_telegram_errors(server: BotApiSe
     async with bot_for(server) as bot:
         with pytest.raises(Forbidden, match="blocked"):
             await bot.send_message(bob.id, "hi")
-    assert server.api.refused[-1].method == "sendMessage"
+        server.api.unblock(bob.id)
+        server.api.fail_next("sendMessage", "timeout")
+        with pytest.raises(TimedOut):  # over HTTP: no answer until the client gives up
+            await bot.send_message(bob.id, "hi", read_timeout=0.3)
+        await bot.send_message(bob.id, "hi again")
+    assert [c.method for c in server.api.refused] == ["sendMessage", "sendMessage"]
+    assert [m.text for m in bob.messages()] == ["hi again"]
 
 
 async def test_updates_stay_until_an_offset_confirms_them(server: BotApiServer) -> None:
