@@ -149,7 +149,13 @@ async def acknowledge(
     answered[query.id] = None
     if len(answered) > _ANSWERED_MEMORY:
         answered.popitem(last=False)
-    await query.answer(text, show_alert=alert)
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as error:
+        # A press redelivered after a restart, or answered too late: the spinner is gone
+        # anyway, and the real answer is the message that follows.
+        if "query is too old" not in str(error).lower() and "query id" not in str(error).lower():
+            raise
 
 
 def callback_parts(update: Update) -> list[str]:
