@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"DATA_DIR: cannot open {settings.DATA_DIR}: {error.strerror or error}")
     try:
         if command == "console":
-            return _console(settings, storage, args.user)
+            return _console(settings, storage, getattr(args, "user", 1))
         application = build(settings, storage)
         try:
             _serve(application, settings, command)

@@ -87,9 +87,10 @@ def test_a_second_process_on_the_same_data_dir_is_refused(tmp_path: Path) -> Non
     assert "another bot process" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_console_starts_and_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [["console"], []], ids=["console", "no token: default"])
+def test_the_console_starts_and_answers(tmp_path: Path, args: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
+        [sys.executable, "-m", "bot", *args],
         input="/start\n/help\n/quit\n",
         env={k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
         | {"DATA_DIR": str(tmp_path / "data")},
