@@ -7,6 +7,7 @@ console otherwise, so a newcomer can try it without registering a bot.
 from __future__ import annotations
 
 import argparse
+import logging
 import asyncio
 import sys
 from collections.abc import Sequence
@@ -106,6 +107,9 @@ def _console(settings: Settings, storage: TinyDBStorage, user_id: int) -> int:
     from bot.console import run_console
     from bot.offline import OfflineTelegram
 
+    # The console is a chat: PTB's INFO lines (started, stopping) would interleave with it.
+    if settings.LOG_LEVEL != "DEBUG":
+        logging.getLogger("telegram").setLevel(logging.WARNING)
     kit = OfflineTelegram()
     for chat_id, title in (
         (settings.ADMIN_CHAT_ID, "Reviewers"),
