@@ -7,8 +7,8 @@ console otherwise, so a newcomer can try it without registering a bot.
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
