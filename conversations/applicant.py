@@ -178,8 +178,9 @@ async def on_role_confirmed(update: Update, context: Context) -> State | int:
     return await prompts.ask(update, context, registration)
 
 
-async def on_fix(update: Update, context: Context) -> State | int:
-    """ "Fix it now" under a change request: walk exactly the flagged fields."""
+async def on_choose(update: Update, context: Context) -> State | int:
+    """Work on one registration: "continue" one of several unfinished ones, or "Fix it now"
+    under a change request (which then walks exactly the flagged fields)."""
     await acknowledge(update, context)
     parts = callback_parts(update)
     user = update.effective_user
@@ -187,29 +188,10 @@ async def on_fix(update: Update, context: Context) -> State | int:
     service = context.services.registrations
     registration = service.get(parts[2]) if len(parts) == 3 else None
     if registration is None or registration not in service.editable(user.id):
-        locale = locale_of(update, context)
-        return await prompts.resume(
-            update, context, context.services.texts.t(locale, "misc.stale_button")
-        )
+        stale = context.services.texts.t(locale_of(update, context), "misc.stale_button")
+        return await prompts.resume(update, context, stale)
     prompts.choose(context, registration)
     return await prompts.resume(update, context)
-
-
-async def on_continue(update: Update, context: Context) -> State | int:
-    """Continue one of several unfinished registrations."""
-    await acknowledge(update, context)
-    parts = callback_parts(update)
-    user = update.effective_user
-    assert user is not None
-    service = context.services.registrations
-    registration = service.get(parts[2]) if len(parts) == 3 else None
-    if registration is None or registration not in service.editable(user.id):
-        locale = locale_of(update, context)
-        return await prompts.show_roles(
-            update, context, context.services.texts.t(locale, "misc.stale_button")
-        )
-    prompts.choose(context, registration)
-    return await prompts.ask(update, context, registration)
 
 
 # -- the form ----------------------------------------------------------------------------
@@ -407,7 +389,7 @@ def _conversation(
         entry_points=[
             CommandHandler("apply", prompts.resume, filters=PRIVATE),
             CallbackQueryHandler(prompts.resume, pattern=r"^menu:apply$"),
-            CallbackQueryHandler(on_fix, pattern=r"^ap:fix:"),
+            CallbackQueryHandler(on_choose, pattern=r"^ap:fix:"),
             CallbackQueryHandler(on_unexpected, pattern=r"^ap:"),
         ],
         states={
@@ -424,7 +406,7 @@ def _conversation(
                 CallbackQueryHandler(on_role, pattern=r"^ap:role:"),
                 CallbackQueryHandler(on_role_confirmed, pattern=r"^ap:role_ok:"),
                 CallbackQueryHandler(on_roles, pattern=r"^ap:roles$"),
-                CallbackQueryHandler(on_continue, pattern=r"^ap:cont:"),
+                CallbackQueryHandler(on_choose, pattern=r"^ap:cont:"),
             ],
             State.FORM: [
                 MessageHandler(TEXT, on_text),
@@ -441,7 +423,7 @@ def _conversation(
             CommandHandler("cancel", on_cancel, filters=PRIVATE),
             CommandHandler("apply", prompts.resume, filters=PRIVATE),
             CallbackQueryHandler(prompts.resume, pattern=r"^menu:apply$"),
-            CallbackQueryHandler(on_fix, pattern=r"^ap:fix:"),
+            CallbackQueryHandler(on_choose, pattern=r"^ap:fix:"),
             stale,
             MessageHandler(filters.COMMAND & ~GLOBAL_COMMANDS & PRIVATE, on_other_command),
             unexpected,
