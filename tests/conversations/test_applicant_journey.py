@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import BotHarness
-from journey import JPEG, PDF, Applicant, fill_form, reach_form, reach_roles, texts
+from journey import JPEG, PDF, Applicant, fill_form, reach_form, reach_roles, resident_id, texts
 
 from bot.rules.models import Status
 
@@ -206,3 +206,48 @@ async def test_an_album_gets_one_answer(harness: BotHarness) -> None:
     assert len(answers) == 1
     assert "Received 2 files" in answers[0].text
     assert "Company name" in answers[0].text
+
+
+async def test_enterprise_and_administrator_answers_are_checked_at_once(
+    harness: BotHarness,
+) -> None:
+    """Every remaining validation through the chat, as people would get it wrong: a credit
+    code with a wrong check character, a scope without what the role needs (told exactly
+    what is missing), a vague description, a bad mobile and e-mail."""
+    en = harness.kit.user(91, language_code="en")
+    merchant = Applicant(91, zh=False)
+    await reach_form(en, "Merchant developer", zh=False)
+    answers = merchant.answers
+    await en.send(answers["legal_name"])
+    await en.press("Mainland resident ID card")
+    await en.send(answers["legal_id_number"])
+    await en.upload(JPEG, as_photo=True)
+    await en.press("Skip")
+    await en.send("shop_91")
+    await en.send(answers["company_name"])
+    code = answers["credit_code"]
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    assert "check character of this credit code" in texts(await en.send(wrong))
+    assert "unified social credit code has 18" in texts(await en.send("91350100M0001"))
+    await en.send(code.lower())  # lower case is accepted
+    await en.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
+    missing = texts(await en.send("software development; technical consulting"))
+    assert "lacks “e-commerce product sales”" in missing
+    assert "technical development”" not in missing.split("lacks")[1].split(".")[0]
+    await en.send("software development; e-commerce; online sales")
+    await en.send(answers["licence_legal_rep"])
+    assert "too short" in texts(await en.send("We sell."))
+    assert "real sentences" in texts(await en.send("1234567890 1234567890 !!!"))
+    await en.send(answers["description"])
+    await en.send(answers["admin_name"])
+    await en.send(answers["admin_id_number"])
+    assert "isn't a mainland China mobile" in texts(await en.send("12345678901"))
+    await en.send(answers["admin_mobile"])
+    assert "e-mail address isn't valid" in texts(await en.send("dev@@example"))
+
+    zh = harness.kit.user(92, language_code="zh")
+    await reach_form(zh, "平台合作伙伴")
+    await zh.send("王芳")
+    await zh.press("中国大陆居民身份证")
+    assert "校验位不正确" in texts(await zh.send("110105194912310021"))
+    assert "出生日期晚于今天" in texts(await zh.send(resident_id(1, birth="20991231")))
