@@ -121,28 +121,6 @@ def fields_for(role: Role) -> list[Field]:
     return [f for s in FORM for f in s.fields if f.applies_to(role)]
 
 
-def step_of(key: str, role: Role) -> tuple[int, int]:
-    """("step k of N") for a field: its 1-based position and the number of fields."""
-    keys = [f.key for f in fields_for(role)]
-    return keys.index(key) + 1, len(keys)
-
-
-def next_field(after: str | None, role: Role) -> str | None:
-    """The field after ``after`` (the first one when None); None after the last."""
-    keys = [f.key for f in fields_for(role)]
-    if after is None:
-        return keys[0]
-    i = keys.index(after)
-    return keys[i + 1] if i + 1 < len(keys) else None
-
-
-def previous_field(before: str, role: Role) -> str | None:
-    """The field before ``before``; None at the first one."""
-    keys = [f.key for f in fields_for(role)]
-    i = keys.index(before)
-    return keys[i - 1] if i > 0 else None
-
-
 def first_missing(answers: Mapping[str, Any], role: Role) -> str | None:
     """The first required field without an answer (skipped optional ones count as answered)."""
     for f in fields_for(role):

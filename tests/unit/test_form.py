@@ -16,9 +16,6 @@ from bot.rules.form import (
     fields_for,
     first_missing,
     mask,
-    next_field,
-    previous_field,
-    step_of,
 )
 from bot.rules.models import IDENTITY_ROLES, Role
 
@@ -42,28 +39,6 @@ def test_sections_come_in_the_guide_order(role: Role) -> None:
 def test_identity_account_is_asked_only_of_identity_roles(role: Role) -> None:
     assert ("identity_account_id" in keys(role)) is (role in IDENTITY_ROLES)
     assert len(keys(role)) == len(FIELDS) - (role not in IDENTITY_ROLES)
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_steps_count_from_one(role: Role) -> None:
-    order = keys(role)
-    assert [step_of(k, role) for k in order] == [(i, len(order)) for i in range(1, len(order) + 1)]
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_next_and_previous_walk_the_form(role: Role) -> None:
-    order = keys(role)
-    walked = [next_field(None, role)]
-    while (following := next_field(walked[-1], role)) is not None:
-        walked.append(following)
-    assert walked == order
-    assert previous_field(order[0], role) is None
-    assert [previous_field(k, role) for k in order[1:]] == order[:-1]
-
-
-def test_next_field_skips_fields_of_other_roles() -> None:
-    assert next_field("legal_id_back", Role.MERCHANT) == "identity_account_id"
-    assert next_field("legal_id_back", Role.ISV) == "company_name"
 
 
 def test_first_missing() -> None:
