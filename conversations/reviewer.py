@@ -10,6 +10,7 @@ the registration's current state, so a stale or replayed button changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from telegram import InputFile, Update
@@ -21,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.rules.models import Registration
 from bot.rules.workdays import CHINA, china_date
 from bot.services import reports
 from bot.services.review import Denied
@@ -112,13 +114,24 @@ async def review(update: Update, context: Context) -> None:
     await reply(update, text, markup)
 
 
-async def approve(update: Update, context: Context) -> None:
-    """/approve ID or the Approve button."""
+async def _on_target(
+    update: Update,
+    context: Context,
+    usage: str,
+    action: Callable[[str, int], Registration],
+    done: str,
+) -> None:
+    """A reviewer action on the registration a button or command names (usage if none)."""
     rid = common.target(update, context)
     if rid is None:
-        await reply(update, common.t(context, "review.usage.approve"))
+        await reply(update, common.t(context, f"review.usage.{usage}"))
         return
-    await common.act(update, context, lambda r: context.services.review.approve(rid, r), "approved")
+    await common.act(update, context, lambda reviewer: action(rid, reviewer), done)
+
+
+async def approve(update: Update, context: Context) -> None:
+    """/approve ID or the Approve button."""
+    await _on_target(update, context, "approve", context.services.review.approve, "approved")
 
 
 async def reject(update: Update, context: Context) -> None:
@@ -154,18 +167,12 @@ async def reject(update: Update, context: Context) -> None:
 
 async def claim(update: Update, context: Context) -> None:
     """The Claim button: take the registration."""
-    rid = common.target(update, context)
-    assert rid is not None
-    await common.act(update, context, lambda r: context.services.review.claim(rid, r), "claimed")
+    await _on_target(update, context, "review", context.services.review.claim, "claimed")
 
 
 async def release(update: Update, context: Context) -> None:
     """/release ID or the Release button: give it back to the queue."""
-    rid = common.target(update, context)
-    if rid is None:
-        await reply(update, common.t(context, "review.usage.release"))
-        return
-    await common.act(update, context, lambda r: context.services.review.release(rid, r), "released")
+    await _on_target(update, context, "release", context.services.review.release, "released")
 
 
 async def reveal(update: Update, context: Context) -> None:

@@ -144,8 +144,8 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
-@pytest.fixture
-async def harness(settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
+async def running(settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
+    """The bot started for one test, stopped after it; no handler may have raised."""
     bot = BotHarness(settings, clock)
     await bot.start()
     try:
@@ -153,6 +153,12 @@ async def harness(settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]
     finally:
         await bot.stop()
     assert bot.kit.errors == [], f"handlers raised: {bot.kit.errors}"
+
+
+@pytest.fixture
+async def harness(settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
+    async for bot in running(settings, clock):
+        yield bot
 
 
 class Inbox:
@@ -204,10 +210,5 @@ def mail_settings(tmp_path: Path, smtp: tuple[Inbox, int]) -> Settings:
 
 @pytest.fixture
 async def mail_harness(mail_settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
-    bot = BotHarness(mail_settings, clock)
-    await bot.start()
-    try:
+    async for bot in running(mail_settings, clock):
         yield bot
-    finally:
-        await bot.stop()
-    assert bot.kit.errors == [], f"handlers raised: {bot.kit.errors}"
