@@ -119,7 +119,14 @@ class Texts:
 
     def t(self, locale: str, key: str, **params: Any) -> Markup:
         """A short string as Telegram HTML (user values escaped; safe to nest)."""
+        if not params:
+            return self._constant(locale, key)
         return Markup(self._compiled(locale, key).render(locale=locale, **params).strip())
+
+    @cache  # noqa: B019 - as _compiled; bounded by the number of strings
+    def _constant(self, locale: str, key: str) -> Markup:
+        # Most strings (button labels, titles) take no values: render each of them once.
+        return Markup(self._compiled(locale, key).render(locale=locale).strip())
 
     def plain(self, locale: str, key: str, **params: Any) -> str:
         """A short string as plain text, for buttons and keyboard labels."""

@@ -19,6 +19,7 @@ import json
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 from telegram.ext import BasePersistence, PersistenceInput
 
 from storage.protocols import KeyValueStore
@@ -52,15 +53,20 @@ def decode_key(text: str) -> ConversationKey:
     return tuple(int(part) for part in text.split(",")) if text else ()
 
 
-def _to_json(value: Any, what: str) -> str:
+def _canonical(value: Any) -> bytes:
+    """JSON of ``value`` with sorted keys: equal data, equal bytes."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _to_json(value: Any, what: str) -> bytes:
     """Canonical JSON of ``value``; TypeError unless it survives a round trip unchanged."""
     try:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = _canonical(value)  # refuses non-str keys, sets and other objects
+    except TypeError as exc:
         raise TypeError(f"{what} must hold only JSON-safe data: {exc}") from exc
-    if json.loads(text) != value:
-        # e.g. int keys turned into str, tuples into lists.
-        raise TypeError(f"{what} must hold only JSON-safe data (str keys, lists, no tuples)")
+    if orjson.loads(text) != value:
+        # e.g. tuples turned into lists, NaN into null, datetimes into strings.
+        raise TypeError(f"{what} must hold only JSON-safe data (lists, no tuples, no NaN)")
     return text
 
 
@@ -80,12 +86,12 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
         )
         self._kv = kv
         # JSON of every entry as last loaded or written, to skip unchanged writes.
-        self._written: dict[tuple[str, str], str] = {}
+        self._written: dict[tuple[str, str], bytes] = {}
 
     def _load(self, namespace: str) -> dict[str, Any]:
         entries = dict(self._kv.items(namespace))
         for key, value in entries.items():
-            self._written[(namespace, key)] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            self._written[(namespace, key)] = _canonical(value)
         return entries
 
     def _put(self, namespace: str, key: str, value: Any) -> None:

@@ -25,11 +25,9 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from tinydb import TinyDB, where
 
 from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage.atomic import (
@@ -95,16 +93,6 @@ def registration_user(registration_id: str) -> int | None:
     return user_id
 
 
-def _replace_with(data: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
-    """A TinyDB update that replaces the document (``update(dict)`` would merge)."""
-
-    def transform(doc: dict[str, Any]) -> None:
-        doc.clear()
-        doc.update(data)
-
-    return transform
-
-
 def user_path(data_dir: Path, user_id: int) -> Path:
     """The TinyDB file of one user (256 shard folders keep directories small)."""
     return data_dir / "users" / f"{user_id % 256:02x}" / f"{user_id}.json"
@@ -121,25 +109,28 @@ def counter_path(data_dir: Path) -> Path:
 
 
 class _Partition:
-    """One user's TinyDB file; opened per operation (files are small, nothing is cached)."""
+    """One user's TinyDB file, read whole and parsed on every use (nothing is cached: files
+    are small, and a caller can never change what another one reads)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _db(self) -> TinyDB:
-        # Stale temp files are cleaned once at open, not by every per-operation TinyDB.
-        return TinyDB(self.path, storage=AtomicJSONStorage, clean_stale=False)
+    def _raw(self) -> dict[str, dict[str, Any]]:
+        raw: dict[str, dict[str, Any]] = read_json(self.path, default={})
+        return raw
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """The documents of ``table`` in insertion order ([] for a missing file)."""
-        # Reads parse TinyDB's JSON ({"<table>": {"<doc id>": doc}}) directly: the same data
-        # without building a TinyDB, a Table and a query on every read.
-        docs: dict[str, dict[str, Any]] = read_json(self.path, default={}).get(table, {})
+        docs = self._raw().get(table, {})
         return [docs[doc_id] for doc_id in sorted(docs, key=int)]
 
     def find(self, table: str, field: str, value: Any) -> dict[str, Any] | None:
         """The first document of ``table`` whose ``field`` equals ``value``."""
         return next((doc for doc in self.rows(table) if doc.get(field) == value), None)
+
+    # TinyDB's Tables re-read and re-write the whole file for every table operation; these
+    # read it once and write it once, through TinyDB's Storage (same format, atomic write).
+    # Reads parse TinyDB's JSON ({"<table>": {"<doc id>": doc}}) directly for the same reason.
 
     def put(
         self,
@@ -150,42 +141,39 @@ class _Partition:
     ) -> None:
         """Insert or replace the document whose ``field`` equals ``data[field]``, and insert
         the ``also`` documents (table, document), all in one atomic write of the file."""
-        if not also:
-            with self._db() as db:
-                tbl = db.table(table)
-                existing = tbl.get(where(field) == data[field])
-                if existing is None:
-                    tbl.insert(data)
-                else:
-                    tbl.update(_replace_with(data), doc_ids=[existing.doc_id])
-            return
-        # Several tables in one write: TinyDB writes once per table operation, so this goes
-        # through its Storage (same file format, same atomic write) rather than its Tables.
-        storage = AtomicJSONStorage(str(self.path), clean_stale=False)
-        try:
-            raw: dict[str, dict[str, Any]] = storage.read() or {}
-            docs = raw.setdefault(table, {})
-            key = next((k for k, d in docs.items() if d.get(field) == data[field]), None)
-            docs[key or _next_id(docs)] = data
-            for other, doc in also:
-                rows = raw.setdefault(other, {})
-                rows[_next_id(rows)] = doc
-            storage.write(raw)
-        finally:
-            storage.close()
+        raw = self._raw()
+        docs = raw.setdefault(table, {})
+        key = next((k for k, d in docs.items() if d.get(field) == data[field]), None)
+        docs[key or _next_id(docs)] = data
+        for other, doc in also:
+            rows = raw.setdefault(other, {})
+            rows[_next_id(rows)] = doc
+        self._write(raw)
 
     def remove(self, table: str, field: str, value: Any) -> bool:
         """Remove the documents whose ``field`` equals ``value``; False if there were none."""
-        if self.find(table, field, value) is None:
+        raw = self._raw()
+        docs = raw.get(table, {})
+        kept = {k: d for k, d in docs.items() if d.get(field) != value}
+        if len(kept) == len(docs):
             return False
-        with self._db() as db:
-            db.table(table).remove(where(field) == value)
+        raw[table] = kept
+        self._write(raw)
         return True
 
     def append(self, table: str, data: dict[str, Any]) -> None:
         """Insert ``data`` as a new document."""
-        with self._db() as db:
-            db.table(table).insert(data)
+        raw = self._raw()
+        rows = raw.setdefault(table, {})
+        rows[_next_id(rows)] = data
+        self._write(raw)
+
+    def _write(self, raw: dict[str, dict[str, Any]]) -> None:
+        storage = AtomicJSONStorage(self.path, clean_stale=False)
+        try:
+            storage.write(raw)
+        finally:
+            storage.close()
 
 
 def _next_id(docs: Mapping[str, Any]) -> str:

@@ -67,6 +67,7 @@ _TAG = re.compile(
     r"((?:\s+[a-zA-Z][a-zA-Z0-9-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*>"
 )
 _ATTR = re.compile(r"([a-zA-Z][a-zA-Z0-9-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?")
+_SPECIAL = re.compile(r"[<&]")
 _CHAR_REF = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
 _TAG_ENTITY: Final = {
     "b": "bold",
@@ -117,39 +118,45 @@ def parse_html(source: str) -> tuple[str, list[JSONDict]]:
     entities: list[JSONDict] = []
     i = 0
     while i < len(source):
-        char = source[i]
-        if char == "<":
-            offset = len(source[:i].encode())
-            match = _TAG.match(source, i)
-            if match is None:
-                raise ValueError(f'unexpected "<" at byte offset {offset}')
-            closing, name = match[1] == "/", match[2].lower()
-            if name not in _TAG_ENTITY:
-                kind = "end" if closing else "start"
-                raise ValueError(f'unsupported {kind} tag "{name}" at byte offset {offset}')
-            if not closing:
-                stack.append((name, units, _open_entity(name, match[3], offset)))
-            elif not stack or stack[-1][0] != name:
-                raise ValueError(f'unmatched end tag "{name}" at byte offset {offset}')
-            else:
-                _, start, entity = stack.pop()
-                # Telegram folds <pre><code class="language-x"> into one pre entity.
-                if name == "code" and stack and stack[-1][0] == "pre":
-                    if "language" in entity:
-                        stack[-1][2]["language"] = entity["language"]
-                elif units > start and (name != "a" or entity["url"]):
-                    if name == "code":
-                        entity.pop("language", None)  # only a pre entity carries a language
-                    entities.append({**entity, "offset": start, "length": units - start})
-            i = match.end()
+        special = _SPECIAL.search(source, i)
+        end = len(source) if special is None else special.start()
+        if end > i:
+            # Plain text up to the next tag or character reference, in one piece.
+            chunk = source[i:end]
+            out.append(chunk)
+            units += utf16_len(chunk)
+            i = end
             continue
-        if char == "&" and (ref := _CHAR_REF.match(source, i)):
-            char = html.unescape(ref[0])
-            i = ref.end()
+        if source[i] == "&":
+            ref = _CHAR_REF.match(source, i)
+            char = "&" if ref is None else html.unescape(ref[0])
+            i = i + 1 if ref is None else ref.end()
+            out.append(char)
+            units += utf16_len(char)
+            continue
+        offset = len(source[:i].encode())  # for the error messages, as Telegram gives them
+        match = _TAG.match(source, i)
+        if match is None:
+            raise ValueError(f'unexpected "<" at byte offset {offset}')
+        closing, name = match[1] == "/", match[2].lower()
+        if name not in _TAG_ENTITY:
+            kind = "end" if closing else "start"
+            raise ValueError(f'unsupported {kind} tag "{name}" at byte offset {offset}')
+        if not closing:
+            stack.append((name, units, _open_entity(name, match[3], offset)))
+        elif not stack or stack[-1][0] != name:
+            raise ValueError(f'unmatched end tag "{name}" at byte offset {offset}')
         else:
-            i += 1
-        out.append(char)
-        units += utf16_len(char)
+            _, start, entity = stack.pop()
+            # Telegram folds <pre><code class="language-x"> into one pre entity.
+            if name == "code" and stack and stack[-1][0] == "pre":
+                if "language" in entity:
+                    stack[-1][2]["language"] = entity["language"]
+            elif units > start and (name != "a" or entity["url"]):
+                if name == "code":
+                    entity.pop("language", None)  # only a pre entity carries a language
+                entities.append({**entity, "offset": start, "length": units - start})
+        i = match.end()
     if stack:
         raise ValueError(f'can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
