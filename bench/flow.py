@@ -23,10 +23,11 @@ target is missed. ``--profile`` runs the largest configuration under cProfile an
 where its time goes.
 
 The kit answers Bot API calls instantly. ``--rtt MS`` makes every call take that long, like a
-network round trip to Telegram; since one update is handled at a time and each awaits its
-calls, throughput then falls to about 1 / (calls per update × RTT). ``--per-user`` handles
-updates of different users concurrently (one at a time per user), to show what a per-user
-update processor would give instead.
+network round trip to Telegram; one update at a time, each awaiting its calls, throughput
+then falls to about 1 / (calls per update × RTT). ``--per-user`` lets the application's own
+update processor order the updates, as the bot does in production (``bot.update_order``:
+users concurrently, each user's updates one at a time), the floor's too; by default the
+benchmark hands over one update at a time, which shows what each one costs.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from bot.rules.models import Account, AuditEvent, Document, Registration, Role, 
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
 from bot.settings import Settings
 from bot.texts import Texts
+from bot.update_order import PerUserUpdateProcessor
 from conversations import applicant as applicant_module
 from conversations import flood
 from storage.atomic import dumps
@@ -381,19 +383,12 @@ class TimedKit(OfflineTelegram):
         super().__init__(LatentAPI(mode.rtt))
         self.mode = mode
         self.samples: list[float] = []
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    def _lock(self, payload: JSONDict) -> asyncio.Lock:
-        """The one queue, or the sender's own with ``per_user``."""
-        sender = 0
-        if self.mode.per_user:
-            event = payload.get("message") or payload.get("callback_query") or {}
-            sender = int(event.get("from", {}).get("id", 0))
-        return self._locks.setdefault(sender, asyncio.Lock())
+        self._queue = asyncio.Lock()
 
     async def feed(self, payload: JSONDict) -> list[BotMessage]:
-        """Handle one update once the previous one is done; record how long it took."""
-        async with self._lock(payload):
+        """Handle one update once the previous one is done (or, with ``per_user``, as the
+        application's own update processor lets it); record how long it took."""
+        async with self._queue if not self.mode.per_user else contextlib.nullcontext():
             start = time.perf_counter()
             try:
                 return await super().feed(payload)
@@ -435,9 +430,10 @@ async def run_floor(applicants: int, mode: Mode) -> dict[str, Any]:
 
     started = time.perf_counter()
     kit = TimedKit(mode)
-    app: Application[Any, Any, Any, Any, Any, Any] = (
-        kit.wire(ApplicationBuilder()).updater(None).build()
-    )
+    builder = kit.wire(ApplicationBuilder()).updater(None)
+    if mode.per_user:
+        builder = builder.concurrent_updates(PerUserUpdateProcessor())
+    app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     app.add_handler(TypeHandler(Update, answer))
     kit.attach(app)
     async with app:

@@ -34,6 +34,7 @@ from bot.services.registrations import RegistrationService
 from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
+from bot.update_order import PerUserUpdateProcessor
 from conversations import (
     applicant,
     basics,
@@ -129,6 +130,7 @@ def build(
             )
         )
         .post_init(_post_init)
+        .concurrent_updates(PerUserUpdateProcessor())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

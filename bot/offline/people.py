@@ -338,7 +338,8 @@ class OfflineTelegram:
         if isinstance(app.bot, ExtBot):
             # What the polling and webhook paths do, so arbitrary callback data resolves.
             app.bot.insert_callback_data(update)
-        await app.process_update(update)
+        # Through the application's update processor, as polling and webhooks do.
+        await app.update_processor.process_update(update, app.process_update(update))
         if self.raise_errors and len(self.errors) > errors:
             raise self.errors[errors]
         return [m for call in self.api.sent[mark:] for m in call.messages]
