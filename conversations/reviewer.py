@@ -9,6 +9,7 @@ the registration's current state, so a stale or replayed button changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, cast
@@ -216,7 +217,9 @@ async def find(update: Update, context: Context) -> None:
     if len(text.strip()) < 2:
         await reply(update, common.t(context, "review.usage.find"))
         return
-    found = context.services.review.find(text)
+    # Full scans run in a worker thread so everyone else keeps being answered meanwhile
+    # (they only read, and every file is replaced atomically, so none is seen half-written).
+    found = await asyncio.to_thread(context.services.review.find, text)
     rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
     await reply(
         update,
@@ -234,8 +237,8 @@ async def find(update: Update, context: Context) -> None:
 # -- reports and deadlines -------------------------------------------------------------
 async def export(update: Update, context: Context) -> None:
     """/export: every registration with status and timestamps, as a CSV document."""
-    registrations = context.services.storage.registrations.all()
-    data = reports.registrations_csv(registrations)
+    storage = context.services.storage
+    data = await asyncio.to_thread(lambda: reports.registrations_csv(storage.registrations.all()))
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(
@@ -247,7 +250,10 @@ async def export(update: Update, context: Context) -> None:
 async def stats(update: Update, context: Context) -> None:
     """/stats: a chart of submissions and decisions per day, with the median wait."""
     services = context.services
-    data = reports.activity(services.storage.registrations.all(), china_date(services.clock()))
+    today = china_date(services.clock())
+    data = await asyncio.to_thread(
+        lambda: reports.activity(services.storage.registrations.all(), today)
+    )
     # ASCII in the picture (server fonts may lack CJK glyphs); the caption is localised.
     png = reports.activity_chart(
         data, "Submissions and decisions per day (last 30 days)", ("submitted", "decided")

@@ -3,13 +3,16 @@ reason, export, stats, and the daily deadline digest."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import threading
+from collections.abc import Iterator
 
 from conftest import REVIEWERS, BotHarness
 from test_review_desk import cards, submit
 
-from bot.rules.models import Status
+from bot.rules.models import Registration, Status
 
 
 async def test_queue_pages_ages_and_overdue_marks(harness: BotHarness) -> None:
@@ -80,3 +83,35 @@ async def test_daily_digest_lists_near_and_overdue(harness: BotHarness) -> None:
     assert "即将到期" in digest.text and "440-isv" in digest.text
     await harness.restart()
     assert harness.app.job_queue.get_jobs_by_name("review-digest")
+
+
+async def test_a_long_export_does_not_hold_up_other_users(harness: BotHarness) -> None:
+    """/export, /find and /stats read every user's file (seconds at 100k registrations):
+    while one runs, an applicant is still answered."""
+    reviewer = harness.kit.user(REVIEWERS[0])
+    applicant = harness.kit.user(451, language_code="en")
+    await submit(harness, 450)
+    assert harness.storage is not None
+    registrations = harness.storage.registrations
+    scan = registrations.all
+    answered = threading.Event()
+
+    def slow_scan() -> Iterator[Registration]:
+        # The scan cannot finish before the applicant has been answered: were it run on
+        # the event loop, the applicant's update could never be handled and this would hang.
+        assert answered.wait(timeout=10), "the applicant was not answered during the scan"
+        yield from scan()
+
+    registrations.all = slow_scan  # type: ignore[method-assign]
+
+    async def ask_for_help() -> None:
+        await asyncio.sleep(0.05)  # once the scan has started
+        await applicant.send("/help")
+        assert harness.kit.messages(applicant.id)[-1].text
+        answered.set()
+
+    group = harness.admin_group
+    for command, wanted in (("/export", "document"), ("/find Ltd", "text"), ("/stats", "photo")):
+        answered.clear()
+        await asyncio.gather(reviewer.send(command, chat=group), ask_for_help())
+        assert getattr(harness.kit.messages(group)[-1], wanted), command
