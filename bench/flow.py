@@ -494,14 +494,48 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
     return figures
 
 
+#: Where a function's own time is counted, by its file (first match wins); built-ins by name.
+STAGES = (
+    ("file system calls (open, write, fsync, rename, unlink)", ("posix.", "io.open", "_io.")),
+    ("storage code, JSON and models", ("/storage/", "orjson", "pydantic", "_pydantic_core")),
+    ("Telegram objects (PTB parsing updates and answers)", ("/telegram/_",)),
+    ("PTB dispatch and requests", ("/telegram/ext/", "/telegram/request/", "/telegram/")),
+    ("templates", ("jinja2", "markupsafe", "/bot/texts.py", "/templates/")),
+    ("handlers, services and rules", ("/conversations/", "/bot/")),
+    ("offline Telegram and the walkers (not the bot)", ("/bot/offline/", "/bench/")),
+)
+
+
+def stage_of(path: str, name: str) -> str:
+    """The stage a profiled function belongs to."""
+    where = name if path == "~" else path
+    # The kit lives under bot/: look for it before the bot's own code.
+    if "/bot/offline/" in where or "/bench/" in where:
+        return STAGES[-1][0]
+    for stage, marks in STAGES:
+        if any(mark in where for mark in marks):
+            return stage
+    return "asyncio, logging and the rest of the standard library"
+
+
 def print_profile(profiler: cProfile.Profile) -> None:
-    """Where the time went: top functions by own time and by cumulative time."""
+    """Where the time went: top functions by own time and by cumulative time, and shares by
+    stage (under cProfile, Python code looks slower next to system calls than it is)."""
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
         stats.print_stats(25)
         print(f"--- profile, by {order} ---")
         print(out.getvalue())
+    shares: dict[str, float] = {}
+    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    for (path, _line, name), (_cc, _nc, own, _cum, _callers) in raw.items():
+        stage = stage_of(path, name)
+        shares[stage] = shares.get(stage, 0.0) + own
+    total = sum(shares.values())
+    print("--- profile, own time by stage ---")
+    for stage, seconds in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"{100 * seconds / total:5.1f} %  {stage}")
 
 
 def result(kit: TimedKit, wall: float, startup: float, rss_start: int) -> dict[str, Any]:

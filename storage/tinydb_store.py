@@ -95,7 +95,7 @@ def registration_user(registration_id: str) -> int | None:
 
 def user_path(data_dir: Path, user_id: int) -> Path:
     """The TinyDB file of one user (256 shard folders keep directories small)."""
-    return data_dir / "users" / f"{user_id % 256:02x}" / f"{user_id}.json"
+    return data_dir.joinpath("users", f"{user_id % 256:02x}", f"{user_id}.json")
 
 
 def status_dir(data_dir: Path, status: Status) -> Path:
