@@ -34,7 +34,7 @@ async def on_document(update: Update, context: Context) -> State | int:
     texts = context.services.texts
     outcome: str
     try:
-        doc = await _download(message, context)
+        doc = await _download(message, context, registration.user_id)
         registration = context.services.registrations.answer_document(registration.id, key, doc)
         outcome = texts.t(
             locale, "misc.file_saved", field=texts.plain(locale, f"field.{key}.label")
@@ -49,8 +49,9 @@ async def on_document(update: Update, context: Context) -> State | int:
     return await prompts.ask(update, context, registration, outcome)
 
 
-async def _download(message: Message, context: Context) -> Document:
-    """Fetch, check and store an upload; raises ``validators.Invalid`` for what we refuse."""
+async def _download(message: Message, context: Context, owner: int) -> Document:
+    """Fetch, check and store an upload of user ``owner``; raises ``validators.Invalid`` for
+    what we refuse."""
     name: str | None = None
     declared: str | None = "image/jpeg"  # Telegram re-encodes photos as JPEG
     if message.photo:
@@ -74,7 +75,7 @@ async def _download(message: Message, context: Context) -> Document:
     mime = documents.sniff(data)
     if mime is None:
         raise validators.Invalid("document.bad_type")
-    sha256, stored_as = context.services.files.put(data, documents.EXTENSIONS[mime])
+    sha256, stored_as = context.services.files.put(data, documents.EXTENSIONS[mime], owner)
     return Document(
         file_id=file_id,
         file_unique_id=unique_id,

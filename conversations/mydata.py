@@ -26,7 +26,7 @@ def personal_data(context: Context) -> PersonalData:
     tickets are only read, so a desk of its own does)."""
     services = context.services
     desk = SupportDesk(services.storage.kv, services.clock)
-    return PersonalData(services.storage, desk, services.clock)
+    return PersonalData(services.storage, services.files, desk, services.clock)
 
 
 async def export(update: Update, context: Context) -> None:

@@ -1,5 +1,6 @@
 """A user's own data: everything stored about them as one document (/mydata), and the
-deletion of what is not part of a review record yet (/delete removes drafts only).
+deletion of what is not part of a review record yet (/delete removes drafts, and every file
+the user uploaded that no kept registration refers to).
 
 Submitted registrations are kept whatever their status: they are the record of what was
 reviewed and decided, which the platform must be able to show later.
@@ -15,6 +16,7 @@ from typing import Any
 from bot.rules import form
 from bot.rules.models import AuditEvent, Registration, Role, Status
 from bot.services.support import SupportDesk
+from storage.files import FileStore
 from storage.protocols import Storage
 
 Clock = Callable[[], datetime]
@@ -38,8 +40,9 @@ class DeletionPlan:
 class PersonalData:
     """Exports and deletes a user's data; every deletion is durable when a method returns."""
 
-    def __init__(self, storage: Storage, desk: SupportDesk, clock: Clock) -> None:
+    def __init__(self, storage: Storage, files: FileStore, desk: SupportDesk, clock: Clock) -> None:
         self.storage = storage
+        self.files = files
         self.desk = desk
         self.clock = clock
 
@@ -108,4 +111,21 @@ class PersonalData:
                 if field.unique is not None and isinstance(value, str):
                     self.storage.unique.release(field.unique, value, registration.id)
             deleted.append(registration)
+        if deleted:
+            # After the records: a crash in between leaves files nobody refers to, which the
+            # next /delete removes. Replaced uploads of kept registrations go too.
+            kept = self.storage.registrations.for_user(user_id)
+            self.files.sweep(user_id, keep=stored_files(kept))
         return deleted
+
+
+def stored_files(registrations: Collection[Registration]) -> set[str]:
+    """The stored files (paths relative to DATA_DIR) the registrations refer to, in their
+    answers or in the answers as the reviewers last saw them."""
+    found = set()
+    for registration in registrations:
+        for answers in (registration.answers, registration.reviewed_answers or {}):
+            for value in answers.values():
+                if isinstance(value, dict) and isinstance(value.get("stored_as"), str):
+                    found.add(value["stored_as"])
+    return found

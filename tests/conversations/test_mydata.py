@@ -1,5 +1,6 @@
 """People ask for their data (/mydata) and to delete it (/delete): drafts go, with their
-unique claims; submitted registrations are kept, and the user is told why."""
+unique claims and the files uploaded for them; submitted registrations are kept, and the
+user is told why."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from journey import Applicant, fill_form, reach_form, texts
 
 from bot.offline.people import Person
 from bot.offline.transport import BotMessage
+from storage.files import FileStore
 
 
 def exported(harness: BotHarness, message: BotMessage) -> dict[str, Any]:
@@ -155,3 +157,43 @@ async def test_an_old_confirmation_does_not_delete_a_newer_draft(harness: BotHar
     await user.send("/cancel")
     await user.press_data(plan[-1].callback_data("🗑 Yes, delete the drafts"), plan[-1].message_id)
     assert harness.store.registrations.get("608-affiliate") is not None
+
+
+def files_of(harness: BotHarness, user_id: int) -> list[str]:
+    """The names of the files stored for a user (their uploads)."""
+    folder = harness.settings.DATA_DIR / "files" / f"{user_id % 256:02x}" / str(user_id)
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+async def test_deleting_a_draft_deletes_the_files_uploaded_for_it(harness: BotHarness) -> None:
+    user = harness.kit.user(608, language_code="en")
+    await draft(user, Applicant(608, zh=False))
+    assert len(files_of(harness, 608)) >= 2  # the licence and the ID card photos
+    await user.send("/delete")
+    done = await user.press("🗑 Yes, delete the drafts")
+    assert "every file you uploaded" in texts(done)
+    assert files_of(harness, 608) == []
+
+
+async def test_files_of_a_kept_registration_stay_and_replaced_uploads_go(
+    harness: BotHarness,
+) -> None:
+    user = harness.kit.user(609, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await fill_form(user, Applicant(609, zh=False), zh=False)
+    await user.press("Submit for review")
+    submitted = files_of(harness, 609)
+    kept = harness.store.registrations.get("609-partner")
+    assert kept is not None and submitted
+    # An upload that was replaced by another one later: referred to by nothing.
+    FileStore(harness.settings.DATA_DIR).put(b"\xff\xd8\xff an older photo", "jpg", 609)
+    await user.send("/apply")
+    await user.press("Third-party developer")
+    await user.press("Confirm")
+    await user.send("Wei Zhang")
+    await user.send("/cancel")
+    await user.send("/delete")
+    await user.press("🗑 Yes, delete the drafts")
+    assert files_of(harness, 609) == submitted
+    for stored in (d["stored_as"] for d in kept.answers.values() if isinstance(d, dict)):
+        assert (harness.settings.DATA_DIR / stored).is_file()

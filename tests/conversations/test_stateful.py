@@ -303,7 +303,7 @@ class BotMachine(RuleBasedStateMachine):
                 pdf = key == "licence"
                 data, mime = (PDF, "application/pdf") if pdf else (JPEG, "image/jpeg")
                 file_id, unique_id = self.kit.api.add_file(data, mime_type=mime)
-                sha256, stored_as = services.files.put(data, "pdf" if pdf else "jpg")
+                sha256, stored_as = services.files.put(data, "pdf" if pdf else "jpg", uid)
                 document = Document(
                     file_id=file_id,
                     file_unique_id=unique_id,

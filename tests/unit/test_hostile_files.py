@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from storage.files import FileStore
 
 SECRET = b"outside the file store"
+OWNER = 4242
 
 #: Path pieces that have let paths escape somewhere.
 PIECES = [
@@ -50,7 +51,7 @@ def test_files_are_named_by_their_sha256_only(
     store: FileStore, data: bytes, extension: str
 ) -> None:
     try:
-        digest, relative = store.put(data, extension)
+        digest, relative = store.put(data, extension, OWNER)
     except ValueError:
         assert not extension.isalnum()  # "../x", "", "p\x00df", "a/b" …
         return
@@ -58,7 +59,7 @@ def test_files_are_named_by_their_sha256_only(
         assert len(extension.encode()) > 150  # too long a name for the file system
         return
     assert digest == hashlib.sha256(data).hexdigest()
-    assert relative == f"files/{digest[:2]}/{digest}.{extension}"
+    assert relative == f"files/{OWNER % 256:02x}/{OWNER}/{digest}.{extension}"
     assert inside(store, store.data_dir / relative)
     assert store.read(relative) == data
 
@@ -66,14 +67,14 @@ def test_files_are_named_by_their_sha256_only(
 def test_extensions_that_are_paths_are_refused(store: FileStore) -> None:
     for extension in ("../../x", "pdf/..", "/etc/passwd", "p\x00df", "", ".", "a b", "ab\n"):
         with pytest.raises(ValueError):
-            store.put(b"%PDF-", extension)
+            store.put(b"%PDF-", extension, OWNER)
     assert sorted(p.name for p in store.data_dir.iterdir()) == ["secret"]  # nothing written
 
 
 def test_the_same_content_is_stored_once(store: FileStore) -> None:
-    first = store.put(b"%PDF-1.7 same", "pdf")
-    assert store.put(b"%PDF-1.7 same", "pdf") == first
-    assert len(list(store.root.rglob("*"))) == 2  # one shard folder, one file
+    first = store.put(b"%PDF-1.7 same", "pdf", OWNER)
+    assert store.put(b"%PDF-1.7 same", "pdf", OWNER) == first
+    assert len(list(store.root.rglob("*"))) == 3  # shard folder, user folder, one file
 
 
 @pytest.mark.parametrize(
@@ -106,7 +107,7 @@ def test_read_refuses_an_absolute_path_to_a_real_file(store: FileStore, tmp_path
 
 
 def test_read_does_not_follow_a_symlink_out(store: FileStore, tmp_path: Path) -> None:
-    _, relative = store.put(b"\x89PNG\r\n\x1a\n", "png")
+    _, relative = store.put(b"\x89PNG\r\n\x1a\n", "png", OWNER)
     link = store.root / "ab" / "link.pdf"
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(tmp_path / "secret")
@@ -124,7 +125,7 @@ def test_very_long_names_are_refused_without_escaping(store: FileStore) -> None:
 @FUZZ
 @given(path=hostile_path)
 def test_read_never_returns_anything_outside_the_file_store(store: FileStore, path: str) -> None:
-    store.put(b"%PDF-1.7 stored", "pdf")
+    store.put(b"%PDF-1.7 stored", "pdf", OWNER)
     try:
         data = store.read(path)
     except (ValueError, OSError):
