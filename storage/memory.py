@@ -25,19 +25,24 @@ from storage.tinydb_store import registration_user
 class MemoryAccounts:
     """Accounts by user id."""
 
-    def __init__(self) -> None:
+    def __init__(self, audit: MemoryAuditLog) -> None:
         self._rows: dict[int, str] = {}
+        self._audit = audit
 
     def get(self, user_id: int) -> Account | None:
         """The account of ``user_id``, or None."""
         row = self._rows.get(user_id)
         return None if row is None else Account.model_validate_json(row)
 
-    def save(self, account: Account) -> None:
-        """Insert or replace the account."""
+    def save(self, account: Account, events: Sequence[AuditEvent] = ()) -> None:
+        """Insert or replace the account, with its audit events."""
         if account.user_id <= 0:
             raise ValueError(f"invalid user id {account.user_id}")
+        if any(e.subject != account.subject for e in events):
+            raise ValueError("events must be about the account saved with them")
         self._rows[account.user_id] = account.model_dump_json()
+        for event in events:
+            self._audit.append(event)
 
     def delete(self, user_id: int) -> None:
         """Remove the account."""
@@ -169,7 +174,7 @@ class MemoryStorage:
     def __init__(self) -> None:
         """An empty storage."""
         audit = MemoryAuditLog()
-        self.accounts: AccountRepository = MemoryAccounts()
+        self.accounts: AccountRepository = MemoryAccounts(audit)
         self.registrations: RegistrationRepository = MemoryRegistrations(audit)
         self.unique: UniqueIndex = MemoryUniqueIndex()
         self.audit: AuditLog = audit

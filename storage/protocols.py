@@ -2,6 +2,10 @@
 
 Every method is synchronous and returns only after the change is durable: the caller may
 acknowledge it to the user as soon as the call returns.
+
+Changes come from one thread (the event loop's). Reads and scans may also run in a worker
+thread meanwhile (exports, searches, the reminders' scan of drafts): files are replaced
+atomically, so a reader sees a record before or after a change, never half of it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from bot.rules.models import Account, AuditEvent, Registration
 class AccountRepository(Protocol):
     def get(self, user_id: int) -> Account | None: ...
 
-    def save(self, account: Account) -> None: ...
+    def save(self, account: Account, events: Sequence[AuditEvent] = ()) -> None:
+        """Store the account, and its audit events (about ``account:<user id>``) in the
+        same atomic write."""
 
     def delete(self, user_id: int) -> None: ...
 

@@ -70,6 +70,11 @@ class Account(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @property
+    def subject(self) -> str:
+        """What the account's audit events are about."""
+        return f"account:{self.user_id}"
+
 
 class Channel(StrEnum):
     """How a notification reaches its recipient."""

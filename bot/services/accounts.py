@@ -44,10 +44,19 @@ class AccountService:
             self._save(account)
         return account
 
-    def _save(self, account: Account) -> Account:
+    def _save(self, account: Account, *events: AuditEvent) -> Account:
         account.updated_at = self.clock()
-        self.storage.accounts.save(account)
+        self.storage.accounts.save(account, events)
         return account
+
+    def _event(self, account: Account, action: str, **detail: object) -> AuditEvent:
+        return AuditEvent(
+            subject=account.subject,
+            action=action,
+            actor=account.user_id,
+            at=self.clock(),
+            detail=detail,
+        )
 
     def set_locale(self, user_id: int, locale: str) -> Account:
         """Remember the user's chosen language."""
@@ -59,34 +68,25 @@ class AccountService:
         """Bind a mainland mobile number (raises ``validators.Invalid``)."""
         phone = validators.mobile(text)
         account = self.ensure(user_id)
-        previous = account.phone
+        if account.phone == phone:
+            return self._save(account)
+        return self.set_phone(account, phone, "phone_bound")
+
+    def set_phone(self, account: Account, phone: str, action: str) -> Account:
+        """Store a new phone number with its audit event, in one write; the event keeps
+        only the last four digits of the old and the new number."""
+        event = self._event(account, action, old=_tail(account.phone), new=_tail(phone))
         account.phone = phone
-        self._save(account)
-        if previous != phone:
-            self.storage.audit.append(
-                AuditEvent(
-                    subject=f"account:{user_id}",
-                    action="phone_bound",
-                    actor=user_id,
-                    at=self.clock(),
-                    detail={"changed": previous is not None},
-                )
-            )
-        return account
+        return self._save(account, event)
 
     def accept_agreement(self, user_id: int, version: str) -> Account:
         """Record acceptance of an agreement version, with the time."""
         account = self.ensure(user_id)
         account.agreement_version = version
         account.agreement_accepted_at = self.clock()
-        self._save(account)
-        self.storage.audit.append(
-            AuditEvent(
-                subject=f"account:{user_id}",
-                action="agreement_accepted",
-                actor=user_id,
-                at=self.clock(),
-                detail={"version": version},
-            )
-        )
-        return account
+        return self._save(account, self._event(account, "agreement_accepted", version=version))
+
+
+def _tail(phone: str | None) -> str | None:
+    """Only the last four digits go into the audit log."""
+    return None if phone is None else phone[-4:]

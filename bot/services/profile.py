@@ -10,6 +10,7 @@ from bot.rules import validators, verification
 from bot.rules.models import AuditEvent, Channel, Registration, Status
 from bot.rules.verification import Outcome, Purpose
 from bot.services import outbox
+from bot.services.accounts import AccountService
 from storage.protocols import Storage
 
 Clock = Callable[[], datetime]
@@ -159,24 +160,8 @@ class ProfileService:
         old = account.phone
         if old == phone:
             raise Refused("profile.same_phone")
-        account.phone = phone
-        account.updated_at = self.clock()
-        self.storage.accounts.save(account)
-        self.storage.audit.append(
-            AuditEvent(
-                subject=f"account:{user_id}",
-                action="phone_changed",
-                actor=user_id,
-                at=self.clock(),
-                detail={"old": _tail(old), "new": _tail(phone)},
-            )
-        )
+        AccountService(self.storage, self.clock).set_phone(account, phone, "phone_changed")
         return phone
 
     def _event(self, registration: Registration, action: str, actor: int) -> AuditEvent:
         return AuditEvent(subject=registration.id, action=action, actor=actor, at=self.clock())
-
-
-def _tail(phone: str | None) -> str | None:
-    """Only the last four digits go into the audit log."""
-    return None if phone is None else phone[-4:]

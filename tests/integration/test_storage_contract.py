@@ -84,6 +84,34 @@ def test_account_crud(store: Storage) -> None:
     store.accounts.delete(7)  # deleting twice is harmless
 
 
+def test_an_account_and_its_events_are_saved_together(store: Storage) -> None:
+    account = Account(user_id=8, phone="13800138000", created_at=T0)
+    bound = AuditEvent(subject="account:8", action="phone_bound", actor=8, at=T0)
+    store.accounts.save(account, [bound])
+    assert store.accounts.get(8) == account
+    assert store.audit.for_subject("account:8") == [bound]
+    stray = AuditEvent(subject="account:9", action="phone_bound", actor=9, at=T0)
+    with pytest.raises(ValueError, match="about the account"):
+        store.accounts.save(account.model_copy(update={"phone": "13900139000"}), [stray])
+    assert store.accounts.get(8) == account  # refused whole
+    assert store.audit.for_subject("account:9") == []
+
+
+def test_an_account_and_its_events_are_one_write(
+    disk: TinyDBStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk.accounts.save(Account(user_id=8, created_at=T0))
+    undo = enospc_on_call(monkeypatch, 2)  # the temp file is written, the rename fails
+    event = AuditEvent(subject="account:8", action="phone_bound", actor=8, at=T0)
+    with pytest.raises(OSError):
+        disk.accounts.save(Account(user_id=8, phone="13800138000", created_at=T0), [event])
+    undo()
+    # Neither the number without its audit event, nor the event without the number.
+    account = disk.accounts.get(8)
+    assert account is not None and account.phone is None
+    assert disk.audit.for_subject("account:8") == []
+
+
 def test_stored_state_cannot_be_mutated_by_callers(store: Storage) -> None:
     r = reg(1, answers={"company": {"name": "甲公司"}})
     store.registrations.save(r)
