@@ -8,6 +8,7 @@ after a restart, a lost state or ``/cancel``, ``/apply`` continues at the exact 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from datetime import timedelta
@@ -306,7 +307,10 @@ async def remind_idle_drafts(context: Context) -> None:
     """Once per idle spell, remind applicants whose draft has not moved for some days."""
     services = context.services
     idle_for = timedelta(days=services.settings.DRAFT_REMINDER_DAYS)
-    for registration in services.registrations.idle_drafts(idle_for):
+    # Reads every draft (seconds at 100k of them): in a worker thread, so the bot keeps
+    # answering meanwhile (the storage allows scans beside the loop's writes).
+    idle = await asyncio.to_thread(services.registrations.idle_drafts, idle_for)
+    for registration in idle:
         locale = account_locale(services, registration.user_id)
         text = services.texts.render(locale, "reminder", registration=registration)
         try:

@@ -25,6 +25,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,9 @@ class _Root:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.closed = False
+        # Scans may run in a worker thread while the event loop saves: a scan's repair of
+        # an index entry re-checks under this lock, which every save and delete holds.
+        self.index_lock = threading.RLock()
 
     def check(self) -> None:
         if self.closed:
@@ -239,12 +243,17 @@ class TinyDBAccounts:
         doc = self._root.partition(user_id).find("account", "user_id", user_id)
         return None if doc is None else Account.model_validate(doc)
 
-    def save(self, account: Account) -> None:
-        """Insert or replace the account."""
+    def save(self, account: Account, events: Sequence[AuditEvent] = ()) -> None:
+        """Insert or replace the account, with its audit events (one write of its file)."""
         if account.user_id <= 0:
             raise ValueError(f"invalid user id {account.user_id}")
+        if any(e.subject != account.subject for e in events):
+            raise ValueError("events must be about the account saved with them")
         self._root.partition(account.user_id).put(
-            "account", "user_id", account.model_dump(mode="json")
+            "account",
+            "user_id",
+            account.model_dump(mode="json"),
+            also=[("audit", e.model_dump(mode="json")) for e in events],
         )
 
     def delete(self, user_id: int) -> None:
@@ -322,6 +331,13 @@ class TinyDBRegistrations:
             registration.user_id, registration.role
         ):
             raise ValueError(f"registration id {rid!r} does not match its user and role")
+        if any(e.subject != rid for e in events):
+            raise ValueError("events must be about the registration saved with them")
+        with self._root.index_lock:
+            self._save(registration, events)
+
+    def _save(self, registration: Registration, events: Sequence[AuditEvent]) -> None:
+        rid = registration.id
         partition = self._root.partition(registration.user_id)
         old = partition.find("registrations", "id", rid)
         old_status = None if old is None else Status(old["status"])
@@ -335,8 +351,6 @@ class TinyDBRegistrations:
         pending = bool(registration.pending)
         if pending:
             _touch(self._root.outbox_dir(), rid)
-        if any(e.subject != rid for e in events):
-            raise ValueError("events must be about the registration saved with them")
         partition.put(
             "registrations",
             "id",
@@ -355,6 +369,10 @@ class TinyDBRegistrations:
         user_id = registration_user(registration_id)
         if user_id is None:
             return
+        with self._root.index_lock:
+            self._delete(registration_id, user_id)
+
+    def _delete(self, registration_id: str, user_id: int) -> None:
         rid = registration_id
         partition = self._root.partition(user_id)
         old = partition.find("registrations", "id", rid)
@@ -391,7 +409,11 @@ class TinyDBRegistrations:
             if reg is not None and reg.pending:
                 found.append(reg)
             elif registration_user(name) is not None:
-                remove_durable(directory / name)  # left by a crash between two writes
+                # Left by a crash between two writes (checked again: a save may have come).
+                with self._root.index_lock:
+                    reg = self.get(name)
+                    if reg is None or not reg.pending:
+                        remove_durable(directory / name)
         return found
 
     def count(self) -> int:
@@ -415,8 +437,12 @@ class TinyDBRegistrations:
             if reg is not None and reg.status == status:
                 yield reg
             elif registration_user(name) is not None:
-                # Left by a crash (or a failed write) between a save's file writes.
-                self._unmark(status, name)
+                # Left by a crash (or a failed write) between a save's file writes; checked
+                # again under the lock, as a save may have come since.
+                with self._root.index_lock:
+                    reg = self.get(name)
+                    if reg is None or reg.status != status:
+                        self._unmark(status, name)
 
     def _mark(self, status: Status, registration_id: str) -> None:
         _touch(self._root.status_dir(status), registration_id)

@@ -3,6 +3,9 @@ versions, reminders, large files, odd text."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
 from bot.rules import documents
+from bot.rules.models import Registration
 from conversations import _applicant_prompts
 
 
@@ -175,6 +179,35 @@ async def test_an_idle_draft_gets_one_reminder(harness: BotHarness) -> None:
     # Re-armed after a restart.
     await harness.restart()
     assert harness.app.job_queue.get_jobs_by_name("draft-reminders")
+
+
+async def test_the_reminders_scan_does_not_hold_up_other_users(harness: BotHarness) -> None:
+    """The hourly scan reads every draft (seconds at 100k): meanwhile others are answered."""
+    user = harness.kit.user(182, language_code="en")
+    other = harness.kit.user(183, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send("Wei Zhang")
+    services = harness.app.bot_data["services"]
+    scan = services.registrations.idle_drafts
+    answered = threading.Event()
+
+    def slow_scan(idle_for: timedelta) -> list[Registration]:
+        # Were the scan on the event loop, the other user could not be answered: it fails.
+        assert answered.wait(timeout=10), "nobody was answered during the scan"
+        return list(scan(idle_for))
+
+    services.registrations.idle_drafts = slow_scan
+    job = harness.app.job_queue.get_jobs_by_name("draft-reminders")[0]
+    harness.clock.advance(days=4)
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0.05)
+        await other.send("/help")
+        answered.set()
+
+    before = len(harness.kit.messages(user))
+    await asyncio.gather(job.run(harness.app), meanwhile())
+    assert len(harness.kit.messages(user)) == before + 1  # the reminder, after the scan
 
 
 async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
