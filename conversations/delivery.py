@@ -2,8 +2,10 @@
 documents that go with them. A job runs it every few seconds and right after a decision.
 
 Failures are classified once, here: Telegram's 429 waits ``retry_after``; 5xx, timeouts
-and network errors back off; 403 (the user blocked the bot) is recorded and not retried;
-400 is a bug of ours and is not retried either (logged).
+and network errors back off; 403 from a user (they blocked the bot) is recorded and not
+retried, while 403 from the reviewers' group (the bot was removed from it) backs off and is
+logged as an error, so the cards arrive once somebody adds the bot back; 400 is a bug of
+ours and is not retried either (logged).
 """
 
 from __future__ import annotations
@@ -82,7 +84,17 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
         delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
         outcome = ("retry", delay)
     except Forbidden as error:
-        outcome = ("blocked", str(error))
+        if note.channel is Channel.CHAT and _is_staff_chat(services, note.recipient):
+            log.error(
+                "cannot post in the reviewers' group %s (%s): add the bot back to it; "
+                "notification %s will be retried",
+                note.recipient,
+                error,
+                note.id,
+            )
+            outcome = ("transient", str(error))
+        else:
+            outcome = ("blocked", str(error))
     except BadRequest as error:
         log.error("notification %s refused by Telegram: %s", note.id, error)
         outcome = ("permanent", str(error))
@@ -96,6 +108,12 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
             unrecorded[note.id] = message_id
         raise
     unrecorded.pop(note.id, None)
+
+
+def _is_staff_chat(services: Services, recipient: str) -> bool:
+    """Whether a chat notification goes to the reviewers' group rather than to a user."""
+    admin_chat = services.settings.ADMIN_CHAT_ID
+    return admin_chat is not None and recipient == str(admin_chat)
 
 
 def _record(

@@ -3,8 +3,10 @@ with a restart in between, lose nothing and send nothing twice; a blocked user i
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
 from test_review_desk import submit
 
@@ -77,3 +79,23 @@ async def test_a_user_who_blocked_the_bot_is_recorded_not_retried(
     stored = harness.store.registrations.get("502-isv")
     assert stored is not None
     assert next(n for n in stored.outbox if n.template == "approved").attempts == 1
+
+
+async def test_cards_wait_while_the_bot_is_out_of_the_reviewers_group(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """403 from the reviewers' group is the bot removed from it, not a blocked user: the
+    operators are told, and the card arrives once the bot is back."""
+    group = harness.admin_group
+    harness.kit.api.block(group.id)
+    with caplog.at_level(logging.ERROR, logger="conversations.delivery"):
+        await submit(harness, 503)  # the card's first attempt is made, and refused
+    assert "add the bot back" in caplog.text
+    stored = harness.store.registrations.get("503-isv")
+    assert stored is not None
+    [card] = [n for n in stored.outbox if n.template == "card"]
+    assert card.state is Delivery.PENDING and card.attempts >= 1
+    harness.kit.api.unblock(group.id)
+    harness.clock.advance(hours=2)
+    await harness.deliver()
+    assert any("503-isv" in m.text for m in harness.kit.messages(group.id))
