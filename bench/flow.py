@@ -1,7 +1,7 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
 Run ``python bench/flow.py [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
-[--rtt MS] [--per-user]``.
+[--rtt MS] [--per-user] [--no-fsync]``.
 
 For each stored size a data folder is pre-filled straight on disk in the store's own layout
 (like ``bench/storage.py``: fast, no fsync), then a child process opens it with the real
@@ -27,7 +27,9 @@ network round trip to Telegram; one update at a time, each awaiting its calls, t
 then falls to about 1 / (calls per update × RTT). ``--per-user`` lets the application's own
 update processor order the updates, as the bot does in production (``bot.update_order``:
 users concurrently, each user's updates one at a time), the floor's too; by default the
-benchmark hands over one update at a time, which shows what each one costs.
+benchmark hands over one update at a time, which shows what each one costs. ``--no-fsync``
+leaves out the bot's fsyncs (an experiment showing what the disk's flushes cost; the bot
+never runs so).
 """
 
 from __future__ import annotations
@@ -561,6 +563,9 @@ def child(args: argparse.Namespace) -> int:
     """Run one configuration and print its figures as one ``RESULT {json}`` line."""
     figures: dict[str, Any]
     mode = Mode(rtt=args.rtt / 1000, per_user=args.per_user)
+    if args.no_fsync and args.internal == "ours":
+        # An experiment, never a setting: what the disk's flushes cost, by leaving them out.
+        os.fsync = lambda fd: None
     if args.internal == "fill":
         started = time.perf_counter()
         fill(Path(args.data_dir), args.size, args.seed)
@@ -628,6 +633,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the largest size")
     parser.add_argument("--rtt", type=float, default=0.0, help="ms per Bot API call (default 0)")
     parser.add_argument("--per-user", action="store_true", help="users' updates concurrently")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="experiment: the bot's fsyncs left out"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -647,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     common = ["--applicants", str(applicants), "--seed", str(args.seed), "--rtt", str(args.rtt)]
     common += ["--per-user"] if args.per_user else []
+    common += ["--no-fsync"] if args.no_fsync else []
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
     for size in sizes:

@@ -63,7 +63,10 @@ from bot.rules import form, validators
 from bot.rules.models import Delivery, Status
 from storage.tinydb_store import TinyDBStorage
 
-PROBE = 8999  # sends /help as a barrier: the bot handles updates one at a time, in order
+PROBE = 8999  # sends /help: answered, it shows the new bot is handling updates
+#: The bot handles different users' updates concurrently (``bot.update_order``): once it has
+#: made no call for this long after the probe's answer, it has handled all it was handed.
+QUIET_SECONDS = 1.0
 FIRST_APPLICANT = 9001
 APPLICANTS = 12
 KILLS = 32
@@ -224,8 +227,10 @@ class CrashRun:
         )
 
     async def barrier(self) -> None:
-        """The probe's /help is answered only after every update queued before it (and any
-        earlier /help of the probe still pending)."""
+        """Wait until the new bot has handled every update queued before now: the probe's
+        /help is answered (after any earlier /help of the probe still pending), and then the
+        bot falls quiet. Each user's updates are handled in order, but different users' at
+        the same time, so the probe's answer alone does not show the others are done."""
         chat = self.probe.id
         owed = 1 + sum(1 for u in self.server.updates.pending if _chat_of(u) == chat)
         mark = len(self.api.sent)
@@ -235,6 +240,15 @@ class CrashRun:
             return sum(1 for c in self.api.sent[mark:] if c.chat_id == chat) >= owed
 
         await until(answered, REPLY_SECONDS, "the probe's /help")
+        calls, quiet_since = len(self.api.sent), time.monotonic()
+
+        def quiet() -> bool:
+            nonlocal calls, quiet_since
+            if len(self.api.sent) != calls:
+                calls, quiet_since = len(self.api.sent), time.monotonic()
+            return time.monotonic() - quiet_since >= QUIET_SECONDS
+
+        await until(quiet, REPLY_SECONDS, "the bot to fall quiet")
 
     def drain(self, pending: set[int]) -> set[int]:
         """Settle what the killed bot left in flight; return the applicants whose update the
