@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 
 from bot.rules import documents, validators
 from bot.rules.models import Document, Registration
+from bot.services.registrations import AlreadyAnswered
 from conversations import _applicant_prompts as prompts
 from conversations._applicant_prompts import State
 from conversations.common import (
@@ -30,17 +31,24 @@ async def on_document(update: Update, context: Context) -> State | int:
     registration = prompts.active(update, context)
     if registration is None or registration.cursor is None:
         return await prompts.resume(update, context)
+    if registration.already_answered(message.message_id):
+        # Handed over again after a restart (see on_text): not downloaded, not stored again.
+        return await prompts.resume(update, context)
     key = registration.cursor
     texts = context.services.texts
     outcome: str
     try:
         doc = await _download(message, context, registration.user_id)
-        registration = context.services.registrations.answer_document(registration.id, key, doc)
+        registration = context.services.registrations.answer_document(
+            registration.id, key, doc, message.message_id
+        )
         outcome = texts.t(
             locale, "misc.file_saved", field=texts.plain(locale, f"field.{key}.label")
         )
     except validators.Invalid as error:
         outcome = prompts.error_text(context, locale, error)
+    except AlreadyAnswered:
+        return await prompts.resume(update, context)
     except TelegramError:
         log.warning("download failed for a document of %s", registration.id, exc_info=True)
         outcome = texts.t(locale, "error.document.download")

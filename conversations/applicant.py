@@ -28,7 +28,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.rules import form, validators
 from bot.rules.models import Role
-from bot.services.registrations import Incomplete, NotAsked, RoleTaken
+from bot.services.registrations import AlreadyAnswered, Incomplete, NotAsked, RoleTaken
 from conversations import _applicant_prompts as prompts
 from conversations import delivery, keyboards
 from conversations._applicant_prompts import END, State
@@ -206,12 +206,16 @@ async def on_text(update: Update, context: Context) -> State | int:
     locale = locale_of(update, context)
     try:
         registration = context.services.registrations.answer_text(
-            registration.id, registration.cursor, message.text
+            registration.id, registration.cursor, message.text, message.message_id
         )
     except validators.Invalid as error:
         return await prompts.ask(
             update, context, registration, prompts.error_text(context, locale, error)
         )
+    except AlreadyAnswered:
+        # Handed over again after a restart: taken already, it must not become the answer
+        # to the next field. Show where the applicant stands.
+        return await prompts.resume(update, context)
     return await prompts.ask(update, context, registration)
 
 

@@ -299,6 +299,7 @@ class OfflineTelegram:
         self.people: dict[int, Person] = {}
         self.groups: dict[int, Group] = {}
         self._update_id = 0
+        self.last_payload: JSONDict | None = None
         self._query_id = 0
 
     # wiring ----------------------------------------------------------------------------
@@ -333,6 +334,7 @@ class OfflineTelegram:
             raise RuntimeError("attach an application first: kit.attach(app)")
         app = self.app
         self._update_id += 1
+        self.last_payload = payload
         mark, errors = len(self.api.sent), len(self.errors)
         update = Update.de_json({"update_id": self._update_id, **payload}, app.bot)
         if isinstance(app.bot, ExtBot):
@@ -343,6 +345,13 @@ class OfflineTelegram:
         if self.raise_errors and len(self.errors) > errors:
             raise self.errors[errors]
         return [m for call in self.api.sent[mark:] for m in call.messages]
+
+    async def redeliver(self) -> list[BotMessage]:
+        """Telegram hands the last update over again, as it does after a restart when the
+        bot had handled it but not yet confirmed it."""
+        if self.last_payload is None:
+            raise RuntimeError("no update was fed yet")
+        return await self.feed(self.last_payload)
 
     def next_query_id(self) -> str:
         """A fresh callback query (or poll) id."""

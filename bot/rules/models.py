@@ -120,6 +120,9 @@ class Registration(BaseModel):
     status: Status = Status.DRAFT
     answers: dict[str, Any] = Field(default_factory=dict)
     cursor: str | None = None  # the field the applicant is asked next; None: summary
+    #: The latest message taken as an answer. Message ids grow within a chat, so a message
+    #: at or below it is one Telegram handed over again after a restart: not an answer.
+    answered_message_id: int | None = None
     editing: bool = False  # True while one field is edited from the summary
     flagged: dict[str, str] = Field(default_factory=dict)  # field -> reviewer's reason
     created_at: datetime = Field(default_factory=utcnow)
@@ -143,6 +146,11 @@ class Registration(BaseModel):
     def pending(self) -> list[Notification]:
         """Notifications still to deliver."""
         return [n for n in self.outbox if n.state is Delivery.PENDING]
+
+    def already_answered(self, message_id: int | None) -> bool:
+        """Whether the message was taken as an answer before (see answered_message_id)."""
+        last = self.answered_message_id
+        return message_id is not None and last is not None and message_id <= last
 
     @staticmethod
     def make_id(user_id: int, role: Role) -> str:

@@ -29,6 +29,10 @@ class NotAsked(Exception):
     """An answer for a field the registration is not asking (an old button or message)."""
 
 
+class AlreadyAnswered(Exception):
+    """A message that was already taken as an answer, handed over again after a restart."""
+
+
 class Incomplete(Exception):
     """Submitting with required fields missing; ``field`` is the first one."""
 
@@ -119,9 +123,12 @@ class RegistrationService:
         )
         return registration
 
-    def answer_text(self, registration_id: str, key: str, text: str) -> Registration:
-        """Validate and store a typed answer (raises ``validators.Invalid`` or NotAsked)."""
-        registration = self._load(registration_id)
+    def answer_text(
+        self, registration_id: str, key: str, text: str, message_id: int | None = None
+    ) -> Registration:
+        """Validate and store a typed answer (raises ``validators.Invalid``, NotAsked, or
+        AlreadyAnswered for a message given as an answer before)."""
+        registration = self._load(registration_id, message_id)
         field = self._asked(registration, key)
         if field.kind is Kind.CHOICE:
             value = self._choice(field, text)
@@ -130,11 +137,11 @@ class RegistrationService:
         else:
             raise validators.Invalid("document.expected")
         if field.unique is None:
-            return self._store(registration, field, value)
+            return self._store(registration, field, value, message_id)
         claimed_before = self.storage.unique.owner(field.unique, value) == registration.id
         self._claim(registration, field, value)
         try:
-            return self._store(registration, field, value)
+            return self._store(registration, field, value, message_id)
         except OSError:
             # The answer was not saved (disk full …): give the value back, or it would stay
             # reserved by an answer that does not exist.
@@ -142,15 +149,17 @@ class RegistrationService:
                 self.storage.unique.release(field.unique, value, registration.id)
             raise
 
-    def answer_document(self, registration_id: str, key: str, doc: Document) -> Registration:
-        """Store an uploaded document for a document field."""
-        registration = self._load(registration_id)
+    def answer_document(
+        self, registration_id: str, key: str, doc: Document, message_id: int | None = None
+    ) -> Registration:
+        """Store an uploaded document for a document field (AlreadyAnswered as above)."""
+        registration = self._load(registration_id, message_id)
         field = self._asked(registration, key)
         if field.kind is not Kind.DOCUMENT:
             raise validators.Invalid("document.unexpected")
         if field.images_only and not doc.mime_type.startswith("image/"):
             raise validators.Invalid("document.not_image")
-        return self._store(registration, field, doc.model_dump(mode="json"))
+        return self._store(registration, field, doc.model_dump(mode="json"), message_id)
 
     def skip(self, registration_id: str, key: str) -> Registration:
         """Skip an optional field (stored as None, so it counts as answered)."""
@@ -241,9 +250,13 @@ class RegistrationService:
         if not self.storage.unique.claim(field.unique, value, registration.id):
             raise validators.Invalid("unique.taken")
 
-    def _store(self, registration: Registration, field: Field, value: Any) -> Registration:
+    def _store(
+        self, registration: Registration, field: Field, value: Any, message_id: int | None = None
+    ) -> Registration:
         previous = registration.answers.get(field.key)
         registration.answers[field.key] = value
+        if message_id is not None:
+            registration.answered_message_id = message_id
         self._drop_invalidated(registration, field.key)
         keys = self.sequence(registration)
         later = keys[keys.index(field.key) + 1 :]
@@ -282,11 +295,13 @@ class RegistrationService:
             except validators.Invalid:
                 del registration.answers[field.key]
 
-    def _load(self, registration_id: str) -> Registration:
+    def _load(self, registration_id: str, message_id: int | None = None) -> Registration:
         # Always the stored copy: a handler's copy may be stale after its awaits.
         registration = self.storage.registrations.get(registration_id)
         if registration is None:
             raise NotAsked(registration_id)
+        if registration.already_answered(message_id):
+            raise AlreadyAnswered(registration_id)
         return registration
 
     def _save(self, registration: Registration, *events: AuditEvent) -> Registration:

@@ -210,6 +210,27 @@ async def test_the_reminders_scan_does_not_hold_up_other_users(harness: BotHarne
     assert len(harness.kit.messages(user)) == before + 1  # the reminder, after the scan
 
 
+async def test_a_message_handed_over_again_is_not_taken_as_the_next_answer(
+    harness: BotHarness,
+) -> None:
+    """After a restart Telegram hands over again what the bot had handled but not confirmed:
+    the name typed for one field must not become the answer to the next one."""
+    user = harness.kit.user(184, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send("Wei Zhang")
+    before = harness.store.registrations.get("184-partner")
+    assert before is not None and before.cursor == "legal_id_type"
+    await harness.restart()
+    again = await harness.kit.redeliver()
+    after = harness.store.registrations.get("184-partner")
+    assert after == before  # nothing stored, nothing moved
+    assert "ID type" in texts(again) and "buttons" not in texts(again)  # where they are, no error
+    # A new message is an answer as usual.
+    await user.press("Mainland resident ID card")
+    moved = harness.store.registrations.get("184-partner")
+    assert moved is not None and moved.cursor == "legal_id_number"
+
+
 async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
     harness: BotHarness,
 ) -> None:

@@ -207,9 +207,6 @@ class Walker:
     prompt: BotMessage | None = None
     acked: set[str] = field(default_factory=set)  # steps whose answer was acknowledged
     waiting: Sent | None = None
-    #: Steps that may hold the answer of the step before: a redelivered update that was
-    #: handled twice (the second time at the next step).
-    echoes: dict[str, str] = field(default_factory=dict)
     errors: list[Sent] = field(default_factory=list)  # updates answered with an apology
 
     @property
