@@ -8,7 +8,7 @@ never mutate stored state through a returned object, and what cannot be stored o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bot.rules.models import Account, AuditEvent, Registration, Status
@@ -83,10 +83,13 @@ class MemoryRegistrations:
         """Remove the registration (no-op when missing)."""
         self._rows.pop(registration_id, None)
 
-    def with_status(self, *statuses: str) -> list[Registration]:
-        """Registrations in any of ``statuses``, oldest ``updated_at`` first."""
+    def with_status(
+        self, *statuses: str, where: Callable[[Registration], bool] | None = None
+    ) -> list[Registration]:
+        """Registrations in any of ``statuses`` for which ``where`` holds, oldest
+        ``updated_at`` first."""
         wanted = {Status(s) for s in statuses}
-        found = [r for r in self.all() if r.status in wanted]
+        found = [r for r in self.all() if r.status in wanted and (where is None or where(r))]
         return sorted(found, key=lambda r: (r.updated_at, r.id))
 
     def with_pending_notifications(self) -> list[Registration]:

@@ -10,7 +10,7 @@ atomically, so a reader sees a record before or after a change, never half of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.rules.models import Account, AuditEvent, Registration
@@ -37,8 +37,11 @@ class RegistrationRepository(Protocol):
 
     def delete(self, registration_id: str) -> None: ...
 
-    def with_status(self, *statuses: str) -> list[Registration]:
-        """Registrations in any of ``statuses``, oldest ``updated_at`` first.
+    def with_status(
+        self, *statuses: str, where: Callable[[Registration], bool] | None = None
+    ) -> list[Registration]:
+        """Registrations in any of ``statuses`` (and for which ``where`` holds, when given:
+        only those are kept in memory), oldest ``updated_at`` first.
 
         Served from small per-status indexes (drafts, queue), not by scanning everyone,
         for the statuses that are indexed (every status but approved and rejected);

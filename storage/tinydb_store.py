@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -383,16 +383,20 @@ class TinyDBRegistrations:
         self._unmark(Status(old["status"]), rid)
         self._counter.commit(count - 1)
 
-    def with_status(self, *statuses: str) -> list[Registration]:
-        """Registrations in any of ``statuses``, oldest ``updated_at`` first."""
+    def with_status(
+        self, *statuses: str, where: Callable[[Registration], bool] | None = None
+    ) -> list[Registration]:
+        """Registrations in any of ``statuses`` for which ``where`` holds, oldest
+        ``updated_at`` first."""
         wanted = {Status(s) for s in statuses}
         found: dict[str, Registration] = {}
         for status in sorted(wanted & INDEXED_STATUSES):
             for reg in self._from_markers(status):
-                found[reg.id] = reg
+                if where is None or where(reg):
+                    found[reg.id] = reg
         if wanted - INDEXED_STATUSES:
             for reg in self.all():
-                if reg.status in wanted:
+                if reg.status in wanted and (where is None or where(reg)):
                     found[reg.id] = reg
         return sorted(found.values(), key=lambda r: (r.updated_at, r.id))
 

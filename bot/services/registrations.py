@@ -89,12 +89,15 @@ class RegistrationService:
     def idle_drafts(self, idle_for: timedelta) -> list[Registration]:
         """Drafts untouched for ``idle_for`` that have not been reminded since."""
         now = self.clock()
-        return [
-            r
-            for r in self.storage.registrations.with_status(Status.DRAFT)
-            if now - r.updated_at >= idle_for
-            and (r.reminded_at is None or r.reminded_at < r.updated_at)
-        ]
+
+        def idle(r: Registration) -> bool:
+            return now - r.updated_at >= idle_for and (
+                r.reminded_at is None or r.reminded_at < r.updated_at
+            )
+
+        # Filtered while read: the drafts already reminded (after the first run, nearly all
+        # idle ones) are never all held in memory at once.
+        return self.storage.registrations.with_status(Status.DRAFT, where=idle)
 
     def mark_reminded(self, registration_id: str) -> None:
         """Record the reminder without counting it as the applicant's activity."""

@@ -180,6 +180,11 @@ def test_with_status_orders_by_updated_at_and_follows_changes(store: Storage) ->
         draft.id,
         done.id,
     ]
+    # Filtered while read, indexed and unindexed statuses alike.
+    after_t0 = store.registrations.with_status(
+        Status.SUBMITTED, Status.RESUBMITTED, Status.APPROVED, where=lambda r: r.updated_at > T0
+    )
+    assert [r.id for r in after_t0] == [middle.id, late.id]  # early and done are at T0
 
     # draft -> submitted moves it from one index to the other
     draft.status, draft.updated_at = Status.SUBMITTED, T0 + timedelta(hours=3)
