@@ -58,7 +58,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     @property
     def users_in_flight(self) -> int:
-        """How many users have an update running or waiting (for tests and the bench)."""
+        """How many users have an update running or waiting (for tests)."""
         return len(self._locks)
 
     async def initialize(self) -> None:
