@@ -118,16 +118,21 @@ async def test_a_submitted_registration_is_explained_and_kept(harness: BotHarnes
     assert harness.store.unique.owner("email", applicant.answers["admin_email"]) == "606-partner"
 
 
-async def test_only_drafts_go_when_both_kinds_exist(harness: BotHarness) -> None:
-    user = harness.kit.user(607, language_code="en")
+async def submitted_and_draft(user: Person) -> None:
+    """A submitted partner registration, then a third-party developer draft begun."""
     await reach_form(user, "Platform partner", zh=False)
-    await fill_form(user, Applicant(607, zh=False), zh=False)
+    await fill_form(user, Applicant(user.id, zh=False), zh=False)
     await user.press("Submit for review")
     await user.send("/apply")
     await user.press("Third-party developer")
     await user.press("Confirm")
     await user.send("Wei Zhang")
     await user.send("/cancel")
+
+
+async def test_only_drafts_go_when_both_kinds_exist(harness: BotHarness) -> None:
+    user = harness.kit.user(607, language_code="en")
+    await submitted_and_draft(user)
 
     plan = await user.send("/delete")
     said = texts(plan)
@@ -179,19 +184,12 @@ async def test_files_of_a_kept_registration_stay_and_replaced_uploads_go(
     harness: BotHarness,
 ) -> None:
     user = harness.kit.user(609, language_code="en")
-    await reach_form(user, "Platform partner", zh=False)
-    await fill_form(user, Applicant(609, zh=False), zh=False)
-    await user.press("Submit for review")
+    await submitted_and_draft(user)
     submitted = files_of(harness, 609)
     kept = harness.store.registrations.get("609-partner")
     assert kept is not None and submitted
     # An upload that was replaced by another one later: referred to by nothing.
     FileStore(harness.settings.DATA_DIR).put(b"\xff\xd8\xff an older photo", "jpg", 609)
-    await user.send("/apply")
-    await user.press("Third-party developer")
-    await user.press("Confirm")
-    await user.send("Wei Zhang")
-    await user.send("/cancel")
     await user.send("/delete")
     await user.press("🗑 Yes, delete the drafts")
     assert files_of(harness, 609) == submitted
