@@ -12,22 +12,13 @@ from enum import StrEnum
 
 from markupsafe import Markup
 from telegram import Update
-from telegram.ext import (
-    ConversationHandler,
-)
+from telegram.ext import ConversationHandler
 
 from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
 from conversations import keyboards
-from conversations.common import (
-    Context,
-    acknowledge,
-    edit_pressed,
-    locale_of,
-    reason_text,
-    reply,
-)
+from conversations.common import Context, acknowledge, edit_pressed, locale_of, reason_text, reply
 
 log = logging.getLogger(__name__)
 
