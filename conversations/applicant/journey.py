@@ -8,7 +8,6 @@ after a restart, a lost state or ``/cancel``, ``/apply`` continues at the exact 
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import Any
 
@@ -42,8 +41,6 @@ from conversations.applicant.prompts import END, State
 from conversations.applicant.reminders import schedule_reminders
 from conversations.applicant.uploads import on_document
 from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
-
-log = logging.getLogger(__name__)
 
 
 # -- the form ----------------------------------------------------------------------------

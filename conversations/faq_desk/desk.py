@@ -23,7 +23,6 @@ Changes apply at once: the next user question is matched against the new FAQ.
 
 from __future__ import annotations
 
-import logging
 from typing import cast
 
 from telegram import Message, Update
@@ -32,8 +31,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from conversations import support
 from conversations.common import Context, Services, acknowledge, callback_parts
 from conversations.faq_desk import answers, drafts, entries, gaps, shared
-
-log = logging.getLogger(__name__)
 
 #: The agents' commands, in menu order (``/close`` is the tickets', listed with them).
 COMMANDS = ("faq_list", "faq_add", "faq_edit", "faq_remove", "faq_gaps", "faq_cancel", "answer")

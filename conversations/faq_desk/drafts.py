@@ -3,7 +3,6 @@ a new entry from a gap; the preview as users get it, save, cancel; ``/faq_cancel
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from markupsafe import Markup
@@ -15,9 +14,6 @@ from bot.settings import LOCALES
 from conversations import faq, keyboards
 from conversations.common import Context, acknowledge, callback_parts, reply
 from conversations.faq_desk import shared
-
-log = logging.getLogger(__name__)
-
 
 #: Short codes for the parts in callback data (``fq:p:<draft>:<code>``).
 CODES = {"topic.zh": "tz", "topic.en": "te", "questions.zh": "qz", "questions.en": "qe"}

@@ -3,7 +3,6 @@ typed reason (typed as a reply: in privacy mode the bot sees replies to itself),
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -22,8 +21,6 @@ from conversations.common import (
     reply,
 )
 from conversations.review import cards
-
-log = logging.getLogger(__name__)
 
 #: Catalogue reasons (keys of ``review.reason.*`` in every locale), in button order.
 REASONS = (

@@ -10,7 +10,6 @@ the registration's current state, so a stale or replayed button changes nothing.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +36,6 @@ from conversations.review.change_requests import (
     typed_answer,
 )
 from conversations.review.overview import export, schedule_digest, stats
-
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 COMMANDS = (
