@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from bot.rules.models import Registration, Status
 from bot.rules.workdays import china_date
+from storage.protocols import RegistrationRepository
 
 CSV_COLUMNS = (
     "id",
@@ -124,3 +125,17 @@ def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes
         return out.getvalue()
     finally:
         plt.close(figure)
+
+
+class Reports:
+    """The reports over every stored registration (a full scan each: callers run them in a
+    worker thread, beside the event loop)."""
+
+    def __init__(self, registrations: RegistrationRepository) -> None:
+        self._registrations = registrations
+
+    def registrations_csv(self) -> bytes:
+        return registrations_csv(self._registrations.all())
+
+    def activity(self, today: date, span: int = 30) -> Activity:
+        return activity(self._registrations.all(), today, span)
