@@ -76,8 +76,8 @@ from bot.rules.validators import credit_code_check_char, resident_id_check_char
 from bot.settings import Settings
 from bot.texts import Texts
 from bot.update_order import PerUserUpdateProcessor
-from conversations import applicant as applicant_module
 from conversations import flood
+from conversations.applicant import reminders
 from storage.atomic import dumps
 from storage.persistence import CONVERSATION_PREFIX, USER_DATA, encode_key
 from storage.tinydb_store import (
@@ -449,8 +449,8 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
     """The whole bot on a pre-filled data folder."""
     # The hourly reminder job would first run a minute after start, in the middle of the
     # walks; it is timed on its own below instead (``scan``).
-    assert hasattr(applicant_module, "REMINDER_FIRST"), "the reminder's first run moved"
-    applicant_module.REMINDER_FIRST = timedelta(hours=1)
+    assert hasattr(reminders, "REMINDER_FIRST"), "the reminder's first run moved"
+    reminders.REMINDER_FIRST = timedelta(hours=1)
     # The walkers are machines, a whole journey within seconds: the flood guard still runs
     # (its cost counts) but must not take them for flooders.
     flood.LIMIT = 10**9

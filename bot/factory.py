@@ -35,17 +35,11 @@ from bot.services.review import ReviewService
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
 from bot.update_order import PerUserUpdateProcessor
-from conversations import (
-    applicant,
-    basics,
-    delivery,
-    faq_desk,
-    flood,
-    profile,
-    reviewer,
-    support,
-)
+from conversations import basics, delivery, flood, profile, support
+from conversations.applicant import journey as applicant
 from conversations.common import Context, Services
+from conversations.faq_desk import desk as faq_desk
+from conversations.review import desk as reviewer
 from storage.files import FileStore
 from storage.persistence import StorePersistence
 from storage.protocols import Storage

@@ -7,13 +7,7 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import faq, keyboards
 from conversations import support as tickets

@@ -24,8 +24,8 @@ from bot.rules import form
 from bot.rules.models import Channel, Notification, Registration
 from bot.services import outbox
 from conversations import keyboards
-from conversations._review_common import card
 from conversations.common import Context, Services, account_locale, reason_text
+from conversations.review.cards import card
 
 log = logging.getLogger(__name__)
 

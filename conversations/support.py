@@ -25,13 +25,7 @@ from typing import Any, cast
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import telegram_html
 from bot.services.support import ClosedBy, SupportDesk, Ticket

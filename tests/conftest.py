@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -118,6 +119,21 @@ class BotHarness:
                 return
             await asyncio.sleep(0.02)
         raise AssertionError("condition not met in time")
+
+    @contextmanager
+    def jobs_held(self) -> Iterator[None]:
+        """Background jobs do not start while inside (they run after it, when due): a test
+        runs the ones it means to itself, so nothing they do lands after the test looked."""
+        scheduler = self.app.job_queue.scheduler
+        scheduler.pause()
+        try:
+            yield
+        finally:
+            scheduler.resume()
+
+    async def run_job(self, name: str) -> None:
+        """Run a repeating job once now, as its timer would (``outbox``, ``reminders``…)."""
+        await self.app.job_queue.get_jobs_by_name(name)[0].run(self.app)
 
     @property
     def store(self) -> TinyDBStorage:

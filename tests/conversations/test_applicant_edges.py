@@ -15,7 +15,7 @@ from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
 from bot import factory
 from bot.rules import documents
 from bot.rules.models import Registration
-from conversations import _applicant_prompts
+from conversations.applicant import prompts
 
 
 async def test_deep_link_source_is_stored(harness: BotHarness) -> None:
@@ -145,7 +145,7 @@ async def test_a_new_agreement_version_is_accepted_again(
 async def test_a_long_agreement_is_paged(
     harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_applicant_prompts, "PAGE_CHARS", 600)
+    monkeypatch.setattr(prompts, "PAGE_CHARS", 600)
     user = harness.kit.user(171, language_code="en")
     await user.send("/apply")
     first = await user.press("Share my phone number")

@@ -15,7 +15,7 @@ async def test_two_applicants_complete_the_journey_in_their_languages(
 ) -> None:
     zh_user = harness.kit.user(11, "伟", language_code="zh-hans")
     en_user = harness.kit.user(12, "Wei", language_code="en")
-    zh, en = Applicant(1), Applicant(2, zh=False)
+    zh = Applicant(1)
 
     start = await zh_user.send("/start")
     assert "开发者入驻助手" in texts(start)
@@ -60,8 +60,11 @@ async def test_two_applicants_complete_the_journey_in_their_languages(
     assert stored.answers["credit_code"] == zh.answers["credit_code"]
     status = await en_user.send("/status")
     assert "Submitted, waiting for review" in texts(status)
-    assert en == en  # both applicants kept apart
-    assert harness.store.registrations.get("12-merchant") is not None
+    # Both applicants kept apart: each registration holds its own person's answers.
+    other = harness.store.registrations.get("12-merchant")
+    assert other is not None and other.answers["identity_account_id"] == "shop_778899"
+    assert other.answers["legal_id_number"] == merchant.answers["legal_id_number"]
+    assert other.answers["legal_id_number"] != stored.answers["legal_id_number"]
     assert harness.store.registrations.get("12-isv") is None
 
 

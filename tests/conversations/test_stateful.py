@@ -50,7 +50,7 @@ from bot.rules.form import Kind
 from bot.rules.models import AuditEvent, Delivery, Document, Registration, Role, Status
 from bot.rules.status import EDITABLE, TRANSITIONS, WAITING, Action
 from bot.texts import Texts
-from conversations import _applicant_prompts
+from conversations.applicant import prompts
 from storage import atomic
 from storage.tinydb_store import INDEXED_STATUSES, status_dir
 
@@ -584,7 +584,7 @@ async def test_a_double_tap_on_an_agreement_page_is_harmless(
 ) -> None:
     """Tapping "Next »" twice before the page turns (the second tap arrives with the old
     message) shows page 2 once, with no error."""
-    monkeypatch.setattr(_applicant_prompts, "PAGE_CHARS", 600)
+    monkeypatch.setattr(prompts, "PAGE_CHARS", 600)
     user = harness.kit.user(7201, language_code="en")
     await user.send("/apply")
     page = (await user.press("Share my phone number"))[-1]

@@ -7,29 +7,17 @@ one that is due; every handler of the applicant conversation ends in one of thes
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 
 from markupsafe import Markup
 from telegram import Update
-from telegram.ext import (
-    ConversationHandler,
-)
+from telegram.ext import ConversationHandler
 
 from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
 from conversations import keyboards
-from conversations.common import (
-    Context,
-    acknowledge,
-    edit_pressed,
-    locale_of,
-    reason_text,
-    reply,
-)
-
-log = logging.getLogger(__name__)
+from conversations.common import Context, acknowledge, edit_pressed, locale_of, reason_text, reply
 
 #: Longest agreement page; Telegram allows 4096 characters, we leave room for the header.
 PAGE_CHARS = 3500

@@ -3,7 +3,6 @@ typed reason (typed as a reply: in privacy mode the bot sees replies to itself),
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -11,7 +10,6 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.rules import form
 from bot.rules.models import Registration
 from bot.services.review import Denied
-from conversations import _review_common as common
 from conversations import keyboards
 from conversations.common import (
     CATALOGUE,
@@ -22,8 +20,7 @@ from conversations.common import (
     reason_text,
     reply,
 )
-
-log = logging.getLogger(__name__)
+from conversations.review import cards
 
 #: Catalogue reasons (keys of ``review.reason.*`` in every locale), in button order.
 REASONS = (
@@ -55,7 +52,7 @@ async def changes(update: Update, context: Context) -> None:
     try:
         registration = context.services.review.open_for(rid, user.id)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(update, context, denied)
         return
     await acknowledge(update, context)
     kv = context.services.storage.kv
@@ -83,7 +80,7 @@ async def changes(update: Update, context: Context) -> None:
 def _field_picker(
     context: Context, registration: Registration, draft: dict[str, Any]
 ) -> tuple[str, InlineKeyboardMarkup]:
-    texts, locale = context.services.texts, common.locale(context)
+    texts, locale = context.services.texts, cards.locale(context)
     rid = registration.id
     buttons = [
         (
@@ -96,11 +93,11 @@ def _field_picker(
     rows = keyboards.pairs(buttons)
     rows.append(
         [
-            (common.b(context, "next"), f"rv:next:{rid}"),
-            (common.b(context, "cancel"), f"rv:drop:{rid}"),
+            (cards.b(context, "next"), f"rv:next:{rid}"),
+            (cards.b(context, "cancel"), f"rv:drop:{rid}"),
         ]
     )
-    return common.t(context, "review.pick_fields", id=rid), keyboards.inline(rows)
+    return cards.t(context, "review.pick_fields", id=rid), keyboards.inline(rows)
 
 
 async def next_reason(update: Update, context: Context) -> None:
@@ -112,7 +109,7 @@ async def next_reason(update: Update, context: Context) -> None:
     kv = context.services.storage.kv
     draft = kv.get(_DRAFTS, _draft_key(user.id, rid))
     if draft is None:
-        await acknowledge(update, context, common.b(context, "stale"), alert=True)
+        await acknowledge(update, context, cards.b(context, "stale"), alert=True)
         return
     if parts[1] == "r" and len(parts) == 5 and parts[3].isdigit() and parts[4].isdigit():
         fields: list[str] = draft["fields"]
@@ -123,13 +120,13 @@ async def next_reason(update: Update, context: Context) -> None:
     if parts[1] == "other" and len(parts) == 4 and parts[3].isdigit():
         await acknowledge(update, context)
         field = draft["fields"][int(parts[3])]
-        label = context.services.texts.plain(common.locale(context), f"field.{field}.label")
-        await common.await_text(
+        label = context.services.texts.plain(cards.locale(context), f"field.{field}.label")
+        await cards.await_text(
             update,
             context,
             user.id,
             {"action": "reason", "id": rid, "field": field},
-            common.t(context, "review.ask_reason", field=label, id=rid),
+            cards.t(context, "review.ask_reason", field=label, id=rid),
         )
         return
     await acknowledge(update, context)
@@ -139,10 +136,10 @@ async def next_reason(update: Update, context: Context) -> None:
 async def _ask_next_reason(
     update: Update, context: Context, rid: str, draft: dict[str, Any]
 ) -> None:
-    texts, locale = context.services.texts, common.locale(context)
+    texts, locale = context.services.texts, cards.locale(context)
     fields: list[str] = draft["fields"]
     if not fields:
-        await reply(update, common.t(context, "review.fields_needed"))
+        await reply(update, cards.t(context, "review.fields_needed"))
         return
     missing = [i for i, key in enumerate(fields) if key not in draft["reasons"]]
     if missing:
@@ -153,11 +150,11 @@ async def _ask_next_reason(
             for j, reason in enumerate(REASONS)
         ]
         rows = [[b] for b in buttons]
-        rows.append([(common.b(context, "other_reason"), f"rv:other:{rid}:{i}")])
-        rows.append([(common.b(context, "cancel"), f"rv:drop:{rid}")])
+        rows.append([(cards.b(context, "other_reason"), f"rv:other:{rid}:{i}")])
+        rows.append([(cards.b(context, "cancel"), f"rv:drop:{rid}")])
         await reply(
             update,
-            common.t(context, "review.pick_reason", field=label, id=rid),
+            cards.t(context, "review.pick_reason", field=label, id=rid),
             keyboards.inline(rows),
         )
         return
@@ -171,8 +168,8 @@ async def _ask_next_reason(
         keyboards.inline(
             [
                 [
-                    (common.b(context, "send_changes"), f"rv:send:{rid}"),
-                    (common.b(context, "cancel"), f"rv:drop:{rid}"),
+                    (cards.b(context, "send_changes"), f"rv:send:{rid}"),
+                    (cards.b(context, "cancel"), f"rv:drop:{rid}"),
                 ]
             ]
         ),
@@ -187,10 +184,10 @@ async def send_changes(update: Update, context: Context) -> None:
     kv = context.services.storage.kv
     draft = kv.get(_DRAFTS, _draft_key(user.id, rid))
     if draft is None:
-        await acknowledge(update, context, common.b(context, "stale"), alert=True)
+        await acknowledge(update, context, cards.b(context, "stale"), alert=True)
         return
     reasons: dict[str, str] = draft["reasons"]
-    done = await common.act(
+    done = await cards.act(
         update,
         context,
         lambda r: context.services.review.request_changes(rid, r, reasons),
@@ -207,7 +204,7 @@ async def drop_draft(update: Update, context: Context) -> None:
     rid = callback_parts(update)[2]
     context.services.storage.kv.delete(_DRAFTS, _draft_key(user.id, rid))
     await acknowledge(update, context)
-    await reply(update, common.t(context, "review.dropped", id=rid))
+    await reply(update, cards.t(context, "review.dropped", id=rid))
 
 
 # -- typed answers (reasons) -------------------------------------------------------------
@@ -218,20 +215,20 @@ async def typed_answer(update: Update, context: Context) -> None:
     assert message is not None and user is not None and message.reply_to_message is not None
     key = f"{user.id}:{message.reply_to_message.message_id}"
     kv = context.services.storage.kv
-    what = kv.get(common.AWAITING, key)
+    what = kv.get(cards.AWAITING, key)
     if what is None or not message.text:
         return
-    kv.delete(common.AWAITING, key)
+    kv.delete(cards.AWAITING, key)
     rid = what["id"]
     if what["action"] == "reject":
         text = message.text
-        await common.act(
+        await cards.act(
             update, context, lambda r: context.services.review.reject(rid, r, text), "rejected"
         )
         return
     draft = kv.get(_DRAFTS, _draft_key(user.id, rid))
     if draft is None:
-        await reply(update, common.t(context, "review.stale"))
+        await reply(update, cards.t(context, "review.stale"))
         return
     draft["reasons"][what["field"]] = message.text.strip()[:500]
     kv.put(_DRAFTS, _draft_key(user.id, rid), draft)

@@ -10,32 +10,15 @@ the registration's current state, so a stale or replayed button changes nothing.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
-from telegram import InputFile, Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import Registration
-from bot.rules.workdays import CHINA, china_date
-from bot.services import reports
 from bot.services.review import Denied
-from conversations import _review_common as common
 from conversations import keyboards
-from conversations._review_requests import (
-    changes,
-    drop_draft,
-    next_reason,
-    send_changes,
-    typed_answer,
-)
 from conversations.common import (
     Context,
     Services,
@@ -44,8 +27,15 @@ from conversations.common import (
     edit_pressed,
     reply,
 )
-
-log = logging.getLogger(__name__)
+from conversations.review import cards
+from conversations.review.change_requests import (
+    changes,
+    drop_draft,
+    next_reason,
+    send_changes,
+    typed_answer,
+)
+from conversations.review.overview import export, schedule_digest, stats
 
 PAGE_SIZE = 10
 COMMANDS = (
@@ -76,7 +66,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
     page = min(max(page, 0), pages - 1)
     shown = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     text = context.services.texts.render(
-        common.locale(context),
+        cards.locale(context),
         "review_queue",
         items=shown,
         total=len(items),
@@ -86,9 +76,9 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
     )
     nav = []
     if page > 0:
-        nav.append((common.b(context, "previous"), f"rv:page:{page - 1}"))
+        nav.append((cards.b(context, "previous"), f"rv:page:{page - 1}"))
     if page + 1 < pages:
-        nav.append((common.b(context, "next"), f"rv:page:{page + 1}"))
+        nav.append((cards.b(context, "next"), f"rv:page:{page + 1}"))
     rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     query = update.callback_query
@@ -102,16 +92,16 @@ async def review(update: Update, context: Context) -> None:
     """/review ID (or a queue button): the registration's card."""
     await acknowledge(update, context)
     parts = callback_parts(update)
-    rid = parts[2] if len(parts) == 3 else common.arg(context)
+    rid = parts[2] if len(parts) == 3 else cards.arg(context)
     if not rid:
-        await reply(update, common.t(context, "review.usage.review"))
+        await reply(update, cards.t(context, "review.usage.review"))
         return
     try:
         registration = context.services.review.get(rid)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(update, context, denied)
         return
-    text, markup = common.card(context.services, registration)
+    text, markup = cards.card(context.services, registration)
     await reply(update, text, markup)
 
 
@@ -123,11 +113,11 @@ async def _on_target(
     done: str,
 ) -> None:
     """A reviewer action on the registration a button or command names (usage if none)."""
-    rid = common.target(update, context)
+    rid = cards.target(update, context)
     if rid is None:
-        await reply(update, common.t(context, f"review.usage.{usage}"))
+        await reply(update, cards.t(context, f"review.usage.{usage}"))
         return
-    await common.act(update, context, lambda reviewer: action(rid, reviewer), done)
+    await cards.act(update, context, lambda reviewer: action(rid, reviewer), done)
 
 
 async def approve(update: Update, context: Context) -> None:
@@ -145,23 +135,23 @@ async def reject(update: Update, context: Context) -> None:
         try:
             context.services.review.open_for(rid, user.id)
         except Denied as denied:
-            await common.deny(update, context, denied)
+            await cards.deny(update, context, denied)
             return
         await acknowledge(update, context)
-        await common.await_text(
+        await cards.await_text(
             update,
             context,
             user.id,
             {"action": "reject", "id": rid},
-            common.t(context, "review.ask_reject_reason", id=rid),
+            cards.t(context, "review.ask_reject_reason", id=rid),
         )
         return
     args = context.args or []
     if len(args) < 2:
-        await reply(update, common.t(context, "review.usage.reject"))
+        await reply(update, cards.t(context, "review.usage.reject"))
         return
     rid, reason = args[0], " ".join(args[1:])
-    await common.act(
+    await cards.act(
         update, context, lambda r: context.services.review.reject(rid, r, reason), "rejected"
     )
 
@@ -179,34 +169,34 @@ async def release(update: Update, context: Context) -> None:
 async def reveal(update: Update, context: Context) -> None:
     """The Reveal button: the card with full ID numbers, sent to the group, audited."""
     user = update.effective_user
-    rid = common.target(update, context)
+    rid = cards.target(update, context)
     assert user is not None and rid is not None
     try:
         registration = context.services.review.reveal(rid, user.id)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(update, context, denied)
         return
     await acknowledge(update, context)
-    text, _ = common.card(context.services, registration, revealed=True)
+    text, _ = cards.card(context.services, registration, revealed=True)
     await reply(update, text)
 
 
 async def history(update: Update, context: Context) -> None:
     """/history ID or the History button: the audit trail."""
     await acknowledge(update, context)
-    rid = common.target(update, context)
+    rid = cards.target(update, context)
     if rid is None:
-        await reply(update, common.t(context, "review.usage.history"))
+        await reply(update, cards.t(context, "review.usage.history"))
         return
     try:
         events = context.services.review.history(rid)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(update, context, denied)
         return
     await reply(
         update,
         context.services.texts.render(
-            common.locale(context), "review_history", id=rid, events=events[-40:], total=len(events)
+            cards.locale(context), "review_history", id=rid, events=events[-40:], total=len(events)
         ),
     )
 
@@ -215,7 +205,7 @@ async def find(update: Update, context: Context) -> None:
     """/find TEXT: by company name, credit code or e-mail."""
     text = " ".join(context.args or [])
     if len(text.strip()) < 2:
-        await reply(update, common.t(context, "review.usage.find"))
+        await reply(update, cards.t(context, "review.usage.find"))
         return
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
@@ -224,7 +214,7 @@ async def find(update: Update, context: Context) -> None:
     await reply(
         update,
         context.services.texts.render(
-            common.locale(context),
+            cards.locale(context),
             "review_found",
             query=text,
             found=found[:PAGE_SIZE],
@@ -232,69 +222,6 @@ async def find(update: Update, context: Context) -> None:
         ),
         keyboards.inline(rows) if rows else None,
     )
-
-
-# -- reports and deadlines -------------------------------------------------------------
-async def export(update: Update, context: Context) -> None:
-    """/export: every registration with status and timestamps, as a CSV document."""
-    storage = context.services.storage
-    data = await asyncio.to_thread(lambda: reports.registrations_csv(storage.registrations.all()))
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_document(
-        InputFile(data, filename="registrations.csv"),
-        caption=common.t(context, "review.export_caption"),
-    )
-
-
-async def stats(update: Update, context: Context) -> None:
-    """/stats: a chart of submissions and decisions per day, with the median wait."""
-    services = context.services
-    today = china_date(services.clock())
-    data = await asyncio.to_thread(
-        lambda: reports.activity(services.storage.registrations.all(), today)
-    )
-    # ASCII in the picture (server fonts may lack CJK glyphs); the caption is localised.
-    png = reports.activity_chart(
-        data, "Submissions and decisions per day (last 30 days)", ("submitted", "decided")
-    )
-    median = None if data.median_hours is None else round(data.median_hours, 1)
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_photo(
-        InputFile(png, filename="stats.png"),
-        caption=common.t(
-            context,
-            "review.stats_caption",
-            submitted=sum(data.submitted),
-            decided=sum(data.decided),
-            median=median,
-        ),
-    )
-
-
-async def digest(context: Context) -> None:
-    """The daily list of registrations near or past 3 working days (nothing if none)."""
-    services = context.services
-    admin = services.settings.ADMIN_CHAT_ID
-    items = services.review.overdue()
-    if admin is None or not items:
-        return
-    text = services.texts.render(
-        services.settings.DEFAULT_LOCALE,
-        "review_digest",
-        items=items,
-        holder=services.review.holder,
-    )
-    await context.bot.send_message(admin, text)
-
-
-def schedule_digest(application: Application) -> None:  # type: ignore[type-arg]
-    """Arm the daily digest at REVIEW_DIGEST_TIME, China time (again at every start)."""
-    services: Services = application.bot_data["services"]
-    assert application.job_queue is not None
-    at = services.settings.REVIEW_DIGEST_TIME.replace(tzinfo=CHINA)
-    application.job_queue.run_daily(cast(Any, digest), time=at, name="review-digest")
 
 
 async def refuse(update: Update, context: Context) -> None:
@@ -343,7 +270,7 @@ async def on_button(update: Update, context: Context) -> None:
         if len(parts) >= 3 and parts[1] == name:
             await callback(update, context)
             return
-    await acknowledge(update, context, common.b(context, "stale"), alert=True)
+    await acknowledge(update, context, cards.b(context, "stale"), alert=True)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -16,13 +16,7 @@ from bot.rules.models import Registration
 from bot.rules.status import WAITING
 from bot.services.review import Denied
 from conversations import delivery, keyboards
-from conversations.common import (
-    Context,
-    Services,
-    acknowledge,
-    callback_parts,
-    reply,
-)
+from conversations.common import Context, Services, acknowledge, callback_parts, reply
 
 log = logging.getLogger(__name__)
 

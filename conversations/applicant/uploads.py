@@ -13,12 +13,9 @@ from telegram.error import TelegramError
 from bot.rules import documents, validators
 from bot.rules.models import Document, Registration
 from bot.services.registrations import AlreadyAnswered
-from conversations import _applicant_prompts as prompts
-from conversations._applicant_prompts import State
-from conversations.common import (
-    Context,
-    locale_of,
-)
+from conversations.applicant import prompts
+from conversations.applicant.prompts import State
+from conversations.common import Context, locale_of
 
 log = logging.getLogger(__name__)
 
