@@ -544,6 +544,40 @@ async def test_an_address_reserved_just_before_the_disk_filled_is_released(
     assert h.store.unique.owner("email", "first@example.com") is None
 
 
+async def test_a_folder_flush_failing_after_the_answer_was_stored_keeps_the_address(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The applicant's file is renamed into place, then flushing its folder fails (EIO):
+    the answer stands, so the address must stay theirs; nobody else may register it."""
+    h = harness
+    user = h.kit.user(419, language_code="en")
+    applicant = Applicant(419, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await answer_until(user, applicant, "admin_email")
+    real = atomic.fsync_dir
+
+    def failing_in_users(directory: Path) -> None:
+        if "users" in Path(directory).parts:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(directory)
+
+    with errors_expected(h.kit) as errors:
+        monkeypatch.setattr(atomic, "fsync_dir", failing_in_users)
+        told = await user.send("taken@example.com")
+        monkeypatch.setattr(atomic, "fsync_dir", real)
+    assert registration(h, "419-isv").answers["admin_email"] == "taken@example.com"
+
+    other = h.kit.user(420, language_code="en")
+    await reach_form(other, "Third-party developer", zh=False)
+    await answer_until(other, Applicant(420, zh=False), "admin_email")
+    refused = await other.send("taken@example.com")
+    assert "already used" in texts(refused)
+    assert "admin_email" not in registration(h, "420-isv").answers
+    assert h.store.unique.owner("email", "taken@example.com") == "419-isv"
+    # … and the applicant was not told it failed: it did not.
+    assert errors == [] and TOLD_EN not in texts(told) and "administrator id" in texts(told)
+
+
 @pytest.mark.parametrize("spare_writes", [0, 1, 2])
 @pytest.mark.parametrize("change", ["submit", "approve"])
 async def test_a_change_and_its_audit_event_are_stored_together(
