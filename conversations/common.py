@@ -6,7 +6,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import escape
 from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -105,19 +104,6 @@ def account_locale(services: Services, user_id: int) -> str:
     if account is None:
         return services.settings.DEFAULT_LOCALE
     return pick_locale(account.locale, account.language_code, services.settings.DEFAULT_LOCALE)
-
-
-#: A reviewer's reason is a catalogue key (shown in the reader's language) or free text.
-CATALOGUE = "reason:"
-
-
-def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -> str:
-    """A stored reason as the reader should see it."""
-    if value.startswith(CATALOGUE):
-        key = f"review.reason.{value.removeprefix(CATALOGUE)}"
-        if texts.has(locale, key):
-            return texts.plain(locale, key) if plain else texts.t(locale, key)
-    return value if plain else escape(value)
 
 
 async def reply(

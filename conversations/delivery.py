@@ -22,8 +22,8 @@ from bot.mailer import Mail, MailError
 from bot.rules.models import Channel, Notification, Registration
 from bot.services.outbox import Outcome
 from conversations import keyboards
-from conversations.common import Context, Services, account_locale, reason_text
-from conversations.presenter import card
+from conversations.common import Context, Services, account_locale
+from conversations.presenter import card, reason_text
 
 log = logging.getLogger(__name__)
 

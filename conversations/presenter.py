@@ -4,9 +4,10 @@ numbers masked unless a reviewer reveals them; files by name and size; choices b
 
 from __future__ import annotations
 
+from markupsafe import escape
 from telegram import InlineKeyboardMarkup
 
-from bot.rules import form
+from bot.rules import form, reasons
 from bot.rules.form import Kind
 from bot.rules.models import Registration
 from bot.rules.status import WAITING
@@ -58,6 +59,15 @@ def sections(
         )
         for section in form.FORM
     ]
+
+
+def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -> str:
+    """A stored reason as the reader should see it (a catalogue entry in their language)."""
+    key = reasons.catalogue_key(value)
+    if key is not None and texts.has(locale, f"review.reason.{key}"):
+        text = f"review.reason.{key}"
+        return texts.plain(locale, text) if plain else texts.t(locale, text)
+    return value if plain else escape(value)
 
 
 def card(

@@ -216,7 +216,9 @@ async def on_code(update: Update, context: Context) -> State | int:
         )
         return END
     key = "profile.email_changed" if purpose is Purpose.CHANGE else "profile.email_verified"
-    await reply(update, _t(update, context, key, address=registration.answers.get("admin_email")))
+    await reply(
+        update, _t(update, context, key, address=registration.answers.get(form.CONTACT_EMAIL))
+    )
     if registration.pending:
         delivery.trigger(context)
     return END

@@ -39,6 +39,8 @@ class Field:
     unique: str | None = None  # platform-wide uniqueness kind (e-mail, administrator id)
     roles: frozenset[Role] | None = None  # asked only for these roles
     images_only: bool = False  # documents: photos only (no PDF)
+    listed: bool = False  # names a registration: searched by /find, a column of /export
+    contact: bool = False  # the address decisions are e-mailed to
 
     def applies_to(self, role: Role) -> bool:
         return self.roles is None or role in self.roles
@@ -92,8 +94,8 @@ FORM: tuple[Section, ...] = (
                 _plain(v.account_id),
                 roles=IDENTITY_ROLES,
             ),
-            Field("company_name", Kind.TEXT, _plain(v.company_name)),
-            Field("credit_code", Kind.TEXT, _plain(v.credit_code)),
+            Field("company_name", Kind.TEXT, _plain(v.company_name), listed=True),
+            Field("credit_code", Kind.TEXT, _plain(v.credit_code), listed=True),
             Field("licence", Kind.DOCUMENT),
             Field("business_scope", Kind.TEXT, _scope),
             Field("licence_legal_rep", Kind.TEXT, _licence_rep),
@@ -106,7 +108,14 @@ FORM: tuple[Section, ...] = (
             Field("admin_name", Kind.TEXT, _plain(v.person_name)),
             Field("admin_id_number", Kind.TEXT, _plain(v.resident_id), masked=True),
             Field("admin_mobile", Kind.TEXT, _plain(v.mobile)),
-            Field("admin_email", Kind.TEXT, _plain(v.email), unique="email"),
+            Field(
+                "admin_email",
+                Kind.TEXT,
+                _plain(v.email),
+                unique="email",
+                listed=True,
+                contact=True,
+            ),
             Field("admin_account_id", Kind.TEXT, _plain(v.account_id), unique="admin_id"),
         ),
     ),
@@ -114,6 +123,10 @@ FORM: tuple[Section, ...] = (
 
 FIELDS: dict[str, Field] = {f.key: f for s in FORM for f in s.fields}
 SECTION_OF: dict[str, str] = {f.key: s.key for s in FORM for f in s.fields}
+#: The fields that name a registration in lists (search, export), in the form's order.
+LISTED: tuple[str, ...] = tuple(key for key, f in FIELDS.items() if f.listed)
+#: The field holding the address decisions are e-mailed to (exactly one).
+[CONTACT_EMAIL] = [key for key, f in FIELDS.items() if f.contact]
 
 
 def fields_for(role: Role) -> list[Field]:

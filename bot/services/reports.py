@@ -14,17 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.rules import form
 from bot.rules.models import Registration, Status
 from bot.rules.workdays import china_date
 from storage.protocols import RegistrationRepository
 
+#: The answers exported are the form's listed fields (``Field.listed``), in its order.
 CSV_COLUMNS = (
     "id",
     "role",
     "status",
-    "company_name",
-    "credit_code",
-    "admin_email",
+    *form.LISTED,
     "created_at",
     "submitted_at",
     "due_date",
@@ -46,9 +46,7 @@ def registrations_csv(registrations: Iterable[Registration]) -> bytes:
                 r.id,
                 r.role.value,
                 r.status.value,
-                _cell(r.answers.get("company_name")),
-                _cell(r.answers.get("credit_code")),
-                _cell(r.answers.get("admin_email")),
+                *(_cell(r.answers.get(key)) for key in form.LISTED),
                 r.created_at.isoformat(),
                 r.submitted_at.isoformat() if r.submitted_at else "",
                 r.due_date.isoformat() if r.due_date else "",

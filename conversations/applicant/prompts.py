@@ -17,7 +17,8 @@ from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
 from conversations import keyboards, presenter
-from conversations.common import Context, acknowledge, edit_pressed, locale_of, reason_text, reply
+from conversations.common import Context, acknowledge, edit_pressed, locale_of, reply
+from conversations.presenter import reason_text
 
 #: Longest agreement page; Telegram allows 4096 characters, we leave room for the header.
 PAGE_CHARS = 3500

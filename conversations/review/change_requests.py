@@ -5,35 +5,20 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.rules import form
+from bot.rules import form, reasons
 from bot.rules.models import Registration
 from bot.services.change_requests import AwaitedAnswer, ChangeRequestDraft
 from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import (
-    CATALOGUE,
     Context,
     acknowledge,
     callback_parts,
     edit_pressed,
-    reason_text,
     reply,
 )
+from conversations.presenter import reason_text
 from conversations.review import cards
-
-#: Catalogue reasons (keys of ``review.reason.*`` in every locale), in button order.
-REASONS = (
-    "licence_unreadable",
-    "scope_lacks_tech",
-    "scope_lacks_ecommerce",
-    "legal_rep_mismatch",
-    "description_vague",
-    "id_photo_unclear",
-    "id_number_mismatch",
-    "identity_unverified",
-    "company_mismatch",
-    "email_unreachable",
-)
 
 
 # -- change requests -------------------------------------------------------------------
@@ -100,8 +85,8 @@ async def next_reason(update: Update, context: Context) -> None:
         return
     if parts[1] == "r" and len(parts) == 5 and parts[3].isdigit() and parts[4].isdigit():
         field_i, reason_i = int(parts[3]), int(parts[4])
-        if field_i < len(draft.fields) and reason_i < len(REASONS):
-            draft.reasons[draft.fields[field_i]] = CATALOGUE + REASONS[reason_i]
+        if field_i < len(draft.fields) and reason_i < len(reasons.REASONS):
+            draft.reasons[draft.fields[field_i]] = reasons.from_catalogue(reason_i)
             drafts.save(user.id, rid, draft)
     if parts[1] == "other" and len(parts) == 4 and parts[3].isdigit():
         await acknowledge(update, context)
@@ -133,7 +118,7 @@ async def _ask_next_reason(
         label = texts.plain(locale, f"field.{fields[i]}.label")
         buttons = [
             (texts.plain(locale, f"review.reason.{reason}"), f"rv:r:{rid}:{i}:{j}")
-            for j, reason in enumerate(REASONS)
+            for j, reason in enumerate(reasons.REASONS)
         ]
         rows = [[b] for b in buttons]
         rows.append([(cards.b(context, "other_reason"), f"rv:other:{rid}:{i}")])
