@@ -110,9 +110,7 @@ FORM: tuple[Section, ...] = (
                 masked=True,
                 depends_on=("legal_id_type",),
             ),
-            Field(
-                "legal_id_front", Kind.DOCUMENT, images_only=True, depends_on=("legal_id_type",)
-            ),
+            Field("legal_id_front", Kind.DOCUMENT, images_only=True, depends_on=("legal_id_type",)),
             Field(
                 "legal_id_back",
                 Kind.DOCUMENT,

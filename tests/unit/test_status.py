@@ -28,8 +28,7 @@ ALLOWED = {
     # 清退 for a violation: from every submitted status, even after approval.
     **{
         (status, A.REMOVE): S.REMOVED
-        for status in (S.SUBMITTED, S.RESUBMITTED, S.IN_REVIEW)
-        + (S.CHANGES_REQUESTED, S.REJECTED, S.APPROVED)
+        for status in (*WAITING, S.CHANGES_REQUESTED, S.REJECTED, S.APPROVED)
     },
     (S.SUBMITTED, A.CLAIM): S.IN_REVIEW,
     (S.RESUBMITTED, A.CLAIM): S.IN_REVIEW,
