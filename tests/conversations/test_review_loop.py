@@ -94,3 +94,55 @@ async def test_a_new_id_type_asks_for_the_id_number_in_the_same_walk(
     assert stored.answers["legal_id_number"] == passport
     assert any("is approved" in m["Subject"] for m in inbox.to(answers.answers["admin_email"]))
     assert resident_id(1)  # the helper stays importable for the next tests
+
+
+async def test_a_not_passed_registration_is_fixed_beyond_the_flags_and_approved(
+    harness: BotHarness,
+) -> None:
+    """Not passed with a general reason only: the applicant lands on the summary, edits
+    two answers there (nothing was flagged) and resubmits; then it is approved."""
+    h = harness
+    await submit(h, 303)
+    applicant: Person = h.kit.user(303)
+    reviewer = h.kit.user(REVIEWERS[0], language_code="zh")
+    await reviewer.send(
+        "/reject 303-isv 企业描述与营业执照不符，请核对后重新提交", chat=h.admin_group
+    )
+    await h.deliver()
+    told = applicant.messages()[-1]
+    assert "needs changes" in told.text and "企业描述与营业执照不符" in told.text
+    summary = await applicant.press("Fix it now")
+    assert "Please check your registration" in texts(summary)
+    await applicant.press("✏️ Description")
+    back = await applicant.send("We build warehouse software for online shops, since 2015.")
+    assert "Please check your registration" in texts(back)
+    await applicant.press("✏️ Administrator mobile")
+    await applicant.send("13800138000")
+    done = await applicant.press("Submit for review")
+    assert "Submitted for review" in texts(done)
+    stored = h.store.registrations.get("303-isv")
+    assert stored is not None and stored.status is Status.RESUBMITTED and stored.round == 2
+    await approve(h)
+    assert "is approved" in applicant.messages()[-1].text
+
+
+async def test_a_removal_is_final_and_frees_the_address(harness: BotHarness) -> None:
+    h = harness
+    answers = await submit(h, 304)
+    applicant: Person = h.kit.user(304)
+    services = h.app.bot_data["services"]
+    services.review.remove("304-isv", REVIEWERS[0], "第三方开发者申请了自研角色")
+    await h.deliver()
+    told = applicant.messages()[-1].text
+    assert "removed for a violation" in told and "final" in told
+    assert "自研角色" in told
+    stored = h.store.registrations.get("304-isv")
+    assert stored is not None and stored.status is Status.REMOVED
+    # The role is not offered again, and nothing can be resubmitted.
+    roles = await applicant.send("/apply")
+    assert not roles[-1].has_button("Third-party developer")
+    assert "Removed for a violation (final)" in texts(await applicant.send("/status"))
+    # The e-mail address and the administrator id are free for a correct registration.
+    email = answers.answers["admin_email"]
+    assert h.store.unique.owner("email", email) is None
+    assert h.store.unique.owner("admin_id", answers.answers["admin_account_id"]) is None
