@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
@@ -51,11 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in describe_errors(error):
             print(f"error: {line}", file=sys.stderr)
         return 1
-    secrets = [
-        s.get_secret_value() for s in (settings.TELEGRAM_BOT_TOKEN, settings.SMTP_PASSWORD) if s
-    ]
-    logs.configure(settings.LOG_LEVEL, secrets)
     command = args.command or ("run" if settings.TELEGRAM_BOT_TOKEN else "console")
+    if command == "webhook" and settings.WEBHOOK_SECRET_TOKEN is None:
+        # Without a secret anyone who reaches the URL could post updates in anybody's name.
+        settings.WEBHOOK_SECRET_TOKEN = SecretStr(secrets.token_urlsafe(32))
+    hidden = (settings.TELEGRAM_BOT_TOKEN, settings.SMTP_PASSWORD, settings.WEBHOOK_SECRET_TOKEN)
+    logs.configure(settings.LOG_LEVEL, [s.get_secret_value() for s in hidden if s])
     if command == "check":
         return check(settings)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
@@ -90,13 +92,14 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
     """Run until SIGINT/SIGTERM; both modes stop cleanly and flush the persistence."""
     if command == "webhook":
         secret = settings.WEBHOOK_SECRET_TOKEN
+        assert secret is not None, "main() sets one: webhook mode never runs without a secret"
         url = (settings.WEBHOOK_URL or "").rstrip("/")
         application.run_webhook(
             listen=settings.WEBHOOK_LISTEN,
             port=settings.WEBHOOK_PORT,
             url_path=settings.WEBHOOK_PATH,
             webhook_url=f"{url}/{settings.WEBHOOK_PATH}",
-            secret_token=secret.get_secret_value() if secret else None,
+            secret_token=secret.get_secret_value(),
             allowed_updates=Update.ALL_TYPES,
         )
     else:
@@ -142,8 +145,16 @@ def check(settings: Settings) -> int:
         # Not an error (the FAQ and e-mail still work), but nobody could answer a ticket.
         print("warning: SUPPORT_AGENT_IDS is empty: tickets are not offered", file=sys.stderr)
     print(f"e-mail: {email}")
+    print(f"webhook secret: {webhook_secret(settings)}")
     count = sum(
         len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings
     )
     print(f"templates: {count} rendered, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def webhook_secret(settings: Settings) -> str:
+    """What `webhook` mode checks incoming calls against, as `check` reports it."""
+    if settings.WEBHOOK_SECRET_TOKEN is not None:
+        return "set (calls without it are refused)"
+    return "not set: `webhook` generates a random one at each start (calls without it are refused)"

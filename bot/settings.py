@@ -20,6 +20,8 @@ LOCALES: tuple[Locale, ...] = ("zh", "en")
 
 # A Bot API token is "<bot id>:<35 characters>"; we accept a little more latitude on length.
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+# Telegram allows 1-256 of these; fewer than 16 would be guessable, so we ask for more.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
 def _int_list(value: object) -> object:
@@ -74,6 +76,13 @@ class Settings(BaseSettings):
         if value is not None and not _TOKEN.match(value.get_secret_value()):
             # Never echo the token itself: it is a secret even when malformed.
             raise ValueError("malformed token (expected '<digits>:<30-64 letters, digits, _ ->')")
+        return value
+
+    @field_validator("WEBHOOK_SECRET_TOKEN")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("use 16-256 characters of A-Z, a-z, 0-9, _ and - (or leave it unset)")
         return value
 
     @field_validator("DATA_DIR")

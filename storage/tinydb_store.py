@@ -34,7 +34,7 @@ from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage.atomic import (
     AtomicJSONStorage,
     clean_temp,
-    fsync_dir,
+    fsync_dir_after_change,
     is_temp,
     make_dirs,
     read_json,
@@ -468,7 +468,7 @@ def _touch(directory: Path, name: str) -> None:
         make_dirs(directory)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     os.close(fd)
-    fsync_dir(directory)
+    fsync_dir_after_change(directory)
 
 
 def _has_pending(doc: Mapping[str, Any]) -> bool:

@@ -19,6 +19,7 @@ import pytest
 from bot.factory import build
 from bot.offline import OfflineTelegram
 from bot.settings import Settings
+from conversations.common import Services
 from storage.tinydb_store import TinyDBStorage
 
 ADMIN_CHAT = -1001000
@@ -134,6 +135,12 @@ class BotHarness:
     async def run_job(self, name: str) -> None:
         """Run a repeating job once now, as its timer would (``outbox``, ``reminders``…)."""
         await self.app.job_queue.get_jobs_by_name(name)[0].run(self.app)
+
+    @property
+    def services(self) -> Services:
+        """The running application's services."""
+        services: Services = self.app.bot_data.services
+        return services
 
     @property
     def store(self) -> TinyDBStorage:

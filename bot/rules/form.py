@@ -48,6 +48,8 @@ class Field:
     depends_on: tuple[str, ...] = ()
     #: For an optional field, when it may be skipped after all (None: always).
     skippable_when: Callable[[Mapping[str, Any]], bool] | None = None
+    listed: bool = False  # names a registration: searched by /find, a column of /export
+    contact: bool = False  # the address decisions are e-mailed to
 
     def applies_to(self, role: Role) -> bool:
         return self.roles is None or role in self.roles
@@ -130,8 +132,8 @@ FORM: tuple[Section, ...] = (
                 _plain(v.account_id),
                 roles=IDENTITY_ROLES,
             ),
-            Field("company_name", Kind.TEXT, _plain(v.company_name)),
-            Field("credit_code", Kind.TEXT, _plain(v.credit_code)),
+            Field("company_name", Kind.TEXT, _plain(v.company_name), listed=True),
+            Field("credit_code", Kind.TEXT, _plain(v.credit_code), listed=True),
             Field("licence", Kind.DOCUMENT),
             Field("business_scope", Kind.TEXT, _scope, depends_on=(ROLE,)),
             Field("licence_legal_rep", Kind.TEXT, _licence_rep, depends_on=("legal_name",)),
@@ -144,7 +146,14 @@ FORM: tuple[Section, ...] = (
             Field("admin_name", Kind.TEXT, _plain(v.person_name)),
             Field("admin_id_number", Kind.TEXT, _plain(v.resident_id), masked=True),
             Field("admin_mobile", Kind.TEXT, _plain(v.mobile)),
-            Field("admin_email", Kind.TEXT, _plain(v.email), unique="email"),
+            Field(
+                "admin_email",
+                Kind.TEXT,
+                _plain(v.email),
+                unique="email",
+                listed=True,
+                contact=True,
+            ),
             Field("admin_account_id", Kind.TEXT, _plain(v.account_id), unique="admin_id"),
         ),
     ),
@@ -152,6 +161,10 @@ FORM: tuple[Section, ...] = (
 
 FIELDS: dict[str, Field] = {f.key: f for s in FORM for f in s.fields}
 SECTION_OF: dict[str, str] = {f.key: s.key for s in FORM for f in s.fields}
+#: The fields that name a registration in lists (search, export), in the form's order.
+LISTED: tuple[str, ...] = tuple(key for key, f in FIELDS.items() if f.listed)
+#: The field holding the address decisions are e-mailed to (exactly one).
+[CONTACT_EMAIL] = [key for key, f in FIELDS.items() if f.contact]
 
 
 def fields_for(role: Role) -> list[Field]:

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import date
 
+from confusable_homoglyphs import categories
 from email_validator import EmailNotValidError, validate_email
 
 from bot.rules.models import Role
@@ -26,9 +27,35 @@ class Invalid(Exception):
         self.params: dict[str, object] = dict(params)
 
 
+# Characters nobody sees, which let a stored value differ from what a reviewer reads: besides
+# the control (Cc) and format (Cf) categories (NUL, bidi overrides and isolates, zero-width
+# spaces and joiners, the byte-order mark, soft hyphens), the blank letters used for "empty"
+# names and the variation selectors.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_KEPT_CONTROLS = frozenset("\n\t")
+
+
+def _visible(char: str) -> bool:
+    if char in _KEPT_CONTROLS:
+        return True
+    if (
+        char in _BLANK_LETTERS
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U000e0100" <= char <= "\U000e01ef"
+    ):
+        return False
+    return unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without invisible control and format characters (line breaks and tabs stay)."""
+    return "".join(c for c in text if _visible(c))
+
+
 def _clean(text: str, max_len: int = DEFAULT_MAX, *, fold: bool = False) -> str:
-    """Strip the ends; reject empty or over-long text; ``fold`` maps full-width forms to ASCII."""
-    text = text.strip()
+    """Strip invisible characters and the ends; reject empty or over-long text; ``fold`` maps
+    full-width forms to ASCII."""
+    text = strip_invisible(text).strip()
     if len(text) > max_len:
         raise Invalid("text.too_long", max=max_len)
     if not text:
@@ -123,13 +150,34 @@ def mobile(text: str) -> str:
     return match.group(1)
 
 
+# Scripts that may share one part of an address (UTS 39's "highly restrictive" level):
+# Chinese, Japanese and Korean writing mixes Han with these, and with Latin letters.
+_SCRIPT_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+
+
+def _mixed_script(part: str) -> bool:
+    """Whether ``part`` mixes scripts the way look-alikes do (Cyrillic а among Latin)."""
+    scripts = {categories.alias(c) for c in part} - {"COMMON", "INHERITED"}
+    return len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_MIXES)
+
+
 def email(text: str) -> str:
-    """A syntactically valid e-mail address in normalized form (no DNS look-up)."""
+    """A syntactically valid e-mail address in normalized form (no DNS look-up). Refused:
+    a local part or domain label that mixes scripts, like a Cyrillic ``а`` in ``admin``,
+    which would look like somebody else's address to reviewers and in the index."""
     value = _clean(text, 254, fold=True)  # a full-width ＠ from a Chinese keyboard is common
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        normalized = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         raise Invalid("email.invalid") from None
+    local, _, domain = normalized.rpartition("@")
+    if any(_mixed_script(part) for part in (local, *domain.split("."))):
+        raise Invalid("email.mixed_script")
+    return normalized
 
 
 # --- Names ----------------------------------------------------------------------------------

@@ -22,11 +22,57 @@ from storage.protocols import Storage
 Clock = Callable[[], datetime]
 
 #: Names the export format, so a later change of shape can be told apart.
-FORMAT = "onboarding-bot/mydata/1"
+FORMAT = "onboarding-bot/mydata/2"
 
-#: Registration fields that are the platform's working state, not data about the user
-#: (who of the staff holds it, where its card is, the delivery queue of notifications).
-_STAFF_FIELDS = frozenset({"claimed_by", "card_message_id", "outbox"})
+# The export is built from these lists, never from a record's every field: whatever is
+# added to a record later stays out until someone decides it belongs to the person. Left
+# out on purpose: the e-mail code's salt and digest (with them a 6-digit code is found
+# offline in a second), Telegram's file ids and our storage paths and hashes, staff
+# working data (who claims a registration, the card's message, the outbox, the support
+# group's message ids) and the form's position (cursor, editing, last message id).
+ACCOUNT_FIELDS = (
+    "user_id",
+    "locale",
+    "language_code",
+    "phone",
+    "source",
+    "agreement_version",
+    "agreement_accepted_at",
+    "created_at",
+    "updated_at",
+)
+REGISTRATION_FIELDS = (
+    "id",
+    "role",
+    "status",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "due_date",
+    "round",
+    "flagged",  # the reviewers' reasons, as the applicant was told them
+    "decided_at",
+    "decision_reason",
+    "email_verified_at",
+    "email_changed_at",
+)
+DOCUMENT_FIELDS = ("file_name", "mime_type", "size")
+TICKET_FIELDS = (
+    "id",
+    "status",
+    "opened_at",
+    "closed_at",
+    "closed_by",
+    "from_user",
+    "from_support",
+    "faq_answers",
+)
+#: Audit details the person was shown or gave (reasons, fields to fix, last four digits).
+EVENT_DETAILS = ("role", "previous", "reason", "fields", "version", "old", "new", "answers")
+
+
+def _pick(data: dict[str, Any], names: Collection[str]) -> dict[str, Any]:
+    return {name: data[name] for name in names if name in data}
 
 
 @dataclass(frozen=True)
@@ -61,20 +107,16 @@ class PersonalData:
             "format": FORMAT,
             "exported_at": self.clock().isoformat(),
             "user_id": user_id,
-            "account": account.model_dump(mode="json") if account is not None else None,
-            "registrations": [
-                r.model_dump(mode="json", exclude=set(_STAFF_FIELDS)) for r in registrations
+            "account": _pick(account.model_dump(mode="json"), ACCOUNT_FIELDS)
+            if account is not None
+            else None,
+            "registrations": [_registration(r) for r in registrations],
+            "events": [_event(e, user_id) for e in sorted(events, key=lambda e: e.at)],
+            "support_tickets": [
+                _pick(t.model_dump(mode="json"), TICKET_FIELDS)
+                for t in self.desk.tickets_of(user_id)
             ],
-            "events": [self._event(e, user_id) for e in sorted(events, key=lambda e: e.at)],
-            "support_tickets": [t.model_dump(mode="json") for t in self.desk.tickets_of(user_id)],
         }
-
-    @staticmethod
-    def _event(event: AuditEvent, user_id: int) -> dict[str, Any]:
-        """An audit event as the user sees it: staff are not named, only "platform"."""
-        data = event.model_dump(mode="json", exclude={"actor"})
-        data["by"] = "you" if event.actor == user_id else "platform"
-        return data
 
     def plan(self, user_id: int) -> DeletionPlan:
         """The user's drafts (deletable) and submitted registrations (kept)."""
@@ -117,6 +159,36 @@ class PersonalData:
             kept = self.storage.registrations.for_user(user_id)
             self.files.sweep(user_id, keep=stored_files(kept))
         return deleted
+
+
+def _registration(registration: Registration) -> dict[str, Any]:
+    """A registration as its applicant may see it: their answers (documents described, not
+    located), where it stands, and the address a code went to (never the code's hash)."""
+    data = _pick(registration.model_dump(mode="json"), REGISTRATION_FIELDS)
+    data["answers"] = {
+        key: _pick(value, DOCUMENT_FIELDS) if isinstance(value, dict) else value
+        for key, value in registration.model_dump(mode="json")["answers"].items()
+    }
+    check = registration.email_check
+    if check is not None:
+        data["email_code"] = {
+            "sent_to": check.address,
+            "purpose": check.purpose.value,
+            "expires_at": check.expires_at.isoformat(),
+            "locked_until": check.locked_until.isoformat() if check.locked_until else None,
+        }
+    return data
+
+
+def _event(event: AuditEvent, user_id: int) -> dict[str, Any]:
+    """An audit event as the user sees it: staff are not named, only "platform"."""
+    return {
+        "subject": event.subject,
+        "action": event.action,
+        "at": event.at.isoformat(),
+        "by": "you" if event.actor == user_id else "platform",
+        "detail": _pick(event.detail, EVENT_DETAILS),
+    }
 
 
 def stored_files(registrations: Collection[Registration]) -> set[str]:

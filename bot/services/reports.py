@@ -14,16 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.rules import form
 from bot.rules.models import Registration, Status
 from bot.rules.workdays import china_date
+from storage.protocols import RegistrationRepository
 
+#: The answers exported are the form's listed fields (``Field.listed``), in its order.
 CSV_COLUMNS = (
     "id",
     "role",
     "status",
-    "company_name",
-    "credit_code",
-    "admin_email",
+    *form.LISTED,
     "created_at",
     "submitted_at",
     "due_date",
@@ -45,9 +46,7 @@ def registrations_csv(registrations: Iterable[Registration]) -> bytes:
                 r.id,
                 r.role.value,
                 r.status.value,
-                _cell(r.answers.get("company_name")),
-                _cell(r.answers.get("credit_code")),
-                _cell(r.answers.get("admin_email")),
+                *(_cell(r.answers.get(key)) for key in form.LISTED),
                 r.created_at.isoformat(),
                 r.submitted_at.isoformat() if r.submitted_at else "",
                 r.due_date.isoformat() if r.due_date else "",
@@ -125,3 +124,17 @@ def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes
         return out.getvalue()
     finally:
         plt.close(figure)
+
+
+class Reports:
+    """The reports over every stored registration (a full scan each: callers run them in a
+    worker thread, beside the event loop)."""
+
+    def __init__(self, registrations: RegistrationRepository) -> None:
+        self._registrations = registrations
+
+    def registrations_csv(self) -> bytes:
+        return registrations_csv(self._registrations.all())
+
+    def activity(self, today: date, span: int = 30) -> Activity:
+        return activity(self._registrations.all(), today, span)

@@ -116,7 +116,8 @@ class ReviewService:
         return self.storage.audit.for_subject(self.get(registration_id).id)
 
     def find(self, text: str, limit: int = 50) -> list[Registration]:
-        """Submitted registrations whose company name, credit code or e-mail contains text."""
+        """Submitted registrations with ``text`` in an answer that names them (the form's
+        listed fields: company name, credit code, e-mail)."""
         needle = text.strip().casefold()
         if not needle:
             return []
@@ -125,8 +126,7 @@ class ReviewService:
             if registration.status is Status.DRAFT:
                 continue
             haystack = " ".join(
-                str(registration.answers.get(k) or "")
-                for k in ("company_name", "credit_code", "admin_email")
+                str(registration.answers.get(k) or "") for k in form.LISTED
             ).casefold()
             if needle in haystack:
                 found.append(registration)
@@ -257,7 +257,7 @@ class ReviewService:
         notes = [
             outbox.notification(registration, kind, Channel.CHAT, str(registration.user_id), now)
         ]
-        email = registration.answers.get("admin_email")
+        email = registration.answers.get(form.CONTACT_EMAIL)
         if self.email and isinstance(email, str):
             notes.append(outbox.notification(registration, kind, Channel.EMAIL, email, now))
         outbox.add(registration, *notes)

@@ -21,13 +21,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, free_port, make_settings
-from journey import JPEG, PDF, Applicant, reach_form, texts
+from journey import PDF, Applicant, answer, answer_until, reach_form, texts
 from test_review_desk import submit
 
 from bot.offline import OfflineTelegram, Person
 from bot.offline.transport import BotMessage, FaultKind
 from bot.rules import form
-from bot.rules.form import Kind
 from bot.rules.models import Delivery, Registration, Role, Status
 from storage import atomic, tinydb_store
 
@@ -148,28 +147,6 @@ def disk_full(errors: list[BaseException]) -> bool:
 
 def shows_no_internals(messages: list[BotMessage]) -> bool:
     return not any(word in m.text for m in messages for word in INTERNALS)
-
-
-async def answer(user: Person, applicant: Applicant, key: str) -> list[BotMessage]:
-    """A valid answer to one field, given as a person gives it (typed, pressed, uploaded)."""
-    field = form.FIELDS[key]
-    if field.kind is Kind.CHOICE:
-        return await user.press(
-            "中国大陆居民身份证" if applicant.zh else "Mainland resident ID card"
-        )
-    if key == "licence":
-        return await user.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
-    if field.kind is Kind.DOCUMENT:
-        return await user.upload(JPEG, as_photo=True)
-    return await user.send(applicant.answers[key])
-
-
-async def answer_until(user: Person, applicant: Applicant, stop: str | None) -> None:
-    """Answer the third-party developer's fields in order, up to (not including) ``stop``."""
-    for key in ISV_KEYS:
-        if key == stop:
-            return
-        await answer(user, applicant, key)
 
 
 def card_of(harness: BotHarness, registration_id: str) -> BotMessage:
@@ -542,6 +519,40 @@ async def test_an_address_reserved_just_before_the_disk_filled_is_released(
     assert stored.answers["admin_email"] == "second@example.com"
     assert h.store.unique.owner("email", "second@example.com") == "416-isv"
     assert h.store.unique.owner("email", "first@example.com") is None
+
+
+async def test_a_folder_flush_failing_after_the_answer_was_stored_keeps_the_address(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The applicant's file is renamed into place, then flushing its folder fails (EIO):
+    the answer stands, so the address must stay theirs; nobody else may register it."""
+    h = harness
+    user = h.kit.user(419, language_code="en")
+    applicant = Applicant(419, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await answer_until(user, applicant, "admin_email")
+    real = atomic.fsync_dir
+
+    def failing_in_users(directory: Path) -> None:
+        if "users" in Path(directory).parts:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(directory)
+
+    with errors_expected(h.kit) as errors:
+        monkeypatch.setattr(atomic, "fsync_dir", failing_in_users)
+        told = await user.send("taken@example.com")
+        monkeypatch.setattr(atomic, "fsync_dir", real)
+    assert registration(h, "419-isv").answers["admin_email"] == "taken@example.com"
+
+    other = h.kit.user(420, language_code="en")
+    await reach_form(other, "Third-party developer", zh=False)
+    await answer_until(other, Applicant(420, zh=False), "admin_email")
+    refused = await other.send("taken@example.com")
+    assert "already used" in texts(refused)
+    assert "admin_email" not in registration(h, "420-isv").answers
+    assert h.store.unique.owner("email", "taken@example.com") == "419-isv"
+    # … and the applicant was not told it failed: it did not.
+    assert errors == [] and TOLD_EN not in texts(told) and "administrator id" in texts(told)
 
 
 @pytest.mark.parametrize("spare_writes", [0, 1, 2])

@@ -264,10 +264,11 @@ class Walker:
 
 
 class BotProcess:
-    """``python -m bot run`` as a child process; its output goes to a log file."""
+    """``python -m bot run`` (or another command) as a child process; its output goes to a
+    log file."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.env, self.cwd, self.log = env, cwd, log
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path, command: str = "run") -> None:
+        self.env, self.cwd, self.log, self.command = env, cwd, log, command
         self.proc: asyncio.subprocess.Process | None = None
         self.spawns = 0
 
@@ -285,7 +286,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot",
-                "run",
+                self.command,
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
