@@ -130,7 +130,7 @@ async def test_a_removal_is_final_and_frees_the_address(harness: BotHarness) -> 
     h = harness
     answers = await submit(h, 304)
     applicant: Person = h.kit.user(304)
-    services = h.app.bot_data["services"]
+    services = h.services
     services.review.remove("304-isv", REVIEWERS[0], "第三方开发者申请了自研角色")
     await h.deliver()
     told = applicant.messages()[-1].text
