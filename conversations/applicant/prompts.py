@@ -208,7 +208,7 @@ async def ask(
     extra: list[tuple[str, str]] = []
     if key in registration.answers:
         extra.append((texts.plain(locale, "button.keep"), f"ap:keep:{key}"))
-    if field.optional:
+    if field.skippable(registration.answers):
         extra.append((texts.plain(locale, "button.skip"), f"ap:skip:{key}"))
     if step > 1 or registration.editing:
         extra.append((texts.plain(locale, "button.back"), f"ap:back:{key}"))
@@ -229,7 +229,7 @@ async def ask(
             if key in registration.flagged
             else None,
             notice=notice,
-            optional=field.optional,
+            optional=field.skippable(registration.answers),
             document=field.kind is Kind.DOCUMENT,
         ),
         keyboards.inline(rows) if rows else None,
