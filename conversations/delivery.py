@@ -177,7 +177,12 @@ async def _send_mail(services: Services, registration: Registration, note: Notif
         (texts.plain(locale, f"field.{key}.label"), reason_text(texts, locale, value, plain=True))
         for key, value in registration.flagged.items()
     ]
-    params = {"registration": registration, "reasons": reasons, "params": note.params}
+    params = {
+        "registration": registration,
+        "reasons": reasons,
+        "params": note.params,
+        "support": services.settings.SUPPORT_EMAIL,
+    }
     await services.mailer.send(
         Mail(
             to=note.recipient,

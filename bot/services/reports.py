@@ -87,6 +87,7 @@ def activity(registrations: Iterable[Registration], today: date, span: int = 30)
             Status.APPROVED,
             Status.REJECTED,
             Status.CHANGES_REQUESTED,
+            Status.REMOVED,
         ):
             decided[china_date(r.decided_at)] += 1
             if r.submitted_at is not None and r.decided_at >= r.submitted_at:

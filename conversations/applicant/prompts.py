@@ -187,7 +187,7 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
     extra: list[tuple[str, str]] = []
     if key in registration.answers:
         extra.append((turn.plain("button.keep"), f"ap:keep:{key}"))
-    if field.optional:
+    if field.skippable(registration.answers):
         extra.append((turn.plain("button.skip"), f"ap:skip:{key}"))
     if step > 1 or registration.editing:
         extra.append((turn.plain("button.back"), f"ap:back:{key}"))
@@ -206,7 +206,7 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
             if key in registration.flagged
             else None,
             notice=notice,
-            optional=field.optional,
+            optional=field.skippable(registration.answers),
             document=field.kind is Kind.DOCUMENT,
         ),
         keyboards.inline(rows) if rows else None,

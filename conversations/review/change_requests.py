@@ -194,7 +194,7 @@ async def typed_answer(update: Update, context: Context) -> None:
     if what.action == "reject":
         text = message.text
         await cards.act(
-            update, context, lambda r: context.services.review.reject(rid, r, text), "rejected"
+            update, context, lambda r: context.services.review.not_passed(rid, r, text), "rejected"
         )
         return
     draft = (

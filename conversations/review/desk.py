@@ -153,7 +153,7 @@ async def reject(update: Update, context: Context) -> None:
         return
     rid, reason = args[0], " ".join(args[1:])
     await cards.act(
-        update, context, lambda r: context.services.review.reject(rid, r, reason), "rejected"
+        update, context, lambda r: context.services.review.not_passed(rid, r, reason), "rejected"
     )
 
 

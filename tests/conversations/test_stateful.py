@@ -94,10 +94,10 @@ MOVES = {
     "released": Action.RELEASE,
     "approved": Action.APPROVE,
     "changes_requested": Action.REQUEST_CHANGES,
-    "rejected": Action.REJECT,
+    "removed": Action.REMOVE,
 }
 #: Each decision's message to the applicant, recognised by its first character.
-DECISIONS = {"approved": "🎉", "changes_requested": "✏️", "rejected": "⛔"}
+DECISIONS = {"approved": "🎉", "changes_requested": "✏️", "removed": "⛔"}
 
 
 class NoSync:
@@ -539,6 +539,11 @@ class BotMachine(RuleBasedStateMachine):
         registrations, _ = self.view()
         for registration in registrations:
             for key, value in registration.answers.items():
+                # An answer waiting to be confirmed again may no longer hold (a licence
+                # representative after a new legal name): it is asked before submission.
+                if key in registration.recheck:
+                    assert registration.status in EDITABLE, registration.id
+                    continue
                 validate = form.FIELDS[key].validate
                 if validate is not None and isinstance(value, str):
                     validate(value, registration.answers, registration.role)
