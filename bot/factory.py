@@ -74,7 +74,8 @@ PRIVATE_COMMANDS = (
 
 class DurableApplication(Application):  # type: ignore[type-arg]
     """Writes the persistence after every update instead of once a minute, so nothing the
-    bot has acknowledged is lost to a crash (FACTS.md: kill -9 loses the 60 s batch)."""
+    bot has acknowledged is lost to a crash (PTB writes its persistence every 60 s by
+    default, and kill -9 loses what that batch held)."""
 
     async def process_update(self, update: object) -> None:
         await super().process_update(update)
