@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup as Html
@@ -194,6 +194,10 @@ class Turn:
     def in_chat(cls, context: Context, chat_id: int, user_id: int, locale: str) -> Turn:
         """A turn outside an update (a job answering what came before)."""
         return cls(context, chat_id, user_id, locale)
+
+    def in_language(self, locale: str) -> Turn:
+        """The same turn in another language (just chosen with /language)."""
+        return replace(self, locale=locale)
 
     @property
     def services(self) -> Services:
