@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
@@ -234,6 +235,12 @@ class Turn:
             under = ReplyParameters(quote, allow_sending_without_reply=True)
         return await self.context.bot.send_message(
             self.chat_id, text, reply_markup=markup, reply_parameters=under
+        )
+
+    async def send_document(self, data: bytes, filename: str, caption: str) -> Message:
+        """Send a file to the turn's chat."""
+        return await self.context.bot.send_document(
+            self.chat_id, io.BytesIO(data), filename=filename, caption=caption
         )
 
     async def acknowledge(self, text: str | None = None, alert: bool = False) -> None:
