@@ -16,8 +16,7 @@ from typing import Any
 from bot.rules import form
 from bot.rules.models import AuditEvent, Registration, Role, Status
 from bot.services.support import SupportDesk
-from storage.files import FileStore
-from storage.protocols import Storage
+from storage.protocols import DocumentStore, Storage
 
 Clock = Callable[[], datetime]
 
@@ -86,7 +85,9 @@ class DeletionPlan:
 class PersonalData:
     """Exports and deletes a user's data; every deletion is durable when a method returns."""
 
-    def __init__(self, storage: Storage, files: FileStore, desk: SupportDesk, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, files: DocumentStore, desk: SupportDesk, clock: Clock
+    ) -> None:
         self.storage = storage
         self.files = files
         self.desk = desk
