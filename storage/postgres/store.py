@@ -406,6 +406,10 @@ class PostgresStorage:
             raise
         return cls(pool, lock if exclusive else None)
 
+    def connection(self) -> contextlib.AbstractContextManager[Conn]:
+        """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
+        return self._db.connection()
+
     def close(self) -> None:
         """Close the pool and release the database; further use raises ``StorageClosed``."""
         with self._close_lock:
