@@ -10,7 +10,7 @@ from markupsafe import Markup
 from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.rules import form
+from bot.rules import documents, form
 from bot.rules.form import Kind
 from bot.rules.models import Registration
 from bot.rules.status import WAITING
@@ -49,9 +49,9 @@ def shown(services: Services, registration: Registration, key: str, revealed: bo
     if value is None:
         return services.texts.plain(locale, "misc.skipped")
     if field.kind is Kind.DOCUMENT and isinstance(value, dict):
-        return services.texts.plain(
-            locale, "misc.file", name=value.get("file_name") or "", size=value.get("size", 0)
-        )
+        # Named as forwarded (from the detected type), never as the sender named it.
+        name = documents.file_name(key, str(value.get("mime_type")))
+        return services.texts.plain(locale, "misc.file", name=name, size=value.get("size", 0))
     if field.kind is Kind.CHOICE:
         return services.texts.plain(locale, f"choice.{key}.{value}")
     return str(value) if revealed or not field.masked else form.mask(str(value))
