@@ -469,7 +469,7 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
     try:
         startup = time.perf_counter() - started
         rss_start = memory_kb("VmRSS")
-        walks = people(kit, applicants, app.bot_data["services"].texts)
+        walks = people(kit, applicants, app.bot_data.services.texts)
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
@@ -484,7 +484,7 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
         # What the hourly reminder job does first: find the idle drafts.
         start = time.perf_counter()
         idle_for = timedelta(days=settings.DRAFT_REMINDER_DAYS)
-        app.bot_data["services"].registrations.idle_drafts(idle_for)
+        app.bot_data.services.registrations.idle_drafts(idle_for)
         figures["scan_s"] = time.perf_counter() - start
         figures["scan_mb"] = memory_kb("VmHWM") / 1024
     finally:

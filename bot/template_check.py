@@ -72,6 +72,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             ("submitted", {}),
             ("changes_requested", {"fields": {"legal_name": user_text}}),
             ("rejected", {"reason": user_text}),
+            ("removed", {"reason": user_text}),
         )
     ]
     sections = [(s.key, [(f.key, user_text) for f in s.fields]) for s in FORM]
@@ -176,6 +177,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "decision_approved": {"registration": decided, "reasons": [], "email": True},
         "decision_changes_requested": {"registration": decided, "reasons": reasons},
         "decision_rejected": {"registration": decided, "reasons": []},
+        "decision_removed": {"registration": decided, "reasons": []},
         "profile": {"registrations": [(decided, sections)], "phone": "*******1234"},
     }
     return samples.get(name, {})
@@ -188,6 +190,7 @@ def sample_mail_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any]:
         "registration": registration,
         "reasons": [(user_text, user_text)],
         "params": {"old": "old@example.com", "new": user_text},
+        "support": "support@example.com",
         "code": "123456",
     }
 

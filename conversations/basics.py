@@ -88,7 +88,7 @@ async def support(update: Update, context: Context) -> None:
     settings = context.services.settings
     texts = context.services.texts
     desk = settings.support_desk
-    ticket = tickets.desk(context.bot_data).open_ticket(user.id) if desk else None
+    ticket = context.services.support.open_ticket(user.id) if desk else None
     await reply(
         update,
         texts.render(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from markupsafe import escape
 from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -21,41 +20,60 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.mailer import Mailer
 from bot.services.accounts import AccountService, Clock
+from bot.services.change_requests import ReviewerDrafts
 from bot.services.faq_desk import FaqDesk
+from bot.services.outbox import Deliveries
+from bot.services.privacy import PersonalData
+from bot.services.profile import ProfileService
 from bot.services.registrations import RegistrationService
+from bot.services.reports import Reports
 from bot.services.review import ReviewService
+from bot.services.support import SupportDesk
+from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import Texts
-from storage.files import FileStore
-from storage.protocols import Storage
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
 
 @dataclass
 class Services:
-    """Everything handlers use, built once by the factory."""
+    """Everything handlers use, built once by the factory (``bot.factory.build``). Handlers
+    reach data only through these services, never through storage."""
 
     settings: Settings
-    storage: Storage
     texts: Texts
+    clock: Clock
     accounts: AccountService
     registrations: RegistrationService
-    files: FileStore
-    clock: Clock
+    uploads: Uploads
     review: ReviewService
+    reviewer_drafts: ReviewerDrafts
+    deliveries: Deliveries
+    reports: Reports
+    profile: ProfileService
+    privacy: PersonalData
+    support: SupportDesk
+    faq: FaqDesk
     mailer: Mailer | None
     agreement_version: str
-    faq: FaqDesk
     album_wait: float = 1.0
 
 
-class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class BotData(dict[Any, Any]):
+    """The application's ``bot_data`` (PTB makes one per application, through
+    ``ContextTypes``): the services, and the small runtime state handlers keep in memory
+    (answered button presses, albums being collected, the outbox's lock)."""
+
+    services: Services
+
+
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """The callback context with typed access to the services."""
 
     @property
     def services(self) -> Services:
-        return cast(Services, self.application.bot_data["services"])
+        return self.bot_data.services
 
 
 def pick_locale(chosen: str | None, language_code: str | None, default: str) -> str:
@@ -86,19 +104,6 @@ def account_locale(services: Services, user_id: int) -> str:
     if account is None:
         return services.settings.DEFAULT_LOCALE
     return pick_locale(account.locale, account.language_code, services.settings.DEFAULT_LOCALE)
-
-
-#: A reviewer's reason is a catalogue key (shown in the reader's language) or free text.
-CATALOGUE = "reason:"
-
-
-def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -> str:
-    """A stored reason as the reader should see it."""
-    if value.startswith(CATALOGUE):
-        key = f"review.reason.{value.removeprefix(CATALOGUE)}"
-        if texts.has(locale, key):
-            return texts.plain(locale, key) if plain else texts.t(locale, key)
-    return value if plain else escape(value)
 
 
 async def reply(

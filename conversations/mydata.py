@@ -11,8 +11,6 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.rules.models import Role
-from bot.services.privacy import PersonalData
-from bot.services.support import SupportDesk
 from conversations import keyboards
 from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
 
@@ -21,20 +19,12 @@ EXPORT_NAME = "mydata.json"
 PRIVATE = filters.ChatType.PRIVATE
 
 
-def personal_data(context: Context) -> PersonalData:
-    """The personal-data service over the application's storage (it keeps no state; the
-    tickets are only read, so a desk of its own does)."""
-    services = context.services
-    desk = SupportDesk(services.storage.kv, services.clock)
-    return PersonalData(services.storage, services.files, desk, services.clock)
-
-
 async def export(update: Update, context: Context) -> None:
     """/mydata: everything stored about the user, as one JSON document."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     locale = locale_of(update, context)
-    data = personal_data(context).export(user.id)
+    data = context.services.privacy.export(user.id)
     document = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     await chat.send_document(
         io.BytesIO(document),
@@ -49,7 +39,7 @@ async def ask_delete(update: Update, context: Context) -> None:
     assert user is not None
     locale = locale_of(update, context)
     texts = context.services.texts
-    plan = personal_data(context).plan(user.id)
+    plan = context.services.privacy.plan(user.id)
     markup = None
     if plan.drafts:
         # The roles shown ride in the button, so a draft opened after this message was
@@ -76,7 +66,7 @@ async def on_delete(update: Update, context: Context) -> None:
     parts = callback_parts(update)
     names = parts[2].split(".") if len(parts) == 3 else []
     roles = [Role(name) for name in names if name in {r.value for r in Role}]
-    deleted = personal_data(context).delete_drafts(user.id, roles)
+    deleted = context.services.privacy.delete_drafts(user.id, roles)
     if context.user_data is not None and context.user_data.get("active") in {r.id for r in deleted}:
         # The applicant form's choice of draft; it would point at nothing.
         context.user_data.pop("active")

@@ -25,7 +25,7 @@ from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration
 from bot.rules.verification import Outcome, Purpose
-from bot.services.profile import ProfileService, Refused
+from bot.services.profile import Refused
 from conversations import delivery, keyboards
 from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
 
@@ -38,10 +38,6 @@ class State(StrEnum):
     CODE = "code"  # waiting for the 6-digit code
     EMAIL = "email"  # waiting for the new address
     PHONE = "phone"  # waiting for the new phone (contact or typed)
-
-
-def _service(context: Context) -> ProfileService:
-    return ProfileService(context.services.storage, context.services.clock)
 
 
 def _t(update: Update, context: Context, key: str, **params: Any) -> str:
@@ -58,7 +54,7 @@ async def show(update: Update, context: Context) -> State | int:
     await acknowledge(update, context)
     locale = locale_of(update, context)
     texts = context.services.texts
-    registrations = _service(context).approved(_user(update))
+    registrations = context.services.profile.approved(_user(update))
     account = context.services.accounts.get(_user(update))
     rows: list[list[tuple[str, str]]] = []
     for r in registrations:
@@ -147,7 +143,7 @@ async def on_verify(update: Update, context: Context) -> State | int:
     """Send a code to the current address."""
     await acknowledge(update, context)
     try:
-        registration, code = _service(context).start_verification(
+        registration, code = context.services.profile.start_verification(
             _user(update), callback_parts(update)[2]
         )
     except Refused as refused:
@@ -160,7 +156,7 @@ async def on_email(update: Update, context: Context) -> State | int:
     await acknowledge(update, context)
     rid = callback_parts(update)[2]
     try:
-        _service(context).check_change(_user(update), rid)
+        context.services.profile.check_change(_user(update), rid)
     except Refused as refused:
         return await _refused(update, context, refused)
     if context.user_data is not None:
@@ -175,7 +171,7 @@ async def on_new_email(update: Update, context: Context) -> State | int:
     assert message is not None and message.text is not None
     rid = (context.user_data or {}).get("profile", "")
     try:
-        registration, code = _service(context).start_change(_user(update), rid, message.text)
+        registration, code = context.services.profile.start_change(_user(update), rid, message.text)
     except validators.Invalid as error:
         await reply(
             update,
@@ -194,7 +190,9 @@ async def on_code(update: Update, context: Context) -> State | int:
     assert message is not None and message.text is not None
     rid = (context.user_data or {}).get("profile", "")
     try:
-        outcome, registration, purpose = _service(context).confirm(_user(update), rid, message.text)
+        outcome, registration, purpose = context.services.profile.confirm(
+            _user(update), rid, message.text
+        )
     except Refused as refused:
         return await _refused(update, context, refused)
     except validators.Invalid as error:
@@ -218,7 +216,9 @@ async def on_code(update: Update, context: Context) -> State | int:
         )
         return END
     key = "profile.email_changed" if purpose is Purpose.CHANGE else "profile.email_verified"
-    await reply(update, _t(update, context, key, address=registration.answers.get("admin_email")))
+    await reply(
+        update, _t(update, context, key, address=registration.answers.get(form.CONTACT_EMAIL))
+    )
     if registration.pending:
         delivery.trigger(context)
     return END
@@ -248,7 +248,7 @@ async def on_new_phone(update: Update, context: Context) -> State | int:
     else:
         number = message.text or ""
     try:
-        phone = _service(context).change_phone(_user(update), number)
+        phone = context.services.profile.change_phone(_user(update), number)
     except validators.Invalid as error:
         await reply(update, _t(update, context, f"error.{error.code}", **error.params))
         return State.PHONE

@@ -19,8 +19,6 @@ side nothing but the message.
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
-from typing import Any, cast
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
@@ -31,7 +29,7 @@ from bot import telegram_html
 from bot.services.support import ClosedBy, SupportDesk, Ticket
 from bot.settings import Settings
 from bot.texts import Texts
-from conversations import faq, keyboards, mydata
+from conversations import keyboards
 from conversations.common import (
     Context,
     Services,
@@ -44,47 +42,34 @@ from conversations.common import (
 
 log = logging.getLogger(__name__)
 
-#: Where the application keeps its desk (one per process: it holds the rate limit).
-_DESK = "support_desk"
-
 PRIVATE = filters.ChatType.PRIVATE
-
-
-def desk(bot_data: MutableMapping[Any, Any]) -> SupportDesk:
-    """The application's support desk, built on first use from its services."""
-    found = bot_data.get(_DESK)
-    if not isinstance(found, SupportDesk):
-        services = cast(Services, bot_data["services"])
-        found = SupportDesk(services.storage.kv, services.clock)
-        bot_data[_DESK] = found
-    return found
 
 
 class _HasOpenTicket(filters.MessageFilter):
     """Messages from a user with an open ticket (looked up in storage for each message)."""
 
-    def __init__(self, bot_data: MutableMapping[Any, Any]) -> None:
+    def __init__(self, desk: SupportDesk) -> None:
         super().__init__(name="HasOpenTicket")
-        self._bot_data = bot_data
+        self._desk = desk
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and desk(self._bot_data).open_ticket(user.id) is not None
+        return user is not None and self._desk.open_ticket(user.id) is not None
 
 
 class _RepliesToTicket(filters.MessageFilter):
     """Replies to a ticket's message; other replies are left to other handlers (the same
     group may serve reviewers too)."""
 
-    def __init__(self, bot_data: MutableMapping[Any, Any]) -> None:
+    def __init__(self, desk: SupportDesk) -> None:
         super().__init__(name="RepliesToTicket")
-        self._bot_data = bot_data
+        self._desk = desk
 
     def filter(self, message: Message) -> bool:
         target = message.reply_to_message
         return (
             target is not None
-            and desk(self._bot_data).ticket_for(message.chat_id, target.message_id) is not None
+            and self._desk.ticket_for(message.chat_id, target.message_id) is not None
         )
 
 
@@ -154,7 +139,7 @@ async def open_ticket(update: Update, context: Context) -> None:
     # Agents' replies and the closing notice reach the user outside their updates: the
     # account remembers the language to write in.
     services.accounts.ensure(user.id, language_code=user.language_code)
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     ticket, new = tickets.open(user.id)
     if not new:
         await reply(
@@ -222,7 +207,7 @@ async def _copy_to_support(
     except TelegramError:
         log.warning("ticket %s: message not copied to support", ticket.id, exc_info=True)
         return None
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     tickets.link(ticket, support_chat, copied.message_id)
     return tickets.relayed_from_user(ticket)
 
@@ -234,7 +219,7 @@ async def relay_to_support(update: Update, context: Context) -> None:
     user = update.effective_user
     if message is None or user is None:
         return  # an edit: the copy already posted stays as it was sent
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     ticket = tickets.open_ticket(user.id)
     if ticket is None:
         return
@@ -261,7 +246,7 @@ async def close_own(update: Update, context: Context) -> None:
     assert user is not None
     locale = locale_of(update, context)
     texts = context.services.texts
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     ticket = tickets.open_ticket(user.id)
     parts = callback_parts(update)
     if len(parts) == 3 and (ticket is None or parts[2] != str(ticket.id)):
@@ -298,7 +283,7 @@ async def answer_user(update: Update, context: Context) -> None:
     message = update.message
     if message is None or message.reply_to_message is None:
         return  # an edited reply is not delivered twice
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
     if ticket is None:
         return
@@ -352,7 +337,7 @@ async def close_by_agent(update: Update, context: Context) -> None:
     assert message is not None and agent is not None
     texts = context.services.texts
     staff = _staff_locale(context)
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     parts = callback_parts(update)
     ticket: Ticket | None = None
     if update.callback_query is not None:
@@ -394,20 +379,18 @@ async def on_close_button(update: Update, context: Context) -> None:
         await acknowledge(update, context)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Add the FAQ, support tickets and the user's data; after the applicant conversation
-    (the form keeps its text) and before the basic handlers (a user with an open ticket
-    writes to support, not to the FAQ)."""
-    faq.register(application)
-    mydata.register(application)
-    bot_data = application.bot_data
+def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Add support tickets; after the applicant conversation (the form keeps its text) and
+    before the basic handlers (a user with an open ticket writes to support, not to the
+    FAQ)."""
     application.add_handler(CallbackQueryHandler(open_ticket, pattern=r"^sup:open(:\d+)?$"))
     application.add_handler(CallbackQueryHandler(on_close_button, pattern=r"^sup:close:\d+$"))
     application.add_handler(CommandHandler("close", close_own, filters=PRIVATE))
     application.add_handler(
-        MessageHandler(PRIVATE & ~filters.COMMAND & _HasOpenTicket(bot_data), relay_to_support)
+        MessageHandler(
+            PRIVATE & ~filters.COMMAND & _HasOpenTicket(services.support), relay_to_support
+        )
     )
-    services = cast(Services, bot_data["services"])
     support_chat = services.settings.SUPPORT_CHAT_ID
     if support_chat is None:
         return
@@ -416,7 +399,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     # Only the support group: messages in any other group never reach these handlers.
     in_support = filters.Chat(chat_id=support_chat)
     staff = agents(services.settings)
-    to_ticket = filters.REPLY & ~filters.COMMAND & _RepliesToTicket(bot_data)
+    to_ticket = filters.REPLY & ~filters.COMMAND & _RepliesToTicket(services.support)
     application.add_handler(CommandHandler("close", close_by_agent, filters=staff))
     application.add_handler(MessageHandler(staff & to_ticket, answer_user))
     # Everyone else in the support group: told no, and nothing reaches the user.

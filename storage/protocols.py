@@ -44,8 +44,8 @@ class RegistrationRepository(Protocol):
         only those are kept in memory), oldest ``updated_at`` first.
 
         Served from small per-status indexes (drafts, queue), not by scanning everyone,
-        for the statuses that are indexed (every status but approved and rejected);
-        approved and rejected ones are found by a scan.
+        for the statuses that are indexed (every status but approved, rejected and removed);
+        those are found by a scan.
         """
 
     def with_pending_notifications(self) -> list[Registration]:

@@ -52,7 +52,8 @@ from storage.protocols import (
 
 #: Statuses served from marker files; approved and rejected ones pile up forever and are
 #: only needed by exports, so they are found by a scan instead.
-INDEXED_STATUSES = frozenset(Status) - {Status.APPROVED, Status.REJECTED}
+#: Final and legacy statuses are found by a scan (nothing scans them on a timer).
+INDEXED_STATUSES = frozenset(Status) - {Status.APPROVED, Status.REJECTED, Status.REMOVED}
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ACCOUNT_SUBJECT = re.compile(r"account:([1-9][0-9]*)")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.rules import validators, verification
+from bot.rules import form, validators, verification
 from bot.rules.models import AuditEvent, Channel, Registration, Status
 from bot.rules.verification import Outcome, Purpose
 from bot.services import outbox
@@ -57,7 +57,7 @@ class ProfileService:
         registration = self._own_approved(user_id, registration_id)
         if registration.email_verified_at is not None:
             raise Refused("profile.already_verified")
-        address = str(registration.answers.get("admin_email", ""))
+        address = str(registration.answers.get(form.CONTACT_EMAIL, ""))
         return self._issue(registration, Purpose.VERIFY, address)
 
     def check_change(self, user_id: int, registration_id: str) -> Registration:
@@ -76,7 +76,7 @@ class ProfileService:
         """Validate a new address and issue a code for it (raises Invalid or Refused)."""
         registration = self.check_change(user_id, registration_id)
         address = validators.email(text)
-        current = str(registration.answers.get("admin_email", ""))
+        current = str(registration.answers.get(form.CONTACT_EMAIL, ""))
         if address.casefold() == current.casefold():
             raise Refused("profile.same_email")
         owner = self.storage.unique.owner("email", address)
@@ -124,12 +124,12 @@ class ProfileService:
 
     def _switch(self, registration: Registration, address: str, now: datetime) -> str:
         """Put the verified new address in place (claimed first); returns the old one."""
-        old = str(registration.answers.get("admin_email", ""))
+        old = str(registration.answers.get(form.CONTACT_EMAIL, ""))
         if not self.storage.unique.claim("email", address, registration.id):
             registration.email_check = None
             self.storage.registrations.save(registration)
             raise validators.Invalid("unique.taken")
-        registration.answers["admin_email"] = address
+        registration.answers[form.CONTACT_EMAIL] = address
         registration.email_verified_at = now
         registration.email_changed_at = now
         # Both addresses are told; through the outbox, so a mail server hiccup loses nothing.

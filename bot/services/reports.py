@@ -14,16 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from bot.rules import form
 from bot.rules.models import Registration, Status
 from bot.rules.workdays import CHINA, china_date
+from storage.protocols import RegistrationRepository
 
+#: The answers exported are the form's listed fields (``Field.listed``), in its order.
 CSV_COLUMNS = (
     "id",
     "role",
     "status",
-    "company_name",
-    "credit_code",
-    "admin_email",
+    *form.LISTED,
     "created_at",
     "submitted_at",
     "due_date",
@@ -52,9 +53,7 @@ def registrations_csv(registrations: Iterable[Registration]) -> bytes:
                 r.id,
                 r.role.value,
                 r.status.value,
-                _cell(answers.get("company_name")),
-                _cell(answers.get("credit_code")),
-                _cell(answers.get("admin_email")),
+                *(_cell(answers.get(key)) for key in form.LISTED),
                 _china_time(r.created_at),
                 _china_time(r.submitted_at),
                 r.due_date.isoformat() if r.due_date else "",
@@ -99,6 +98,7 @@ def activity(registrations: Iterable[Registration], today: date, span: int = 30)
             Status.APPROVED,
             Status.REJECTED,
             Status.CHANGES_REQUESTED,
+            Status.REMOVED,
         ):
             decided[china_date(r.decided_at)] += 1
             if r.submitted_at is not None and r.decided_at >= r.submitted_at:
@@ -135,3 +135,17 @@ def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes
         return out.getvalue()
     finally:
         plt.close(figure)
+
+
+class Reports:
+    """The reports over every stored registration (a full scan each: callers run them in a
+    worker thread, beside the event loop)."""
+
+    def __init__(self, registrations: RegistrationRepository) -> None:
+        self._registrations = registrations
+
+    def registrations_csv(self) -> bytes:
+        return registrations_csv(self._registrations.all())
+
+    def activity(self, today: date, span: int = 30) -> Activity:
+        return activity(self._registrations.all(), today, span)

@@ -38,7 +38,6 @@ from conversations.applicant.onboarding import (
     on_roles,
 )
 from conversations.applicant.prompts import END, State
-from conversations.applicant.reminders import schedule_reminders
 from conversations.applicant.uploads import on_document
 from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
 
@@ -261,4 +260,3 @@ def _conversation(
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add the applicant conversation (before the basic handlers, so it sees updates first)."""
     application.add_handler(build())
-    schedule_reminders(application)

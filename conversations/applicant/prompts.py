@@ -16,8 +16,9 @@ from telegram.ext import ConversationHandler
 from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
-from conversations import keyboards
-from conversations.common import Context, acknowledge, edit_pressed, locale_of, reason_text, reply
+from conversations import keyboards, presenter
+from conversations.common import Context, acknowledge, edit_pressed, locale_of, reply
+from conversations.presenter import reason_text
 
 #: Longest agreement page; Telegram allows 4096 characters, we leave room for the header.
 PAGE_CHARS = 3500
@@ -207,13 +208,13 @@ async def ask(
     extra: list[tuple[str, str]] = []
     if key in registration.answers:
         extra.append((texts.plain(locale, "button.keep"), f"ap:keep:{key}"))
-    if field.optional:
+    if field.skippable(registration.answers):
         extra.append((texts.plain(locale, "button.skip"), f"ap:skip:{key}"))
     if step > 1 or registration.editing:
         extra.append((texts.plain(locale, "button.back"), f"ap:back:{key}"))
     if extra:
         rows.append(extra)
-    current = shown(registration, key, locale, context)
+    current = presenter.shown(texts, locale, registration, key)
     await reply(
         update,
         texts.render(
@@ -228,30 +229,12 @@ async def ask(
             if key in registration.flagged
             else None,
             notice=notice,
-            optional=field.optional,
+            optional=field.skippable(registration.answers),
             document=field.kind is Kind.DOCUMENT,
         ),
         keyboards.inline(rows) if rows else None,
     )
     return State.FORM
-
-
-def shown(registration: Registration, key: str, locale: str, context: Context) -> str | None:
-    """An answer as the applicant sees it (ID numbers masked, files by name)."""
-    if key not in registration.answers:
-        return None
-    value = registration.answers[key]
-    texts = context.services.texts
-    field = form.FIELDS[key]
-    if value is None:
-        return texts.plain(locale, "misc.skipped")
-    if field.kind is Kind.DOCUMENT and isinstance(value, dict):
-        return texts.plain(
-            locale, "misc.file", name=value.get("file_name") or "", size=value.get("size", 0)
-        )
-    if field.kind is Kind.CHOICE:
-        return texts.plain(locale, f"choice.{key}.{value}")
-    return form.mask(str(value)) if field.masked else str(value)
 
 
 async def show_summary(
@@ -260,17 +243,6 @@ async def show_summary(
     locale = locale_of(update, context)
     texts = context.services.texts
     keys = context.services.registrations.sequence(registration)
-    sections = [
-        (
-            section.key,
-            [
-                (f.key, shown(registration, f.key, locale, context))
-                for f in section.fields
-                if f.applies_to(registration.role)
-            ],
-        )
-        for section in form.FORM
-    ]
     edit = [
         (
             texts.plain(locale, "button.edit", field=texts.plain(locale, f"field.{k}.label")),
@@ -286,7 +258,7 @@ async def show_summary(
             locale,
             "summary",
             role=registration.role.value,
-            sections=sections,
+            sections=presenter.sections(texts, locale, registration),
             flagged=registration.flagged,
             notice=notice,
         ),

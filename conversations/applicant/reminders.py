@@ -8,7 +8,6 @@ import logging
 from datetime import timedelta
 
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application
 
 from conversations.common import Context, account_locale
 
@@ -38,11 +37,3 @@ async def remind_idle_drafts(context: Context) -> None:
             log.warning("draft %s: reminder not sent, will retry", registration.id, exc_info=True)
             continue
         services.registrations.mark_reminded(registration.id)
-
-
-def schedule_reminders(application: Application) -> None:  # type: ignore[type-arg]
-    """Arm the reminder job; called at every start, since jobs live in memory only."""
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        remind_idle_drafts, interval=REMINDER_EVERY, first=REMINDER_FIRST, name="draft-reminders"
-    )

@@ -76,18 +76,9 @@ async def _download(message: Message, context: Context, owner: int) -> Document:
     if telegram_file.file_size is not None and telegram_file.file_size > documents.MAX_BYTES:
         raise validators.Invalid("document.too_big")
     data = bytes(await telegram_file.download_as_bytearray())
-    if len(data) > documents.MAX_BYTES:
-        raise validators.Invalid("document.too_big")
-    mime = await asyncio.to_thread(documents.identify, data)  # parses it: CPU off the loop
-    sha256, stored_as = context.services.files.put(data, documents.EXTENSIONS[mime], owner)
-    return Document(
-        file_id=file_id,
-        file_unique_id=unique_id,
-        file_name=(name or "")[:255] or None,
-        mime_type=mime,
-        size=len(data),
-        sha256=sha256,
-        stored_as=stored_as,
+    accept = context.services.uploads.accept
+    return await asyncio.to_thread(  # parsing the file is CPU: off the event loop
+        lambda: accept(data, owner=owner, file_id=file_id, file_unique_id=unique_id, file_name=name)
     )
 
 

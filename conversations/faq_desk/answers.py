@@ -10,7 +10,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.services.faq_book import FaqError
 from bot.services.support import Ticket
-from conversations import faq, keyboards, support
+from conversations import faq, keyboards
 from conversations.common import Context, account_locale, acknowledge, callback_parts, reply
 from conversations.faq_desk import shared
 
@@ -27,7 +27,7 @@ async def answer(update: Update, context: Context) -> None:
     message = update.message
     assert message is not None
     target = message.reply_to_message
-    tickets = support.desk(context.bot_data)
+    tickets = context.services.support
     ticket = tickets.ticket_for(message.chat_id, target.message_id) if target else None
     if ticket is None or target is None:
         await reply(update, shared.t(context, "usage.answer"))
@@ -63,7 +63,7 @@ async def answer(update: Update, context: Context) -> None:
 async def on_send_entry(update: Update, context: Context) -> None:
     """A suggested entry's button: send it to the ticket's user."""
     parts = callback_parts(update)
-    ticket = support.desk(context.bot_data).get(int(parts[2])) if parts[2].isdigit() else None
+    ticket = context.services.support.get(int(parts[2])) if parts[2].isdigit() else None
     if ticket is None or len(parts) != 4:
         await acknowledge(update, context, shared.b(context, "draft_gone"), alert=True)
         return
@@ -100,7 +100,7 @@ async def _send_entry(update: Update, context: Context, ticket: Ticket, key: str
         log.warning("ticket %s: FAQ answer not delivered", ticket.id, exc_info=True)
         await reply(update, texts.t(staff, "ticket.group_not_delivered", ticket=ticket.id))
         return
-    support.desk(context.bot_data).answered_with(ticket, entry.key)
+    context.services.support.answered_with(ticket, entry.key)
     services.faq.book.answered_ticket(ticket.id, entry.key, shared.agent_of(update), locale)
     shown = faq.title(texts, staff, entry)
     await reply(

@@ -23,8 +23,6 @@ Changes apply at once: the next user question is matched against the new FAQ.
 
 from __future__ import annotations
 
-from typing import cast
-
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -99,10 +97,9 @@ class _RepliesToPrompt(filters.MessageFilter):
         return self._services.faq.drafts.prompt(user.id, target.message_id) is not None
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     """The agents' commands, replies and buttons behind ``support.agents``; the same
     commands from anyone else, in any group, are refused."""
-    services = cast(Services, application.bot_data["services"])
     if services.settings.SUPPORT_CHAT_ID is None:
         return
     staff = support.agents(services.settings)

@@ -7,20 +7,16 @@ import logging
 from typing import Any
 
 from markupsafe import Markup
-from telegram import ForceReply, InlineKeyboardMarkup, Update
+from telegram import ForceReply, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.rules import documents, form
-from bot.rules.form import Kind
 from bot.rules.models import Registration
-from bot.rules.status import WAITING
+from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
-from conversations import delivery, keyboards
-from conversations.common import Context, Services, acknowledge, callback_parts, reply
+from conversations import delivery, presenter
+from conversations.common import Context, acknowledge, callback_parts, reply
 
 log = logging.getLogger(__name__)
-
-AWAITING = "review.awaiting"  # kv namespace: a reviewer's typed answer we wait for
 
 
 def locale(context: Context) -> str:
@@ -38,81 +34,13 @@ def b(context: Context, key: str, **params: Any) -> str:
     return context.services.texts.plain(locale(context), f"review.button.{key}", **params)
 
 
-# -- the card --------------------------------------------------------------------------
-def shown(services: Services, registration: Registration, key: str, revealed: bool) -> str:
-    """An answer as reviewers see it (ID numbers masked unless revealed)."""
-    value = registration.answers.get(key)
-    locale = services.settings.DEFAULT_LOCALE
-    field = form.FIELDS[key]
-    if key not in registration.answers:
-        return "—"
-    if value is None:
-        return services.texts.plain(locale, "misc.skipped")
-    if field.kind is Kind.DOCUMENT and isinstance(value, dict):
-        # Named as forwarded (from the detected type), never as the sender named it.
-        name = documents.file_name(key, str(value.get("mime_type")))
-        return services.texts.plain(locale, "misc.file", name=name, size=value.get("size", 0))
-    if field.kind is Kind.CHOICE:
-        return services.texts.plain(locale, f"choice.{key}.{value}")
-    return str(value) if revealed or not field.masked else form.mask(str(value))
-
-
-def card(
-    services: Services, registration: Registration, *, revealed: bool = False
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The reviewers' card: every answer by section, who holds it, what changed, buttons."""
-    locale = services.settings.DEFAULT_LOCALE
-    texts = services.texts
-    sections = [
-        (
-            section.key,
-            [
-                (f.key, shown(services, registration, f.key, revealed))
-                for f in section.fields
-                if f.applies_to(registration.role)
-            ],
-        )
-        for section in form.FORM
-    ]
-    text = texts.render(
-        locale,
-        "review_card",
-        r=registration,
-        sections=sections,
-        holder=services.review.holder(registration),
-        changed=services.review.changed_since_review(registration),
-        revealed=revealed,
-    )
-    return text, card_buttons(services, registration)
-
-
-def card_buttons(services: Services, registration: Registration) -> InlineKeyboardMarkup | None:
-    if registration.status not in WAITING:
-        return None
-    locale = services.settings.DEFAULT_LOCALE
-
-    def b(key: str) -> str:
-        return services.texts.plain(locale, f"review.button.{key}")
-
-    rid = registration.id
-    held = services.review.holder(registration) is not None
-    first = (b("release"), f"rv:release:{rid}") if held else (b("claim"), f"rv:claim:{rid}")
-    return keyboards.inline(
-        [
-            [first, (b("approve"), f"rv:approve:{rid}")],
-            [(b("changes"), f"rv:changes:{rid}"), (b("reject"), f"rv:reject:{rid}")],
-            [(b("reveal"), f"rv:reveal:{rid}"), (b("history"), f"rv:history:{rid}")],
-        ]
-    )
-
-
 async def refresh_card(context: Context, registration: Registration) -> None:
     """Edit the group's card to the registration's current state (best effort)."""
     if registration.card_message_id is None:
         return
     chat = context.services.settings.ADMIN_CHAT_ID
     assert chat is not None
-    text, markup = card(context.services, registration)
+    text, markup = presenter.card(context.services, registration)
     try:
         await context.bot.edit_message_text(
             text, chat_id=chat, message_id=registration.card_message_id, reply_markup=markup
@@ -130,12 +58,12 @@ def arg(context: Context) -> str | None:
 
 
 async def await_text(
-    update: Update, context: Context, reviewer: int, what: dict[str, str], prompt: str
+    update: Update, context: Context, reviewer: int, what: AwaitedAnswer, prompt: str
 ) -> None:
     """Ask for a typed answer as a reply (the bot sees replies to it in privacy mode)."""
     message = await reply(update, prompt, ForceReply(selective=True))
     if message is not None:
-        context.services.storage.kv.put(AWAITING, f"{reviewer}:{message.message_id}", what)
+        context.services.reviewer_drafts.expect(reviewer, message.message_id, what)
 
 
 # -- shared ------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import Registration
+from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
-from conversations import keyboards
+from conversations import keyboards, presenter
 from conversations.common import (
     Context,
     Services,
@@ -35,7 +36,7 @@ from conversations.review.change_requests import (
     send_changes,
     typed_answer,
 )
-from conversations.review.overview import export, schedule_digest, stats
+from conversations.review.overview import export, stats
 
 PAGE_SIZE = 10
 COMMANDS = (
@@ -101,7 +102,7 @@ async def review(update: Update, context: Context) -> None:
     except Denied as denied:
         await cards.deny(update, context, denied)
         return
-    text, markup = cards.card(context.services, registration)
+    text, markup = presenter.card(context.services, registration)
     await reply(update, text, markup)
 
 
@@ -142,7 +143,7 @@ async def reject(update: Update, context: Context) -> None:
             update,
             context,
             user.id,
-            {"action": "reject", "id": rid},
+            AwaitedAnswer(action="reject", id=rid),
             cards.t(context, "review.ask_reject_reason", id=rid),
         )
         return
@@ -152,7 +153,7 @@ async def reject(update: Update, context: Context) -> None:
         return
     rid, reason = args[0], " ".join(args[1:])
     await cards.act(
-        update, context, lambda r: context.services.review.reject(rid, r, reason), "rejected"
+        update, context, lambda r: context.services.review.not_passed(rid, r, reason), "rejected"
     )
 
 
@@ -177,7 +178,7 @@ async def reveal(update: Update, context: Context) -> None:
         await cards.deny(update, context, denied)
         return
     await acknowledge(update, context)
-    text, _ = cards.card(context.services, registration, revealed=True)
+    text, _ = presenter.card(context.services, registration, revealed=True)
     await reply(update, text)
 
 
@@ -273,9 +274,8 @@ async def on_button(update: Update, context: Context) -> None:
     await acknowledge(update, context, cards.b(context, "stale"), alert=True)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     """Reviewer commands and buttons, behind one access filter."""
-    services: Services = application.bot_data["services"]
     settings = services.settings
     admin = settings.ADMIN_CHAT_ID
     if admin is None or not settings.REVIEWER_IDS:
@@ -296,7 +296,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     for handler in handlers:
         application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^rv:"))
-    schedule_digest(application)
     # Everyone else: reviewer commands in other groups or from non-reviewers.
     application.add_handler(
         CommandHandler(list(COMMANDS), refuse, filters=~filters.ChatType.PRIVATE)

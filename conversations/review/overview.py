@@ -4,22 +4,19 @@ and the daily digest of registrations near or past their deadline."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
 
 from telegram import InputFile, Update
-from telegram.ext import Application
 
-from bot.rules.workdays import CHINA, china_date
+from bot.rules.workdays import china_date
 from bot.services import reports
-from conversations.common import Context, Services
+from conversations.common import Context
 from conversations.review import cards
 
 
 # -- reports and deadlines -------------------------------------------------------------
 async def export(update: Update, context: Context) -> None:
     """/export: every registration with status and timestamps, as a CSV document."""
-    storage = context.services.storage
-    data = await asyncio.to_thread(lambda: reports.registrations_csv(storage.registrations.all()))
+    data = await asyncio.to_thread(context.services.reports.registrations_csv)
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(
@@ -32,9 +29,7 @@ async def stats(update: Update, context: Context) -> None:
     """/stats: a chart of submissions and decisions per day, with the median wait."""
     services = context.services
     today = china_date(services.clock())
-    data = await asyncio.to_thread(
-        lambda: reports.activity(services.storage.registrations.all(), today)
-    )
+    data = await asyncio.to_thread(services.reports.activity, today)
     # ASCII in the picture (server fonts may lack CJK glyphs); the caption is localised.
     png = reports.activity_chart(
         data, "Submissions and decisions per day (last 30 days)", ("submitted", "decided")
@@ -68,11 +63,3 @@ async def digest(context: Context) -> None:
         holder=services.review.holder,
     )
     await context.bot.send_message(admin, text)
-
-
-def schedule_digest(application: Application) -> None:  # type: ignore[type-arg]
-    """Arm the daily digest at REVIEW_DIGEST_TIME, China time (again at every start)."""
-    services: Services = application.bot_data["services"]
-    assert application.job_queue is not None
-    at = services.settings.REVIEW_DIGEST_TIME.replace(tzinfo=CHINA)
-    application.job_queue.run_daily(cast(Any, digest), time=at, name="review-digest")

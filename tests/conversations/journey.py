@@ -8,9 +8,19 @@ from typing import Any
 from bot.offline import samples
 from bot.offline.people import Person
 from bot.offline.transport import BotMessage
+from bot.rules import form
+from bot.rules.form import Kind
+from bot.rules.models import Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
+from bot.texts import Texts
 
 JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
+
+#: How each document is sent: (content, file name, MIME type); no file name = as a photo.
+_PHOTO: tuple[bytes, str | None, str | None] = (JPEG, None, None)
+_LICENCE: tuple[bytes, str | None, str | None] = (PDF, "licence.pdf", "application/pdf")
+UPLOADS = {"legal_id_back": (PNG, "back.png", "image/png")}
+_TEXTS = Texts()
 
 
 def resident_id(sequence: int, birth: str = "19900307") -> str:
@@ -31,6 +41,7 @@ class Applicant:
 
     n: int
     zh: bool = True
+    role: Role = Role.ISV
     answers: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,7 +59,9 @@ class Applicant:
         company = f"杭州测试{self.n}网络科技有限公司" if self.zh else f"Test {self.n} Ltd"
         self.answers = {
             "legal_name": name,
+            "legal_id_type": "resident",
             "legal_id_number": resident_id(self.n),
+            "identity_account_id": f"shop_{self.n}",
             "company_name": company,
             "credit_code": credit_code(self.n),
             "business_scope": scope,
@@ -81,30 +94,41 @@ async def reach_form(user: Person, role_button: str, zh: bool = True) -> list[Bo
     return await user.press("确认选择" if zh else "Confirm")
 
 
+async def answer(user: Person, applicant: Applicant, key: str) -> list[BotMessage]:
+    """A valid answer to one field, given as a person gives it (typed, pressed, uploaded)."""
+    field = form.FIELDS[key]
+    if field.kind is Kind.CHOICE:
+        value = applicant.answers.get(key, field.choices[0])
+        locale = "zh" if applicant.zh else "en"
+        return await user.press(_TEXTS.plain(locale, f"choice.{key}.{value}"))
+    if field.kind is Kind.DOCUMENT:
+        data, name, mime = UPLOADS.get(key, _PHOTO if field.images_only else _LICENCE)
+        if name is None:
+            return await user.upload(data, as_photo=True)
+        return await user.upload(data, file_name=name, mime_type=mime)
+    return await user.send(applicant.answers[key])
+
+
+async def answer_until(user: Person, applicant: Applicant, stop: str | None) -> list[BotMessage]:
+    """Answer the applicant's fields in the form's order, up to (not including) ``stop``
+    (to the end when None); returns the bot's last answer."""
+    said: list[BotMessage] = []
+    for asked in form.fields_for(applicant.role):
+        if asked.key == stop:
+            break
+        said = await answer(user, applicant, asked.key)
+    return said
+
+
 async def fill_form(
     user: Person, applicant: Applicant, zh: bool = True, *, name_given: bool = False
 ) -> list[BotMessage]:
-    """Answer every field in order with valid data; returns the summary."""
-    a = applicant.answers
-    if not name_given:
-        await user.send(a["legal_name"])
-    await user.press("中国大陆居民身份证" if zh else "Mainland resident ID card")
-    await user.send(a["legal_id_number"])
-    await user.upload(JPEG, as_photo=True)
-    await user.upload(PNG, file_name="back.png", mime_type="image/png")
-    if "identity_account_id" in a:
-        await user.send(a["identity_account_id"])
-    for key in ("company_name", "credit_code"):
-        await user.send(a[key])
-    await user.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
-    for key in (
-        "business_scope",
-        "licence_legal_rep",
-        "description",
-        "admin_name",
-        "admin_id_number",
-        "admin_mobile",
-        "admin_email",
-    ):
-        await user.send(a[key])
-    return await user.send(a["admin_account_id"])
+    """Answer every field of the applicant's role in order with valid data (the first one
+    already, with ``name_given``); returns the summary."""
+    assert zh == applicant.zh, "the applicant's language is the one they type in"
+    said: list[BotMessage] = []
+    for asked in form.fields_for(applicant.role):
+        if name_given and asked.key == "legal_name":
+            continue
+        said = await answer(user, applicant, asked.key)
+    return said

@@ -7,7 +7,7 @@ import asyncio
 from conftest import BotHarness
 from journey import JPEG, PDF, Applicant, fill_form, reach_form, reach_roles, resident_id, texts
 
-from bot.rules.models import Status
+from bot.rules.models import Role, Status
 
 
 async def test_two_applicants_complete_the_journey_in_their_languages(
@@ -38,7 +38,7 @@ async def test_two_applicants_complete_the_journey_in_their_languages(
 
     summary_zh = await fill_form(zh_user, zh)
     # The merchant is asked for the shop id first, and its scope must include e-commerce.
-    merchant = Applicant(2, zh=False)
+    merchant = Applicant(2, zh=False, role=Role.MERCHANT)
     merchant.answers["business_scope"] = "software development; e-commerce; online sales"
     merchant.answers["identity_account_id"] = "shop_778899"
     summary_en = await fill_form(en_user, merchant, zh=False)
@@ -225,7 +225,7 @@ async def test_enterprise_and_administrator_answers_are_checked_at_once(
     await en.press("Mainland resident ID card")
     await en.send(answers["legal_id_number"])
     await en.upload(JPEG, as_photo=True)
-    await en.press("Skip")
+    await en.upload(JPEG, as_photo=True)
     await en.send("shop_91")
     await en.send(answers["company_name"])
     code = answers["credit_code"]

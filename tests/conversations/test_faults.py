@@ -21,13 +21,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, free_port, make_settings
-from journey import JPEG, PDF, Applicant, reach_form, texts
+from journey import PDF, Applicant, answer, answer_until, reach_form, texts
 from test_review_desk import submit
 
 from bot.offline import OfflineTelegram, Person
 from bot.offline.transport import BotMessage, FaultKind
 from bot.rules import form
-from bot.rules.form import Kind
 from bot.rules.models import Delivery, Registration, Role, Status
 from storage import atomic, tinydb_store
 
@@ -148,28 +147,6 @@ def disk_full(errors: list[BaseException]) -> bool:
 
 def shows_no_internals(messages: list[BotMessage]) -> bool:
     return not any(word in m.text for m in messages for word in INTERNALS)
-
-
-async def answer(user: Person, applicant: Applicant, key: str) -> list[BotMessage]:
-    """A valid answer to one field, given as a person gives it (typed, pressed, uploaded)."""
-    field = form.FIELDS[key]
-    if field.kind is Kind.CHOICE:
-        return await user.press(
-            "中国大陆居民身份证" if applicant.zh else "Mainland resident ID card"
-        )
-    if key == "licence":
-        return await user.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
-    if field.kind is Kind.DOCUMENT:
-        return await user.upload(JPEG, as_photo=True)
-    return await user.send(applicant.answers[key])
-
-
-async def answer_until(user: Person, applicant: Applicant, stop: str | None) -> None:
-    """Answer the third-party developer's fields in order, up to (not including) ``stop``."""
-    for key in ISV_KEYS:
-        if key == stop:
-            return
-        await answer(user, applicant, key)
 
 
 def card_of(harness: BotHarness, registration_id: str) -> BotMessage:

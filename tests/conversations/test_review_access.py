@@ -83,9 +83,9 @@ async def test_stale_buttons_of_a_decided_registration_change_nothing(
         await reviewer.press_data(f"rv:{action}:301-isv", card.message_id, harness.admin_group)
         assert reviewer.last_answer is not None and "不能再执行此操作" in reviewer.last_answer
     registration = harness.store.registrations.get("301-isv")
-    assert registration is not None and registration.status is Status.REJECTED
+    assert registration is not None and registration.status is Status.CHANGES_REQUESTED
     actions = [e.action for e in harness.store.audit.for_subject("301-isv")]
-    assert actions.count("rejected") == 1 and "approved" not in actions
+    assert actions.count("changes_requested") == 1 and "approved" not in actions
 
 
 async def test_a_reviewer_cannot_decide_a_draft(harness: BotHarness) -> None:

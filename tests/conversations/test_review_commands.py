@@ -48,9 +48,11 @@ async def test_find_reveal_and_reject(harness: BotHarness) -> None:
     await reviewer.reply_to(ask[-1].message_id, "Licence expired in 2020", group)
     await harness.deliver()
     registration = harness.store.registrations.get("420-isv")
-    assert registration is not None and registration.status is Status.REJECTED
-    told = harness.kit.user(420).messages()[-1].text
-    assert "was not approved" in told and "Licence expired in 2020" in told
+    # Not passed, not the end: the applicant is told the reason and can fix and resubmit.
+    assert registration is not None and registration.status is Status.CHANGES_REQUESTED
+    told = harness.kit.user(420).messages()[-1]
+    assert "needs changes" in told.text and "Licence expired in 2020" in told.text
+    assert told.has_button("✏️ Fix it now")
 
 
 async def test_export_and_stats(harness: BotHarness) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ADMIN_CHAT, BotHarness
-from journey import JPEG, PDF, PNG, Applicant, fill_form, reach_form, texts
+from journey import JPEG, PDF, PNG, Applicant, answer, answer_until, fill_form, reach_form, texts
 from PIL import Image
-from test_faults import ISV_KEYS, answer, answer_until
 from test_review_desk import submit
 
 from bot.logs import RedactSecrets
 from bot.offline.people import Person
+from bot.rules import form
 
 TOKEN = "123456789:AAHk3x9_abcdefghijklmnopqrstuvwxyz012"
 
@@ -146,7 +146,7 @@ async def test_uploads_are_parsed_and_forwarded_under_their_detected_type(
     files = h.kit.api.calls("sendDocument", ADMIN_CHAT)
     documents = [call.message.document for call in files if call.message]
     names = sorted(str(document["file_name"]) for document in documents if document)
-    assert names == ["id-front.png", "licence.pdf"]
+    assert names == ["id-back.png", "id-front.png", "licence.pdf"]
     card = "\n".join(m.text for m in h.admin_group.messages())
     assert ".exe" not in card and ".html" not in card and "licence.pdf" in card
     stored = h.store.registrations.get("931-isv")
@@ -162,9 +162,9 @@ def _tiny_jpeg() -> bytes:
 async def answer_until_from(
     user: Person, applicant: Applicant, first: str, stop: str | None
 ) -> None:
-    """Answer the third-party developer's fields from ``first`` up to ``stop``."""
-    keys = ISV_KEYS[ISV_KEYS.index(first) :]
-    for key in keys:
+    """Answer the applicant's fields from ``first`` up to ``stop`` (to the end when None)."""
+    keys = [f.key for f in form.fields_for(applicant.role)]
+    for key in keys[keys.index(first) :]:
         if key == stop:
             return
         await answer(user, applicant, key)
