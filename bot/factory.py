@@ -221,7 +221,7 @@ def schedule_jobs(application: Application, services: Services) -> None:  # type
         name="outbox",
     )
     jobs.run_repeating(
-        cast(Any, reminders.remind_idle_drafts),
+        cast(Any, reminders.remind_idle),
         interval=reminders.REMINDER_EVERY,
         first=reminders.REMINDER_FIRST,
         name="draft-reminders",
