@@ -24,6 +24,9 @@ from bot.settings import Settings, describe_errors, load_settings
 from bot.template_check import check_templates
 from bot.texts import Texts
 from storage.lock import DataDirLocked
+from storage.postgres import DatabaseInUse, DatabaseUnavailable, PostgresStorage
+from storage.postgres.migrations import SchemaTooNew
+from storage.protocols import Storage
 from storage.tinydb_store import TinyDBStorage
 
 
@@ -56,7 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "webhook" and settings.WEBHOOK_SECRET_TOKEN is None:
         # Without a secret anyone who reaches the URL could post updates in anybody's name.
         settings.WEBHOOK_SECRET_TOKEN = SecretStr(secrets.token_urlsafe(32))
-    hidden = (settings.TELEGRAM_BOT_TOKEN, settings.SMTP_PASSWORD, settings.WEBHOOK_SECRET_TOKEN)
+    hidden = (
+        settings.TELEGRAM_BOT_TOKEN,
+        settings.SMTP_PASSWORD,
+        settings.WEBHOOK_SECRET_TOKEN,
+        settings.DATABASE_URL,
+    )
     logs.configure(settings.LOG_LEVEL, [s.get_secret_value() for s in hidden if s])
     if command == "check":
         return check(settings)
@@ -65,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "webhook" and not settings.WEBHOOK_URL:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
-        storage = TinyDBStorage.open(settings.DATA_DIR)
+        storage = open_storage(settings)
+    except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
+        return _fail(f"DATABASE_URL: {error}")
     except DataDirLocked as error:
         return _fail(str(error))
     except OSError as error:
@@ -106,7 +116,14 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def _console(settings: Settings, storage: TinyDBStorage, user_id: int) -> int:
+def open_storage(settings: Settings) -> Storage:
+    """PostgreSQL when ``DATABASE_URL`` is set, TinyDB files in ``DATA_DIR`` otherwise."""
+    if settings.DATABASE_URL is not None:
+        return PostgresStorage.open(settings.DATABASE_URL.get_secret_value())
+    return TinyDBStorage.open(settings.DATA_DIR)
+
+
+def _console(settings: Settings, storage: Storage, user_id: int) -> int:
     from bot.console import run_console
     from bot.offline import OfflineTelegram
 
@@ -136,6 +153,7 @@ def check(settings: Settings) -> int:
     email = f"on via {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.email_enabled else "off"
     print(f"token: {token}")
     print(f"data dir: {settings.DATA_DIR}")
+    print(f"storage: {'PostgreSQL (DATABASE_URL)' if settings.DATABASE_URL else 'TinyDB files'}")
     print(f"default locale: {settings.DEFAULT_LOCALE}")
     reviewers = len(settings.REVIEWER_IDS)
     print(f"admin chat: {settings.ADMIN_CHAT_ID or 'not set'}; reviewers: {reviewers}")

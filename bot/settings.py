@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     SUPPORT_CHAT_ID: int | None = None
     SUPPORT_AGENT_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     DATA_DIR: Path = Path("./data")
+    # PostgreSQL (psycopg conninfo or URL); unset means TinyDB files in DATA_DIR. A secret:
+    # the URL may hold the password.
+    DATABASE_URL: SecretStr | None = None
     DEFAULT_LOCALE: Locale = "zh"
     SUPPORT_EMAIL: str = "support@example.com"
     SMTP_HOST: str | None = None

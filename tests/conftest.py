@@ -4,6 +4,7 @@ offline Telegram kit (full PTB stack, real TinyDB storage), restartable in-proce
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -235,3 +236,43 @@ def mail_settings(tmp_path: Path, smtp: tuple[Inbox, int]) -> Settings:
 async def mail_harness(mail_settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]:
     async for bot in running(mail_settings, clock):
         yield bot
+
+
+# --- PostgreSQL: a throwaway cluster, or TEST_DATABASE_URL --------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[str]:
+    """Where test databases are created: ``TEST_DATABASE_URL`` when set, otherwise a
+    throwaway cluster started from the server binaries on this machine (stopped after the
+    session). Without either the PostgreSQL tests skip, except in CI, where they fail."""
+    from storage.postgres.throwaway import NoServer, ThrowawayCluster
+
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    cluster = ThrowawayCluster()
+    try:
+        conninfo = cluster.start()
+    except NoServer as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(f"no PostgreSQL: {exc}")
+    try:
+        yield conninfo
+    finally:
+        cluster.stop()
+
+
+_pg_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(pg_admin: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped after it."""
+    from storage.postgres.throwaway import create_database, drop_database
+
+    name = f"test_{os.getpid()}_{next(_pg_databases)}"
+    yield create_database(pg_admin, name)
+    drop_database(pg_admin, name)
