@@ -481,10 +481,9 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
         for person, _ in walks:
             reg = store.registrations.get(Registration.make_id(person.id, Role.ISV))
             assert reg is not None and reg.status is Status.SUBMITTED, (person, reg)
-        # What the hourly reminder job does first: find the idle drafts.
+        # What the hourly reminder job does first: find the idle drafts and fixes.
         start = time.perf_counter()
-        idle_for = timedelta(days=settings.DRAFT_REMINDER_DAYS)
-        app.bot_data.services.registrations.idle_drafts(idle_for)
+        app.bot_data.services.registrations.idle(settings.idle_rules)
         figures["scan_s"] = time.perf_counter() - start
         figures["scan_mb"] = memory_kb("VmHWM") / 1024
     finally:
@@ -674,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "calls: Bot API calls per update; start s: open storage + build + initialize "
         "(persistence loaded); rss0: RSS after start; peak: VmHWM after the walks; scan s, "
-        "scan MB: one reminder scan (idle_drafts) after them, and the peak RSS since"
+        "scan MB: one reminder scan (registrations.idle) after them, and the peak RSS since"
     )
 
     ok = True

@@ -24,7 +24,7 @@ from bot.rules.models import Channel, Notification, Registration
 from bot.services.outbox import Outcome
 from conversations import keyboards
 from conversations.common import Context, Services, account_locale
-from conversations.presenter import card, reason_text
+from conversations.presenter import card, flagged_reasons, reason_text
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,7 @@ async def _send_decision(
         email=any(
             n.channel is Channel.EMAIL and n.template == note.template for n in registration.outbox
         ),
-        reasons=[
-            (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, value))
-            for key, value in registration.flagged.items()
-        ],
+        reasons=flagged_reasons(texts, locale, registration),
     )
     markup: InlineKeyboardMarkup | None = None
     if note.template == "changes_requested":

@@ -71,6 +71,14 @@ def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -
     return value if plain else escape(value)
 
 
+def flagged_reasons(texts: Texts, locale: str, registration: Registration) -> list[tuple[str, str]]:
+    """The reviewers' reasons per field (label, reason), in the reader's language."""
+    return [
+        (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, value))
+        for key, value in registration.flagged.items()
+    ]
+
+
 def card(
     services: Services, registration: Registration, *, revealed: bool = False
 ) -> tuple[str, InlineKeyboardMarkup | None]:
