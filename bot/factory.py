@@ -42,7 +42,7 @@ from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
 from bot.update_order import PerUserUpdateProcessor
-from conversations import basics, delivery, faq, flood, mydata, profile, support
+from conversations import basics, delivery, faq, flood, mydata, profile, support, support_group
 from conversations.applicant import journey as applicant
 from conversations.applicant import reminders
 from conversations.common import BotData, Context, Services
@@ -73,7 +73,8 @@ PRIVATE_COMMANDS = (
 
 class DurableApplication(Application):  # type: ignore[type-arg]
     """Writes the persistence after every update instead of once a minute, so nothing the
-    bot has acknowledged is lost to a crash (FACTS.md: kill -9 loses the 60 s batch)."""
+    bot has acknowledged is lost to a crash (PTB writes its persistence every 60 s by
+    default, and kill -9 loses what that batch held)."""
 
     async def process_update(self, update: object) -> None:
         await super().process_update(update)
@@ -203,6 +204,7 @@ def register_handlers(application: Application, services: Services) -> None:  # 
     # reply handler must not swallow replies to tickets or to the FAQ desk's questions
     # (those filters are exact: they match only the bot's own ticket and prompt messages).
     support.register(application, services)
+    support_group.register(application, services)
     faq_desk.register(application, services)
     reviewer.register(application, services)
     basics.register(application)
@@ -220,7 +222,7 @@ def schedule_jobs(application: Application, services: Services) -> None:  # type
         name="outbox",
     )
     jobs.run_repeating(
-        cast(Any, reminders.remind_idle_drafts),
+        cast(Any, reminders.remind_idle),
         interval=reminders.REMINDER_EVERY,
         first=reminders.REMINDER_FIRST,
         name="draft-reminders",

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup as Html
 from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -167,3 +168,76 @@ def callback_parts(update: Update) -> list[str]:
     """The colon-separated parts of a button's callback data."""
     query = update.callback_query
     return (query.data or "").split(":") if query is not None else []
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Answering one update: the chat to write to, the person, their language (resolved
+    once, when the turn is made) and the texts. Handlers make it once (``Turn.of``) and
+    pass it on; a job that answers later makes it from what it kept (``Turn.in_chat``), so
+    a prompt is written once for both."""
+
+    context: Context
+    chat_id: int
+    user_id: int
+    locale: str
+    update: Update | None = None
+
+    @classmethod
+    def of(cls, update: Update, context: Context) -> Turn:
+        """The turn of an update from a person in a chat, in that person's language."""
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None and user is not None
+        return cls(context, chat.id, user.id, locale_of(update, context), update)
+
+    @classmethod
+    def in_chat(cls, context: Context, chat_id: int, user_id: int, locale: str) -> Turn:
+        """A turn outside an update (a job answering what came before)."""
+        return cls(context, chat_id, user_id, locale)
+
+    @property
+    def services(self) -> Services:
+        return self.context.services
+
+    @property
+    def texts(self) -> Texts:
+        return self.context.services.texts
+
+    @property
+    def pressed(self) -> str | None:
+        """The pressed button's callback data, when the update is a press."""
+        query = self.update.callback_query if self.update is not None else None
+        return query.data if query is not None else None
+
+    def t(self, key: str, **params: Any) -> Html:
+        """A short text in the turn's language, as HTML."""
+        return self.texts.t(self.locale, key, **params)
+
+    def plain(self, key: str, **params: Any) -> str:
+        """A short text in the turn's language, as plain text (buttons, alerts)."""
+        return self.texts.plain(self.locale, key, **params)
+
+    def render(self, template: str, **params: Any) -> str:
+        """A whole message from a template, in the turn's language."""
+        return self.texts.render(self.locale, template, **params)
+
+    async def reply(
+        self, text: str, markup: Markup | None = None, *, quote: int | None = None
+    ) -> Message | None:
+        """Send an HTML message to the turn's chat (as a reply to ``quote`` when given)."""
+        under = None
+        if quote is not None:
+            under = ReplyParameters(quote, allow_sending_without_reply=True)
+        return await self.context.bot.send_message(
+            self.chat_id, text, reply_markup=markup, reply_parameters=under
+        )
+
+    async def acknowledge(self, text: str | None = None, alert: bool = False) -> None:
+        """Answer the button press, if the turn is one (see ``acknowledge``)."""
+        if self.update is not None:
+            await acknowledge(self.update, self.context, text, alert)
+
+    async def edit_pressed(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace the message the pressed button is on."""
+        assert self.update is not None
+        await edit_pressed(self.update, text, markup)

@@ -12,8 +12,7 @@ message belongs to is read from storage, so replies keep working across restarts
 are copied, not forwarded: a copy works when the user hides forwarding, and shows the other
 side nothing but the message.
 
-``register`` also adds the FAQ and the user's data (``conversations.faq``,
-``conversations.mydata``): the self-service part of support, wired in one place.
+The user's side is here, the support group's side in ``support_group``.
 """
 
 from __future__ import annotations
@@ -22,10 +21,9 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import telegram_html
 from bot.services.support import ClosedBy, SupportDesk, Ticket
 from bot.settings import Settings
 from bot.texts import Texts
@@ -33,7 +31,6 @@ from conversations import keyboards
 from conversations.common import (
     Context,
     Services,
-    account_locale,
     acknowledge,
     callback_parts,
     locale_of,
@@ -57,7 +54,7 @@ class _HasOpenTicket(filters.MessageFilter):
         return user is not None and self._desk.open_ticket(user.id) is not None
 
 
-class _RepliesToTicket(filters.MessageFilter):
+class RepliesToTicket(filters.MessageFilter):
     """Replies to a ticket's message; other replies are left to other handlers (the same
     group may serve reviewers too)."""
 
@@ -96,14 +93,14 @@ def is_agent(update: Update, settings: Settings) -> bool:
 async def refuse(update: Update, context: Context) -> None:
     """Anyone but an agent, on a staff action: a refusal that reveals nothing (the same
     words whatever was asked, and whether or not it exists)."""
-    text = context.services.texts.plain(_staff_locale(context), "ticket.refused")
+    text = context.services.texts.plain(staff_locale(context), "ticket.refused")
     if update.callback_query is not None:
         await acknowledge(update, context, text, alert=True)
     elif update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
         await reply(update, text)
 
 
-def _relayable(message: Message) -> bool:
+def relayable(message: Message) -> bool:
     """Text, photos and documents are relayed; stickers, voice, polls … are not."""
     return bool(message.text or message.photo or message.document)
 
@@ -117,7 +114,7 @@ def ticket_buttons(texts: Texts, locale: str, ticket: Ticket | None) -> InlineKe
     return keyboards.inline([[(texts.plain(locale, "button.open_ticket"), "sup:open")]])
 
 
-def _staff_locale(context: Context) -> str:
+def staff_locale(context: Context) -> str:
     """The support group reads the platform's language."""
     return context.services.settings.DEFAULT_LOCALE
 
@@ -148,7 +145,7 @@ async def open_ticket(update: Update, context: Context) -> None:
             ticket_buttons(texts, locale, ticket),
         )
         return
-    staff = _staff_locale(context)
+    staff = staff_locale(context)
     try:
         header = await context.bot.send_message(
             support_chat,
@@ -179,7 +176,7 @@ def _header(context: Context, user: User, ticket: Ticket, user_locale: str) -> s
     """The ticket's first message in the support group: who writes, and where they stand."""
     services = context.services
     return services.texts.render(
-        _staff_locale(context),
+        staff_locale(context),
         "ticket_header",
         ticket=ticket.id,
         name=user.full_name,
@@ -228,7 +225,7 @@ async def relay_to_support(update: Update, context: Context) -> None:
     if not tickets.allow(user.id):
         await reply(update, texts.t(locale, "ticket.rate_limited", limit=tickets.limit))
         return
-    if not _relayable(message):
+    if not relayable(message):
         await reply(update, texts.t(locale, "ticket.unsupported"))
         return
     relayed = await _copy_to_support(context, ticket, message.chat_id, message.message_id)
@@ -257,7 +254,7 @@ async def close_own(update: Update, context: Context) -> None:
         await reply(update, texts.t(locale, "ticket.none_open"))
         return
     ticket = tickets.close(ticket, ClosedBy.USER)
-    notice = texts.t(_staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
+    notice = texts.t(staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
     await _tell_support(context, ticket, notice)
     await reply(update, texts.t(locale, "ticket.closed_by_user", ticket=ticket.id))
 
@@ -276,132 +273,14 @@ async def _tell_support(context: Context, ticket: Ticket, text: str) -> None:
         log.warning("ticket %s: notice not posted in support", ticket.id, exc_info=True)
 
 
-# -- the support group's side ------------------------------------------------------------
-async def answer_user(update: Update, context: Context) -> None:
-    """An agent's reply to a ticket message: delivered to the user; problems are said in
-    the group, success is silent (the group stays readable)."""
-    message = update.message
-    if message is None or message.reply_to_message is None:
-        return  # an edited reply is not delivered twice
-    tickets = context.services.support
-    ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
-    if ticket is None:
-        return
-    texts = context.services.texts
-    staff = _staff_locale(context)
-    problem: str | None = None
-    if not ticket.is_open:
-        problem = texts.t(staff, "ticket.group_closed_not_delivered", ticket=ticket.id)
-    elif not _relayable(message):
-        problem = texts.t(staff, "ticket.group_unsupported")
-    else:
-        try:
-            await _deliver(context, ticket, message)
-        except Forbidden:
-            problem = texts.t(staff, "ticket.group_blocked", ticket=ticket.id)
-        except TelegramError:
-            log.warning("ticket %s: reply not delivered", ticket.id, exc_info=True)
-            problem = texts.t(staff, "ticket.group_not_delivered", ticket=ticket.id)
-        else:
-            tickets.relayed_to_user(ticket)
-    if problem is not None:
-        await message.reply_text(problem, do_quote=True)
-
-
-async def _deliver(context: Context, ticket: Ticket, message: Message) -> None:
-    """Send an agent's message to the user under a "support replied" line; a message too
-    long to carry that line goes as it is."""
-    locale = account_locale(context.services, ticket.user_id)
-    texts = context.services.texts
-    bot = context.bot
-    if message.text is not None:
-        text = texts.render(locale, "ticket_reply", ticket=ticket.id, text=message.text)
-        if not telegram_html.problems(text):
-            await bot.send_message(ticket.user_id, text)
-            return
-    else:
-        caption = texts.render(locale, "ticket_reply", ticket=ticket.id, text=message.caption)
-        if not telegram_html.problems(caption, caption=True):
-            await bot.copy_message(
-                ticket.user_id, message.chat_id, message.message_id, caption=caption
-            )
-            return
-    await bot.copy_message(ticket.user_id, message.chat_id, message.message_id)
-
-
-async def close_by_agent(update: Update, context: Context) -> None:
-    """/close in reply to a ticket message, or the header's button: close it, tell the user."""
-    await acknowledge(update, context)
-    message = update.effective_message
-    agent = update.effective_user
-    assert message is not None and agent is not None
-    texts = context.services.texts
-    staff = _staff_locale(context)
-    tickets = context.services.support
-    parts = callback_parts(update)
-    ticket: Ticket | None = None
-    if update.callback_query is not None:
-        ticket = tickets.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
-    elif message.reply_to_message is not None:
-        ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
-    if ticket is None:
-        await reply(update, texts.t(staff, "ticket.group_reply_to_close"))
-        return
-    if not ticket.is_open:
-        await reply(update, texts.t(staff, "ticket.group_already_closed", ticket=ticket.id))
-        return
-    ticket = tickets.close(ticket, ClosedBy.SUPPORT)
-    locale = account_locale(context.services, ticket.user_id)
-    try:
-        await context.bot.send_message(
-            ticket.user_id, texts.t(locale, "ticket.closed_by_agent", ticket=ticket.id)
-        )
-    except TelegramError:
-        log.info("ticket %s: the user was not told of the closing", ticket.id, exc_info=True)
-    await reply(
-        update,
-        texts.t(staff, "ticket.group_closed_by_agent", ticket=ticket.id, name=agent.full_name),
-    )
-
-
-async def on_close_button(update: Update, context: Context) -> None:
-    """The "close ticket" button: the user's own in private, any ticket in the support group
-    for an agent (anyone else there is refused)."""
-    chat = update.effective_chat
-    settings = context.services.settings
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        await close_own(update, context)
-    elif is_agent(update, settings):
-        await close_by_agent(update, context)
-    elif chat is not None and chat.id == settings.SUPPORT_CHAT_ID:
-        await refuse(update, context)
-    else:
-        await acknowledge(update, context)
-
-
 def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
-    """Add support tickets; after the applicant conversation (the form keeps its text) and
-    before the basic handlers (a user with an open ticket writes to support, not to the
-    FAQ)."""
+    """The user's side of tickets; after the applicant conversation (the form keeps its
+    text) and before the basic handlers (a user with an open ticket writes to support, not
+    to the FAQ)."""
     application.add_handler(CallbackQueryHandler(open_ticket, pattern=r"^sup:open(:\d+)?$"))
-    application.add_handler(CallbackQueryHandler(on_close_button, pattern=r"^sup:close:\d+$"))
     application.add_handler(CommandHandler("close", close_own, filters=PRIVATE))
     application.add_handler(
         MessageHandler(
             PRIVATE & ~filters.COMMAND & _HasOpenTicket(services.support), relay_to_support
         )
     )
-    support_chat = services.settings.SUPPORT_CHAT_ID
-    if support_chat is None:
-        return
-    if not services.settings.SUPPORT_AGENT_IDS:
-        log.warning("SUPPORT_CHAT_ID is set but SUPPORT_AGENT_IDS is empty: no tickets")
-    # Only the support group: messages in any other group never reach these handlers.
-    in_support = filters.Chat(chat_id=support_chat)
-    staff = agents(services.settings)
-    to_ticket = filters.REPLY & ~filters.COMMAND & _RepliesToTicket(services.support)
-    application.add_handler(CommandHandler("close", close_by_agent, filters=staff))
-    application.add_handler(MessageHandler(staff & to_ticket, answer_user))
-    # Everyone else in the support group: told no, and nothing reaches the user.
-    application.add_handler(CommandHandler("close", refuse, filters=in_support))
-    application.add_handler(MessageHandler(in_support & to_ticket, refuse))

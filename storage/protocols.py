@@ -1,4 +1,5 @@
-"""The contracts the rules and services depend on; implementations live beside this module.
+"""The contracts the services depend on (the rules in ``bot/rules/`` depend on none);
+implementations: ``tinydb_store``, ``memory`` (tests) and ``postgres``.
 
 Every method is synchronous and returns only after the change is durable: the caller may
 acknowledge it to the user as soon as the call returns.
@@ -77,7 +78,8 @@ class AuditLog(Protocol):
 
 
 class KeyValueStore(Protocol):
-    """Small JSON documents by (namespace, key); used by the PTB persistence adapter."""
+    """Small JSON documents by (namespace, key): PTB's persistence, support tickets, the
+    FAQ and its gaps and drafts, reviewers' change-request drafts."""
 
     def get(self, namespace: str, key: str) -> Any | None: ...
 

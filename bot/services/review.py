@@ -271,7 +271,6 @@ class ReviewService:
         """Waiting registrations near or past the deadline of 3 working days."""
         return [w for w in self.queue() if w.near or w.overdue]
 
-    # -- internals -----------------------------------------------------------------------
     def open_for(self, registration_id: str, reviewer: int) -> Registration:
         """A registration this reviewer may decide now (before asking them for reasons)."""
         registration = self._waiting(registration_id)
@@ -279,6 +278,8 @@ class ReviewService:
         if holder is not None and holder != reviewer:
             raise Denied("review.held", holder=holder)
         return registration
+
+    # -- internals -----------------------------------------------------------------------
 
     def _waiting(self, registration_id: str) -> Registration:
         registration = self.get(registration_id)

@@ -39,44 +39,41 @@ from conversations.applicant.onboarding import (
 )
 from conversations.applicant.prompts import END, State
 from conversations.applicant.uploads import on_document
-from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+from conversations.common import Context, Turn, callback_parts
 
 
 # -- the form ----------------------------------------------------------------------------
 async def on_text(update: Update, context: Context) -> State | int:
     """A typed answer to the current field."""
+    turn = Turn.of(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
-    registration = prompts.active(update, context)
+    registration = prompts.active(turn)
     if registration is None or registration.cursor is None:
-        return await prompts.resume(update, context)
-    locale = locale_of(update, context)
+        return await prompts.resume_turn(turn)
     try:
         registration = context.services.registrations.answer_text(
             registration.id, registration.cursor, message.text, message.message_id
         )
     except validators.Invalid as error:
-        return await prompts.ask(
-            update, context, registration, prompts.error_text(context, locale, error)
-        )
+        return await prompts.ask(turn, registration, prompts.error_text(turn, error))
     except AlreadyAnswered:
         # Handed over again after a restart: taken already, it must not become the answer
         # to the next field. Show where the applicant stands.
-        return await prompts.resume(update, context)
-    return await prompts.ask(update, context, registration)
+        return await prompts.resume_turn(turn)
+    return await prompts.ask(turn, registration)
 
 
 async def on_form_button(update: Update, context: Context) -> State | int:
     """Choice, keep, skip and back buttons; an old button gets "out of date"."""
+    turn = Turn.of(update, context)
     parts = callback_parts(update)
-    registration = prompts.active(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    registration = prompts.active(turn)
     service = context.services.registrations
     if registration is None or len(parts) < 3 or registration.cursor != parts[2]:
-        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
-        return await prompts.resume(update, context)
-    await acknowledge(update, context)
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.resume_turn(turn)
+    await turn.acknowledge()
     action, key = parts[1], parts[2]
     try:
         if action == "choice" and len(parts) == 4:
@@ -88,67 +85,60 @@ async def on_form_button(update: Update, context: Context) -> State | int:
         elif action == "back":
             registration = service.back(registration.id, key)
     except validators.Invalid as error:
-        return await prompts.ask(
-            update, context, registration, prompts.error_text(context, locale, error)
-        )
+        return await prompts.ask(turn, registration, prompts.error_text(turn, error))
     except NotAsked:
-        return await prompts.resume(update, context, texts.t(locale, "misc.stale_button"))
-    return await prompts.ask(update, context, registration)
+        return await prompts.resume_turn(turn, turn.t("misc.stale_button"))
+    return await prompts.ask(turn, registration)
 
 
 # -- summary -----------------------------------------------------------------------------
 async def on_edit(update: Update, context: Context) -> State | int:
     """Jump from the summary to one field."""
+    turn = Turn.of(update, context)
     parts = callback_parts(update)
-    registration = prompts.active(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    registration = prompts.active(turn)
     if registration is None or len(parts) != 3:
-        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
-        return await prompts.resume(update, context)
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.resume_turn(turn)
     try:
         registration = context.services.registrations.edit(registration.id, parts[2])
     except NotAsked:
-        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
-        return await prompts.resume(update, context)
-    await acknowledge(update, context)
-    return await prompts.ask(update, context, registration)
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.resume_turn(turn)
+    await turn.acknowledge()
+    return await prompts.ask(turn, registration)
 
 
 async def on_submit(update: Update, context: Context) -> State | int:
     """Submit for review; tell the applicant the date by which reviewers answer."""
+    turn = Turn.of(update, context)
     parts = callback_parts(update)
-    registration = prompts.active(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    registration = prompts.active(turn)
     if registration is None or len(parts) != 3 or parts[2] != registration.id:
-        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
-        return await prompts.resume(update, context)
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.resume_turn(turn)
     try:
         registration = context.services.registrations.submit(registration.id)
     except Incomplete as missing:
-        await acknowledge(update, context)
-        return await prompts.resume(
-            update,
-            context,
-            texts.t(
-                locale,
+        await turn.acknowledge()
+        return await prompts.resume_turn(
+            turn,
+            turn.t(
                 "error.field.missing",
-                field=texts.plain(locale, f"field.{missing.field}.label"),
+                field=turn.plain(f"field.{missing.field}.label"),
             ),
         )
     except NotAsked:
-        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
-        return await prompts.resume(update, context)
-    await acknowledge(update, context)
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.resume_turn(turn)
+    await turn.acknowledge()
     if context.user_data is not None:
         context.user_data.pop("active", None)
     if registration.pending:
         delivery.trigger(context)  # the reviewers' card leaves now, not at the next tick
-    await reply(
-        update,
-        texts.render(locale, "submitted", registration=registration),
-        keyboards.main_menu(texts, locale),
+    await turn.reply(
+        turn.render("submitted", registration=registration),
+        keyboards.main_menu(turn.texts, turn.locale),
     )
     return END
 
@@ -156,30 +146,26 @@ async def on_submit(update: Update, context: Context) -> State | int:
 # -- anywhere in the conversation ------------------------------------------------------
 async def on_cancel(update: Update, context: Context) -> int:
     """Leave the form; the draft stays and /apply continues it."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    await reply(update, texts.t(locale, "misc.cancelled"), ReplyKeyboardRemove())
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.t("misc.cancelled"), ReplyKeyboardRemove())
     return END
 
 
 async def on_unexpected(update: Update, context: Context) -> State | int:
     """Stickers, voice, locations, polls, a text where a button is expected …: say what is
     expected and ask again, staying where we are."""
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    turn = Turn.of(update, context)
     if update.callback_query is not None:
-        await acknowledge(update, context, texts.plain(locale, "misc.stale_button"))
-        return await prompts.resume(update, context)
-    return await prompts.resume(update, context, texts.t(locale, "misc.unexpected"))
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.resume_turn(turn)
+    return await prompts.resume_turn(turn, turn.t("misc.unexpected"))
 
 
 async def on_other_command(update: Update, context: Context) -> State | int:
     """A command that means nothing inside the form: explain and ask again."""
-    locale = locale_of(update, context)
-    return await prompts.resume(
-        update, context, context.services.texts.t(locale, "misc.unknown_command")
-    )
+    turn = Turn.of(update, context)
+    return await prompts.resume_turn(turn, turn.t("misc.unknown_command"))
 
 
 PRIVATE = filters.ChatType.PRIVATE

@@ -17,7 +17,7 @@ from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
 from conversations import keyboards, presenter
-from conversations.common import Context, acknowledge, edit_pressed, locale_of, reply
+from conversations.common import Context, Turn
 from conversations.presenter import reason_text
 
 #: Longest agreement page; Telegram allows 4096 characters, we leave room for the header.
@@ -36,12 +36,10 @@ END = ConversationHandler.END
 
 
 # -- where the applicant stands ---------------------------------------------------------
-def active(update: Update, context: Context) -> Registration | None:
+def active(turn: Turn) -> Registration | None:
     """The registration being filled in: the one chosen, else the only editable one."""
-    user = update.effective_user
-    assert user is not None
-    service = context.services.registrations
-    editable = service.editable(user.id)
+    context = turn.context
+    editable = turn.services.registrations.editable(turn.user_id)
     chosen = context.user_data.get("active") if context.user_data is not None else None
     for registration in editable:
         if registration.id == chosen:
@@ -57,39 +55,40 @@ def choose(context: Context, registration: Registration) -> None:
         context.user_data["active"] = registration.id
 
 
-async def resume(update: Update, context: Context, notice: str | None = None) -> State | int:
+async def resume(update: Update, context: Context) -> State | int:
+    """/apply, the menu's button: ask for whatever comes next."""
+    return await resume_turn(Turn.of(update, context))
+
+
+async def resume_turn(turn: Turn, notice: str | None = None) -> State | int:
     """Ask for whatever comes next, read from storage; the entry to every step."""
-    await acknowledge(update, context)
-    user = update.effective_user
-    assert user is not None
-    services = context.services
-    account = services.accounts.ensure(user.id, language_code=user.language_code)
+    await turn.acknowledge()
+    services = turn.services
+    user = turn.update.effective_user if turn.update is not None else None
+    language_code = user.language_code if user is not None else None
+    account = services.accounts.ensure(turn.user_id, language_code=language_code)
     if account.phone is None:
-        return await ask_phone(update, context, notice)
+        return await ask_phone(turn, notice)
     if account.agreement_version != services.agreement_version:
         updated = account.agreement_version is not None
-        return await show_agreement(update, context, 0, notice, updated=updated)
-    registration = active(update, context)
+        return await show_agreement(turn, 0, notice, updated=updated)
+    registration = active(turn)
     if registration is not None:
-        return await ask(update, context, registration, notice)
-    return await show_roles(update, context, notice)
+        return await ask(turn, registration, notice)
+    return await show_roles(turn, notice)
 
 
-async def ask_phone(update: Update, context: Context, notice: str | None) -> State:
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    await reply(
-        update,
-        texts.render(locale, "phone", notice=notice),
-        keyboards.share_phone(texts, locale),
+async def ask_phone(turn: Turn, notice: str | None) -> State:
+    await turn.reply(
+        turn.render("phone", notice=notice), keyboards.share_phone(turn.texts, turn.locale)
     )
     return State.PHONE
 
 
-def agreement_pages(context: Context, locale: str) -> list[Markup]:
+def agreement_pages(turn: Turn) -> list[Markup]:
     """The agreement split at paragraph breaks into pages within Telegram's limit (each
     page still safe HTML: paragraphs never split inside a tag)."""
-    text = context.services.texts.render(locale, "agreement")
+    text = turn.render("agreement")
     pages: list[str] = []
     current = ""
     for paragraph in text.split("\n\n"):
@@ -103,32 +102,28 @@ def agreement_pages(context: Context, locale: str) -> list[Markup]:
 
 
 async def show_agreement(
-    update: Update,
-    context: Context,
+    turn: Turn,
     page: int,
     notice: str | None = None,
     *,
     updated: bool = False,
 ) -> State:
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    pages = agreement_pages(context, locale)
+    pages = agreement_pages(turn)
     page = min(max(page, 0), len(pages) - 1)
     nav: list[tuple[str, str]] = []
     if page > 0:
-        nav.append((texts.plain(locale, "button.previous_page"), f"ap:agr:{page - 1}"))
+        nav.append((turn.plain("button.previous_page"), f"ap:agr:{page - 1}"))
     if page + 1 < len(pages):
-        nav.append((texts.plain(locale, "button.next_page"), f"ap:agr:{page + 1}"))
+        nav.append((turn.plain("button.next_page"), f"ap:agr:{page + 1}"))
     rows = [nav] if nav else []
-    version = context.services.agreement_version
+    version = turn.services.agreement_version
     rows.append(
         [
-            (texts.plain(locale, "button.agree"), f"ap:agree:{version}"),
-            (texts.plain(locale, "button.decline"), "ap:decline"),
+            (turn.plain("button.agree"), f"ap:agree:{version}"),
+            (turn.plain("button.decline"), "ap:decline"),
         ]
     )
-    text = texts.render(
-        locale,
+    text = turn.render(
         "agreement_page",
         body=pages[page],
         page=page + 1,
@@ -138,43 +133,34 @@ async def show_agreement(
         updated=updated,
     )
     markup = keyboards.inline(rows)
-    query = update.callback_query
-    if query is not None and query.data and query.data.startswith("ap:agr:"):
-        await edit_pressed(update, text, markup)
+    if (turn.pressed or "").startswith("ap:agr:"):
+        await turn.edit_pressed(text, markup)
     else:
-        await reply(update, text, markup)
+        await turn.reply(text, markup)
     return State.AGREEMENT
 
 
-async def show_roles(update: Update, context: Context, notice: str | None = None) -> State | int:
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    service = context.services.registrations
-    editable = service.editable(user.id)
-    available = service.available_roles(user.id)
+async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
+    service = turn.services.registrations
+    editable = service.editable(turn.user_id)
+    available = service.available_roles(turn.user_id)
     if not editable and not available:
-        await reply(update, texts.t(locale, "misc.all_roles_taken"))
+        await turn.reply(turn.t("misc.all_roles_taken"))
         return END
     rows = [
         [
             (
-                texts.plain(
-                    locale, "button.continue_role", role=texts.plain(locale, f"role.{r.role}.name")
-                ),
+                turn.plain("button.continue_role", role=turn.plain(f"role.{r.role}.name")),
                 f"ap:cont:{r.id}",
             )
         ]
         for r in editable
     ]
     rows += keyboards.pairs(
-        [(texts.plain(locale, f"role.{role}.name"), f"ap:role:{role}") for role in available]
+        [(turn.plain(f"role.{role}.name"), f"ap:role:{role}") for role in available]
     )
-    await reply(
-        update,
-        texts.render(
-            locale,
+    await turn.reply(
+        turn.render(
             "roles",
             roles=list(Role),
             available=available,
@@ -186,46 +172,37 @@ async def show_roles(update: Update, context: Context, notice: str | None = None
     return State.ROLE
 
 
-async def ask(
-    update: Update, context: Context, registration: Registration, notice: str | None = None
-) -> State:
+async def ask(turn: Turn, registration: Registration, notice: str | None = None) -> State:
     """The prompt of the registration's current field, or the summary when none is left."""
     if registration.cursor is None:
-        return await show_summary(update, context, registration, notice)
-    locale = locale_of(update, context)
-    texts = context.services.texts
+        return await show_summary(turn, registration, notice)
     key = registration.cursor
     field = form.FIELDS[key]
-    step, steps = context.services.registrations.step(registration, key)
+    step, steps = turn.services.registrations.step(registration, key)
     rows: list[list[tuple[str, str]]] = []
     if field.kind is Kind.CHOICE:
         rows.append(
-            [
-                (texts.plain(locale, f"choice.{key}.{c}"), f"ap:choice:{key}:{c}")
-                for c in field.choices
-            ]
+            [(turn.plain(f"choice.{key}.{c}"), f"ap:choice:{key}:{c}") for c in field.choices]
         )
     extra: list[tuple[str, str]] = []
     if key in registration.answers:
-        extra.append((texts.plain(locale, "button.keep"), f"ap:keep:{key}"))
+        extra.append((turn.plain("button.keep"), f"ap:keep:{key}"))
     if field.skippable(registration.answers):
-        extra.append((texts.plain(locale, "button.skip"), f"ap:skip:{key}"))
+        extra.append((turn.plain("button.skip"), f"ap:skip:{key}"))
     if step > 1 or registration.editing:
-        extra.append((texts.plain(locale, "button.back"), f"ap:back:{key}"))
+        extra.append((turn.plain("button.back"), f"ap:back:{key}"))
     if extra:
         rows.append(extra)
-    current = presenter.shown(texts, locale, registration, key)
-    await reply(
-        update,
-        texts.render(
-            locale,
+    current = presenter.shown(turn.texts, turn.locale, registration, key)
+    await turn.reply(
+        turn.render(
             "field",
             section=form.SECTION_OF[key],
             key=key,
             step=step,
             steps=steps,
             current=current,
-            reason=reason_text(texts, locale, registration.flagged[key])
+            reason=reason_text(turn.texts, turn.locale, registration.flagged[key])
             if key in registration.flagged
             else None,
             notice=notice,
@@ -237,28 +214,22 @@ async def ask(
     return State.FORM
 
 
-async def show_summary(
-    update: Update, context: Context, registration: Registration, notice: str | None = None
-) -> State:
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    keys = context.services.registrations.sequence(registration)
+async def show_summary(turn: Turn, registration: Registration, notice: str | None = None) -> State:
+    keys = turn.services.registrations.sequence(registration)
     edit = [
         (
-            texts.plain(locale, "button.edit", field=texts.plain(locale, f"field.{k}.label")),
+            turn.plain("button.edit", field=turn.plain(f"field.{k}.label")),
             f"ap:edit:{k}",
         )
         for k in keys
     ]
     rows = keyboards.pairs(edit)
-    rows.append([(texts.plain(locale, "button.submit"), f"ap:submit:{registration.id}")])
-    await reply(
-        update,
-        texts.render(
-            locale,
+    rows.append([(turn.plain("button.submit"), f"ap:submit:{registration.id}")])
+    await turn.reply(
+        turn.render(
             "summary",
             role=registration.role.value,
-            sections=presenter.sections(texts, locale, registration),
+            sections=presenter.sections(turn.texts, turn.locale, registration),
             flagged=registration.flagged,
             notice=notice,
         ),
@@ -267,5 +238,6 @@ async def show_summary(
     return State.SUMMARY
 
 
-def error_text(context: Context, locale: str, error: validators.Invalid) -> str:
-    return context.services.texts.t(locale, f"error.{error.code}", **error.params)
+def error_text(turn: Turn, error: validators.Invalid) -> str:
+    """What is wrong with an answer, in the applicant's language."""
+    return turn.t(f"error.{error.code}", **error.params)
