@@ -68,7 +68,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bench.storage import BACKGROUND, T0
 from bot.factory import agreement_version, build
-from bot.offline import OfflineTelegram, Person
+from bot.offline import OfflineTelegram, Person, samples
 from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
 from bot.rules import form
 from bot.rules.models import Account, AuditEvent, Document, Registration, Role, Status
@@ -99,9 +99,7 @@ ADMIN_CHAT, REVIEWERS = -1001000, (501, 502)
 
 # Small uploads: the download path's cost per byte is not what this measures, and the kit
 # keeps every file in memory (which would blur the RSS comparison).
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(8 * 1024)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(4 * 1024)
-PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 400 + b"%%EOF\n"
+JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
 
 
 # -- what applicants type -----------------------------------------------------------------
@@ -483,10 +481,9 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
         for person, _ in walks:
             reg = store.registrations.get(Registration.make_id(person.id, Role.ISV))
             assert reg is not None and reg.status is Status.SUBMITTED, (person, reg)
-        # What the hourly reminder job does first: find the idle drafts.
+        # What the hourly reminder job does first: find the idle drafts and fixes.
         start = time.perf_counter()
-        idle_for = timedelta(days=settings.DRAFT_REMINDER_DAYS)
-        app.bot_data.services.registrations.idle_drafts(idle_for)
+        app.bot_data.services.registrations.idle(settings.idle_rules)
         figures["scan_s"] = time.perf_counter() - start
         figures["scan_mb"] = memory_kb("VmHWM") / 1024
     finally:
@@ -676,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "calls: Bot API calls per update; start s: open storage + build + initialize "
         "(persistence loaded); rss0: RSS after start; peak: VmHWM after the walks; scan s, "
-        "scan MB: one reminder scan (idle_drafts) after them, and the peak RSS since"
+        "scan MB: one reminder scan (registrations.idle) after them, and the peak RSS since"
     )
 
     ok = True

@@ -155,7 +155,13 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         },
         "delete_done": {"deleted": sample_registrations()[:2]},
         "album": {"outcomes": [user_text, user_text]},
-        "reminder": {"registration": registration},
+        "reminder": {
+            "registration": decided,
+            "kind": "fix",
+            "reasons": reasons,
+            "expires": datetime(2026, 12, 30, 3, 0, tzinfo=UTC),
+            "days": 30,
+        },
         "review_card": {
             "r": registration,
             "sections": sections,

@@ -137,6 +137,7 @@ class Registration(BaseModel):
     submitted_at: datetime | None = None
     due_date: date | None = None
     reminded_at: datetime | None = None
+    expiry_warned_at: datetime | None = None  # a draft's warning that it expires soon
     round: int = 0  # how many times it was submitted
     claimed_by: int | None = None  # the reviewer holding it
     claimed_at: datetime | None = None

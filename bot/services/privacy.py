@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.rules import form
+from bot.rules.idle import Due, IdleRules, due
 from bot.rules.models import AuditEvent, Registration, Role, Status
 from bot.services.support import SupportDesk
-from storage.files import FileStore
-from storage.protocols import Storage
+from storage.protocols import DocumentStore, Storage
 
 Clock = Callable[[], datetime]
 
@@ -86,7 +86,9 @@ class DeletionPlan:
 class PersonalData:
     """Exports and deletes a user's data; every deletion is durable when a method returns."""
 
-    def __init__(self, storage: Storage, files: FileStore, desk: SupportDesk, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, files: DocumentStore, desk: SupportDesk, clock: Clock
+    ) -> None:
         self.storage = storage
         self.files = files
         self.desk = desk
@@ -134,31 +136,49 @@ class PersonalData:
             registration = self.storage.registrations.get(Registration.make_id(user_id, role))
             if registration is None or registration.status is not Status.DRAFT:
                 continue
-            self.storage.audit.append(
-                AuditEvent(
-                    subject=registration.id,
-                    action="draft_deleted",
-                    actor=user_id,
-                    at=self.clock(),
-                    detail={"answers": len(registration.answers)},
-                )
-            )
-            # The registration goes first: a crash before the releases leaves a value
-            # claimed by a registration that is gone (harmless to the user, who may claim
-            # it again with a new draft of the same role), never a draft whose unique
-            # answers someone else could take.
-            self.storage.registrations.delete(registration.id)
-            for field in form.FIELDS.values():
-                value = registration.answers.get(field.key)
-                if field.unique is not None and isinstance(value, str):
-                    self.storage.unique.release(field.unique, value, registration.id)
+            self._discard(registration, "draft_deleted", user_id)
             deleted.append(registration)
         if deleted:
-            # After the records: a crash in between leaves files nobody refers to, which the
-            # next /delete removes. Replaced uploads of kept registrations go too.
-            kept = self.storage.registrations.for_user(user_id)
-            self.files.sweep(user_id, keep=stored_files(kept))
+            self._sweep(user_id)
         return deleted
+
+    def expire_draft(self, registration_id: str, rules: IdleRules) -> Registration | None:
+        """Delete a draft whose expiry is due (checked again on the stored copy: the
+        applicant may have come back since the scan), freeing its e-mail address and
+        administrator id; None when it is not due (any more)."""
+        registration = self.storage.registrations.get(registration_id)
+        if registration is None or due(registration, self.clock(), rules) is not Due.EXPIRE:
+            return None
+        self._discard(registration, "draft_expired", None)
+        self._sweep(registration.user_id)
+        return registration
+
+    def _discard(self, registration: Registration, action: str, actor: int | None) -> None:
+        """Delete a draft with its answers and free its unique values (audited)."""
+        self.storage.audit.append(
+            AuditEvent(
+                subject=registration.id,
+                action=action,
+                actor=actor,
+                at=self.clock(),
+                detail={"answers": len(registration.answers)},
+            )
+        )
+        # The registration goes first: a crash before the releases leaves a value claimed
+        # by a registration that is gone (harmless to the user, who may claim it again with
+        # a new draft of the same role), never a draft whose unique answers someone else
+        # could take.
+        self.storage.registrations.delete(registration.id)
+        for field in form.FIELDS.values():
+            value = registration.answers.get(field.key)
+            if field.unique is not None and isinstance(value, str):
+                self.storage.unique.release(field.unique, value, registration.id)
+
+    def _sweep(self, user_id: int) -> None:
+        # After the records: a crash in between leaves files nobody refers to, which the
+        # next deletion removes. Replaced uploads of kept registrations go too.
+        kept = self.storage.registrations.for_user(user_id)
+        self.files.sweep(user_id, keep=stored_files(kept))
 
 
 def _registration(registration: Registration) -> dict[str, Any]:

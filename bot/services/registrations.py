@@ -7,12 +7,13 @@ or a lost conversation state never loses the applicant's place.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.rules import form, validators
 from bot.rules.form import Field, Kind
-from bot.rules.models import AuditEvent, Channel, Document, Registration, Role, Status
+from bot.rules.idle import REMINDED, Due, IdleRules, due
+from bot.rules.models import AuditEvent, Channel, Document, Registration, Role
 from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
@@ -80,24 +81,31 @@ class RegistrationService:
         keys = self.sequence(registration)
         return (keys.index(key) + 1 if key in keys else 1), len(keys)
 
-    def idle_drafts(self, idle_for: timedelta) -> list[Registration]:
-        """Drafts untouched for ``idle_for`` that have not been reminded since."""
+    def idle(self, rules: IdleRules) -> dict[Due, list[Registration]]:
+        """Idle registrations by what their applicants are owed now (reminder, expiry
+        warning, expiry), from one scan of the drafts and the fixes."""
         now = self.clock()
+        # Filtered while read: the idle ones already reminded (after the first run, nearly
+        # all of them) are never all held in memory at once.
+        found = self.storage.registrations.with_status(
+            *REMINDED, where=lambda r: due(r, now, rules) is not None
+        )
+        work: dict[Due, list[Registration]] = {kind: [] for kind in Due}
+        for registration in found:
+            kind = due(registration, now, rules)
+            if kind is not None:
+                work[kind].append(registration)
+        return work
 
-        def idle(r: Registration) -> bool:
-            return now - r.updated_at >= idle_for and (
-                r.reminded_at is None or r.reminded_at < r.updated_at
-            )
-
-        # Filtered while read: the drafts already reminded (after the first run, nearly all
-        # idle ones) are never all held in memory at once.
-        return self.storage.registrations.with_status(Status.DRAFT, where=idle)
-
-    def mark_reminded(self, registration_id: str) -> None:
-        """Record the reminder without counting it as the applicant's activity."""
+    def mark_reminded(self, registration_id: str, *, warning: bool = False) -> None:
+        """Record a reminder (or an expiry warning) without counting it as the applicant's
+        activity."""
         registration = self.storage.registrations.get(registration_id)
         if registration is not None:
-            registration.reminded_at = self.clock()
+            if warning:
+                registration.expiry_warned_at = self.clock()
+            else:
+                registration.reminded_at = self.clock()
             self.storage.registrations.save(registration)
 
     # -- changing --------------------------------------------------------------------

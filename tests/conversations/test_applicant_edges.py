@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
 from bot.rules import documents
+from bot.rules.idle import Due, IdleRules
 from bot.rules.models import Registration
 from conversations.applicant import prompts
 
@@ -190,15 +190,15 @@ async def test_the_reminders_scan_does_not_hold_up_other_users(
     await reach_form(user, "Platform partner", zh=False)
     await user.send("Wei Zhang")
     services = harness.services
-    scan = services.registrations.idle_drafts
+    scan = services.registrations.idle
     answered = threading.Event()
 
-    def slow_scan(idle_for: timedelta) -> list[Registration]:
+    def slow_scan(rules: IdleRules) -> dict[Due, list[Registration]]:
         # Were the scan on the event loop, the other user could not be answered: it fails.
         assert answered.wait(timeout=10), "nobody was answered during the scan"
-        return list(scan(idle_for))
+        return scan(rules)
 
-    monkeypatch.setattr(services.registrations, "idle_drafts", slow_scan)
+    monkeypatch.setattr(services.registrations, "idle", slow_scan)
     job = harness.app.job_queue.get_jobs_by_name("draft-reminders")[0]
     harness.clock.advance(days=4)
 
