@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from bot.rules import documents, validators
 from bot.rules.models import Document
-from storage.files import FileStore
+from storage.protocols import DocumentStore
 
 
 class Uploads:
     """Turns downloaded bytes into a stored ``Document`` or refuses them."""
 
-    def __init__(self, files: FileStore) -> None:
+    def __init__(self, files: DocumentStore) -> None:
         self._files = files
 
     def accept(
