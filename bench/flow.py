@@ -68,7 +68,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bench.storage import BACKGROUND, T0
 from bot.factory import agreement_version, build
-from bot.offline import OfflineTelegram, Person
+from bot.offline import OfflineTelegram, Person, samples
 from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
 from bot.rules import form
 from bot.rules.models import Account, AuditEvent, Document, Registration, Role, Status
@@ -99,9 +99,7 @@ ADMIN_CHAT, REVIEWERS = -1001000, (501, 502)
 
 # Small uploads: the download path's cost per byte is not what this measures, and the kit
 # keeps every file in memory (which would blur the RSS comparison).
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(8 * 1024)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(4 * 1024)
-PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 400 + b"%%EOF\n"
+JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
 
 
 # -- what applicants type -----------------------------------------------------------------

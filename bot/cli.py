@@ -12,8 +12,10 @@ import logging
 import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import psycopg
 from pydantic import SecretStr, ValidationError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -38,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
     console.add_argument("--user", type=int, default=1, help="Telegram user id to act as")
     sub.add_parser("check", help="validate settings and render every template")
+    migrate = sub.add_parser("migrate", help="copy a TinyDB data folder into DATABASE_URL")
+    migrate.add_argument(
+        "--from-tinydb", type=Path, required=True, metavar="DATA_DIR", help="the folder to copy"
+    )
     return parser
 
 
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.LOG_LEVEL, [s.get_secret_value() for s in hidden if s])
     if command == "check":
         return check(settings)
+    if command == "migrate":
+        return migrate_from_tinydb(settings, args.from_tinydb)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
         return _fail("TELEGRAM_BOT_TOKEN: not set (use 'console' to try the bot offline)")
     if command == "webhook" and not settings.WEBHOOK_URL:
@@ -121,6 +129,39 @@ def open_storage(settings: Settings) -> Storage:
     if settings.DATABASE_URL is not None:
         return PostgresStorage.open(settings.DATABASE_URL.get_secret_value())
     return TinyDBStorage.open(settings.DATA_DIR)
+
+
+def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:
+    """Copy ``source_dir`` (TinyDB) into ``DATABASE_URL`` and print what was copied."""
+    from storage.postgres.from_tinydb import KINDS, copy_from_tinydb
+
+    if settings.DATABASE_URL is None:
+        return _fail("DATABASE_URL: not set (the PostgreSQL database to copy into)")
+    if not (source_dir / "users").is_dir():
+        return _fail(f"--from-tinydb: {source_dir} is not a bot's data folder (no users/)")
+    try:
+        source = TinyDBStorage.open(source_dir)
+    except DataDirLocked as error:
+        return _fail(str(error))
+    try:
+        with source, PostgresStorage.open(settings.DATABASE_URL.get_secret_value()) as target:
+            counts, skipped = copy_from_tinydb(source, target)
+    except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
+        return _fail(f"DATABASE_URL: {error}")
+    except (OSError, ValueError, KeyError, psycopg.Error) as error:
+        # One transaction: a failure anywhere leaves the database as it was.
+        logging.getLogger(__name__).debug("copy failed", exc_info=True)
+        return _fail(f"migrate: nothing was copied: {type(error).__name__}: {error}")
+    print(f"copied {source_dir} into the database:")
+    for kind, _ in KINDS:
+        c = counts[kind]
+        print(
+            f"  {kind:<18} {c.source:>8} in the source {c.new:>8} new "
+            f"{c.in_database:>8} in the database"
+        )
+    for item in skipped:
+        print(f"warning: {item.what} was not copied: {item.why}", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 def _console(settings: Settings, storage: Storage, user_id: int) -> int:

@@ -49,7 +49,6 @@ from conversations.common import BotData, Context, Services
 from conversations.faq_desk import desk as faq_desk
 from conversations.review import desk as reviewer
 from conversations.review import overview
-from storage.files import FileStore
 from storage.persistence import StorePersistence
 from storage.protocols import Storage
 
@@ -158,7 +157,7 @@ def build_services(
     album_wait: float,
 ) -> Services:
     """Every service, each once, over the one storage (handlers never see storage)."""
-    files = FileStore(settings.DATA_DIR)
+    files = storage.files  # every process reads the same documents (TinyDB: DATA_DIR/files)
     support = SupportDesk(storage.kv, clock)
     return Services(
         settings=settings,

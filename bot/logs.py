@@ -62,3 +62,5 @@ def configure(level: str, secrets: list[str] | None = None) -> None:
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # pypdf warns about every flaw of an uploaded PDF; the applicant is told, not the operator.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)

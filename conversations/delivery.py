@@ -15,10 +15,11 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.mailer import Mail, MailError
+from bot.rules import documents
 from bot.rules.models import Channel, Notification, Registration
 from bot.services.outbox import Outcome
 from conversations import keyboards
@@ -160,9 +161,15 @@ async def _send_document(
     if isinstance(reply_to, int):
         kwargs["reply_to_message_id"] = reply_to
         kwargs["allow_sending_without_reply"] = True
-    if str(value.get("mime_type", "")).startswith("image/") and not value.get("file_name"):
+    mime = str(value.get("mime_type", ""))
+    if mime.startswith("image/") and not value.get("file_name"):
+        # Sent as a photo: Telegram re-encoded it and it has no name to mislead anyone.
         return await context.bot.send_photo(chat_id, value["file_id"], **kwargs)
-    return await context.bot.send_document(chat_id, value["file_id"], **kwargs)
+    # Sent as a file: uploaded again from our checked copy under a name made from the field
+    # and the detected type, so "licence.pdf.exe" reaches reviewers as "licence.pdf".
+    data = await asyncio.to_thread(services.uploads.read, str(value["stored_as"]))
+    upload = InputFile(data, filename=documents.file_name(key, mime))
+    return await context.bot.send_document(chat_id, upload, **kwargs)
 
 
 async def _send_mail(services: Services, registration: Registration, note: Notification) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from markupsafe import escape
 from telegram import InlineKeyboardMarkup
 
-from bot.rules import form, reasons
+from bot.rules import documents, form, reasons
 from bot.rules.form import Kind
 from bot.rules.models import Registration
 from bot.rules.status import WAITING
@@ -30,9 +30,10 @@ def shown(
     if value is None:
         return texts.plain(locale, "misc.skipped")
     if field.kind is Kind.DOCUMENT and isinstance(value, dict):
-        return texts.plain(
-            locale, "misc.file", name=value.get("file_name") or "", size=value.get("size", 0)
-        )
+        # Named as reviewers receive it (the field and the detected type), never as the
+        # sender named it ("licence.pdf.exe").
+        name = documents.file_name(key, str(value.get("mime_type")))
+        return texts.plain(locale, "misc.file", name=name, size=value.get("size", 0))
     if field.kind is Kind.CHOICE:
         return texts.plain(locale, f"choice.{key}.{value}")
     return str(value) if revealed or not field.masked else form.mask(str(value))

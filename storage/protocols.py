@@ -11,7 +11,7 @@ atomically, so a reader sees a record before or after a change, never half of it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.rules.models import Account, AuditEvent, Registration
@@ -91,6 +91,23 @@ class KeyValueStore(Protocol):
         """Every (key, value) of a namespace; cost grows with that namespace only."""
 
 
+class DocumentStore(Protocol):
+    """Uploaded documents, named by content in their uploader's space, so nothing a user
+    sends can choose a name. Every process of the bot reads the same documents."""
+
+    def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
+        """Store ``data`` durably for user ``owner``: (sha256, the name to read it by, which
+        is ``files/<uid % 256 as 2 hex>/<uid>/<sha256>.<ext>`` in every implementation).
+        ``ValueError`` for an extension that is not alphanumeric or a user id <= 0."""
+
+    def read(self, relative: str) -> bytes:
+        """The bytes stored under a name ``put`` returned (``FileNotFoundError`` when there
+        are none; ``ValueError`` for a name outside ``files/``)."""
+
+    def sweep(self, owner: int, keep: Collection[str]) -> int:
+        """Delete user ``owner``'s documents whose names are not in ``keep``; how many."""
+
+
 class Storage(Protocol):
     """Everything the application stores, opened once per process."""
 
@@ -99,5 +116,6 @@ class Storage(Protocol):
     unique: UniqueIndex
     audit: AuditLog
     kv: KeyValueStore
+    files: DocumentStore
 
     def close(self) -> None: ...

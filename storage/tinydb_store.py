@@ -41,10 +41,12 @@ from storage.atomic import (
     remove_durable,
     write_json_atomic,
 )
+from storage.files import FileStore
 from storage.lock import DataDirLock
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    DocumentStore,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -597,6 +599,7 @@ class TinyDBStorage:
         self.unique: UniqueIndex = TinyDBUniqueIndex(self._root)
         self.audit: AuditLog = TinyDBAuditLog(self._root)
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
+        self.files: DocumentStore = FileStore(data_dir)
 
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:

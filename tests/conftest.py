@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from bot.cli import open_storage
 from bot.factory import build
 from bot.offline import OfflineTelegram
 from bot.settings import Settings
 from conversations.common import Services
-from storage.tinydb_store import TinyDBStorage
+from storage.protocols import Storage
 
 ADMIN_CHAT = -1001000
 SUPPORT_CHAT = -1002000
@@ -67,11 +68,11 @@ class BotHarness:
         self.kit = OfflineTelegram()
         self.admin_group = self.kit.group(ADMIN_CHAT, "Reviewers")
         self.support_group = self.kit.group(SUPPORT_CHAT, "Support")
-        self.storage: TinyDBStorage | None = None
+        self.storage: Storage | None = None
         self.app: Any = None
 
     async def start(self) -> None:
-        self.storage = TinyDBStorage.open(self.settings.DATA_DIR)
+        self.storage = open_storage(self.settings)  # PostgreSQL when DATABASE_URL is set
         self.app = build(
             self.settings,
             self.storage,
@@ -144,7 +145,7 @@ class BotHarness:
         return services
 
     @property
-    def store(self) -> TinyDBStorage:
+    def store(self) -> Storage:
         assert self.storage is not None
         return self.storage
 

@@ -17,8 +17,7 @@ from bot.rules import form
 from bot.rules.idle import Due, IdleRules, due
 from bot.rules.models import AuditEvent, Registration, Role, Status
 from bot.services.support import SupportDesk
-from storage.files import FileStore
-from storage.protocols import Storage
+from storage.protocols import DocumentStore, Storage
 
 Clock = Callable[[], datetime]
 
@@ -87,7 +86,9 @@ class DeletionPlan:
 class PersonalData:
     """Exports and deletes a user's data; every deletion is durable when a method returns."""
 
-    def __init__(self, storage: Storage, files: FileStore, desk: SupportDesk, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, files: DocumentStore, desk: SupportDesk, clock: Clock
+    ) -> None:
         self.storage = storage
         self.files = files
         self.desk = desk

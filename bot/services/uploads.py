@@ -1,17 +1,17 @@
-"""Accepting an uploaded document: its content is checked (size, and what it is by its
-first bytes, whatever it claims) and stored in its uploader's folder."""
+"""Accepting an uploaded document: its content is checked (size, and what it is by parsing
+it, whatever it claims) and stored in its uploader's folder."""
 
 from __future__ import annotations
 
 from bot.rules import documents, validators
 from bot.rules.models import Document
-from storage.files import FileStore
+from storage.protocols import DocumentStore
 
 
 class Uploads:
     """Turns downloaded bytes into a stored ``Document`` or refuses them."""
 
-    def __init__(self, files: FileStore) -> None:
+    def __init__(self, files: DocumentStore) -> None:
         self._files = files
 
     def accept(
@@ -24,12 +24,11 @@ class Uploads:
         file_name: str | None,
     ) -> Document:
         """Store the bytes for user ``owner``; ``validators.Invalid`` when they are too big
-        or not a JPEG, PNG or PDF."""
+        or not a JPEG or PNG that decodes or a PDF that opens. CPU-bound (an image is
+        decoded): callers run it in a worker thread."""
         if len(data) > documents.MAX_BYTES:
             raise validators.Invalid("document.too_big")
-        mime = documents.sniff(data)
-        if mime is None:
-            raise validators.Invalid("document.bad_type")
+        mime = documents.identify(data)  # parses it
         sha256, stored_as = self._files.put(data, documents.EXTENSIONS[mime], owner)
         return Document(
             file_id=file_id,
@@ -40,3 +39,7 @@ class Uploads:
             sha256=sha256,
             stored_as=stored_as,
         )
+
+    def read(self, stored_as: str) -> bytes:
+        """The checked copy of an accepted document (``Document.stored_as``)."""
+        return self._files.read(stored_as)

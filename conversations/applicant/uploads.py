@@ -3,6 +3,7 @@ content, stored by hash, and an album gets one answer for all of its items."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
@@ -72,8 +73,9 @@ async def _download(message: Message, context: Context, owner: int) -> Document:
     if telegram_file.file_size is not None and telegram_file.file_size > documents.MAX_BYTES:
         raise validators.Invalid("document.too_big")
     data = bytes(await telegram_file.download_as_bytearray())
-    return context.services.uploads.accept(
-        data, owner=owner, file_id=file_id, file_unique_id=unique_id, file_name=name
+    accept = context.services.uploads.accept
+    return await asyncio.to_thread(  # parsing the file is CPU: off the event loop
+        lambda: accept(data, owner=owner, file_id=file_id, file_unique_id=unique_id, file_name=name)
     )
 
 

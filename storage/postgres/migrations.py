@@ -70,6 +70,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "documents",
+        """
+        -- Uploaded documents, by the same names the file store uses, readable by every
+        -- process. owner is 0 for files stored before documents had an owner's folder.
+        CREATE TABLE documents (
+            name text COLLATE "C" PRIMARY KEY,
+            owner bigint NOT NULL,
+            data bytea NOT NULL
+        );
+        CREATE INDEX documents_by_owner ON documents (owner);
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -22,10 +22,12 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage.files import document_name
 from storage.postgres.migrations import migrate
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    DocumentStore,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -323,6 +325,43 @@ class PostgresKeyValueStore:
         return {key: json.loads(text) for key, text in rows}
 
 
+class PostgresDocuments:
+    """Uploaded documents in the ``documents`` table, by the file store's names."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
+        """Store ``data`` for user ``owner`` (once: the name is its content's digest)."""
+        digest, name = document_name(data, extension, owner)
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO documents (name, owner, data) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name, owner, data),
+            )
+        return digest, name
+
+    def read(self, relative: str) -> bytes:
+        """The bytes stored under ``relative``."""
+        if not relative.startswith("files/"):
+            raise ValueError("path outside the file store")
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT data FROM documents WHERE name = %s", (relative,)).fetchone()
+        if row is None:
+            raise FileNotFoundError(relative)
+        return bytes(row[0])
+
+    def sweep(self, owner: int, keep: Collection[str]) -> int:
+        """Delete user ``owner``'s documents not named in ``keep``; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM documents WHERE owner = %s AND NOT (name = ANY(%s))",
+                (owner, list(keep)),
+            )
+            return cur.rowcount
+
+
 class PostgresStorage:
     """The application's storage in one PostgreSQL database; open with ``open``."""
 
@@ -336,6 +375,7 @@ class PostgresStorage:
         self.unique: UniqueIndex = PostgresUniqueIndex(self._db)
         self.audit: AuditLog = PostgresAuditLog(self._db)
         self.kv: KeyValueStore = PostgresKeyValueStore(self._db)
+        self.files: DocumentStore = PostgresDocuments(self._db)
 
     @classmethod
     def open(cls, conninfo: str, *, exclusive: bool = True, pool_size: int = 4) -> PostgresStorage:
@@ -365,6 +405,10 @@ class PostgresStorage:
             lock.close()
             raise
         return cls(pool, lock if exclusive else None)
+
+    def connection(self) -> contextlib.AbstractContextManager[Conn]:
+        """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
+        return self._db.connection()
 
     def close(self) -> None:
         """Close the pool and release the database; further use raises ``StorageClosed``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.offline import samples
 from bot.offline.people import Person
 from bot.offline.transport import BotMessage
 from bot.rules import form
@@ -13,9 +14,7 @@ from bot.rules.models import Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
 from bot.texts import Texts
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2048)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(1024)
-PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 50 + b"%%EOF\n"
+JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
 
 #: How each document is sent: (content, file name, MIME type); no file name = as a photo.
 _PHOTO: tuple[bytes, str | None, str | None] = (JPEG, None, None)

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 
 from conftest import REVIEWERS, BotHarness
+from journey import Applicant, fill_form, reach_form
 from test_review_desk import cards, submit
 
 from bot.rules.models import Registration, Status
@@ -68,9 +69,30 @@ async def test_export_and_stats(harness: BotHarness) -> None:
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(data))}
     assert rows["430-isv"]["status"] == "approved" and rows["431-isv"]["status"] == "submitted"
     assert "legal_id_number" not in data and "11010" not in data
+    # China time to the second, as the chat shows times (the clock starts 02:00 UTC).
+    assert rows["431-isv"]["submitted_at"].startswith("2026-11-30 10:00:")
+    assert len(rows["431-isv"]["submitted_at"]) == len("2026-11-30 10:00:00")
     chart = await reviewer.send("/stats", chat=group)
     assert chart[-1].photo is not None
     assert "提交 2 次" in chart[-1].text and "中位时间：5.0 小时" in chart[-1].text
+
+
+async def test_export_leaves_out_drafts_never_submitted(harness: BotHarness) -> None:
+    """A draft is the applicant's until they submit it (and /delete removes it): its
+    company, credit code and e-mail are not the reviewers' to download."""
+    await submit(harness, 432)
+    drafter = harness.kit.user(433, language_code="en")
+    unsent = Applicant(433, zh=False)
+    await reach_form(drafter, "Third-party developer", zh=False)
+    await fill_form(drafter, unsent, zh=False)
+    exported = await harness.kit.user(REVIEWERS[0]).send("/export", chat=harness.admin_group)
+    document = exported[-1].document
+    assert document is not None
+    data = harness.kit.api.file(document["file_id"]).data.decode("utf-8-sig")
+    assert "432-isv" in data
+    for value in ("433-isv", unsent.answers["company_name"], unsent.answers["admin_email"]):
+        assert value not in data
+    assert unsent.answers["credit_code"] not in data
 
 
 async def test_daily_digest_lists_near_and_overdue(harness: BotHarness) -> None:

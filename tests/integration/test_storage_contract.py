@@ -307,6 +307,36 @@ def test_kv_stays_inside_its_folder(disk: TinyDBStorage, tmp_path: Path) -> None
     assert not (tmp_path.parent / "x").exists()
 
 
+# --- documents ------------------------------------------------------------------------------
+
+
+def test_documents_are_named_by_content_per_owner_and_swept(store: Storage) -> None:
+    files = store.files
+    digest, name = files.put(b"%PDF-1.4 licence", "pdf", 300)
+    assert name == f"files/2c/300/{digest}.pdf"
+    assert files.put(b"%PDF-1.4 licence", "pdf", 300) == (digest, name)  # stored once
+    _, other = files.put(b"%PDF-1.4 licence", "pdf", 301)  # another owner's own copy
+    _, photo = files.put(b"\xff\xd8\xff photo", "jpg", 300)
+    assert files.read(name) == b"%PDF-1.4 licence" and files.read(other) == files.read(name)
+    assert files.sweep(300, keep={photo}) == 1
+    with pytest.raises(FileNotFoundError):
+        files.read(name)
+    assert files.read(photo) == b"\xff\xd8\xff photo"
+    assert files.read(other) == b"%PDF-1.4 licence"  # user 301's are not swept with 300's
+    assert files.sweep(300, keep=()) == 1 and files.sweep(300, keep=()) == 0
+
+
+@pytest.mark.parametrize(("extension", "owner"), [("p/df", 1), ("", 1), ("pdf", 0), ("pdf", -3)])
+def test_documents_refuse_bad_names(store: Storage, extension: str, owner: int) -> None:
+    with pytest.raises(ValueError):
+        store.files.put(b"x", extension, owner)
+
+
+def test_documents_are_read_only_inside_the_file_store(store: Storage) -> None:
+    with pytest.raises(ValueError):
+        store.files.read("kv/secret.json")
+
+
 # --- TinyDB only: durability, locking, errors -----------------------------------------------
 
 
