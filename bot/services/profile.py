@@ -88,11 +88,15 @@ class ProfileService:
         self, registration: Registration, purpose: Purpose, address: str
     ) -> tuple[Registration, str]:
         now = self.clock()
-        if verification.locked(registration.email_check, now):
-            assert registration.email_check is not None
-            raise Refused("profile.locked", until=registration.email_check.locked_until)
+        until = self._locked_until(registration.user_id, now)
+        if until is not None:
+            raise Refused("profile.locked", until=until)
+        previous = registration.email_check
+        later = verification.next_send_allowed(previous, now)
+        if later is not None:
+            raise Refused("profile.code_limit", until=later)
         code = verification.new_code()
-        registration.email_check = verification.issue(purpose, address, code, now)
+        registration.email_check = verification.issue(purpose, address, code, now, previous)
         self.storage.registrations.save(registration)
         return registration, code
 
@@ -105,6 +109,10 @@ class ProfileService:
         if check is None:
             raise Refused("profile.no_code")
         now = self.clock()
+        until = self._locked_until(user_id, now)
+        if until is not None and not verification.locked(check, now):
+            # Locked through another registration of the account: no guess is checked.
+            raise Refused("profile.locked", until=until)
         outcome = verification.attempt(check, typed, now)
         events: list[AuditEvent] = []
         replaced: str | None = None
@@ -121,6 +129,18 @@ class ProfileService:
             # Only once the new address is saved is the old one free for others.
             self.storage.unique.release("email", replaced, registration.id)
         return outcome, registration, check.purpose
+
+    def _locked_until(self, user_id: int, now: datetime) -> datetime | None:
+        """When codes unlock for the account, if any registration of it is locked: the
+        lock is the account's, so one registration's lock is not sidestepped with another."""
+        ends = [
+            r.email_check.locked_until
+            for r in self.approved(user_id)
+            if r.email_check is not None
+            and r.email_check.locked_until is not None
+            and verification.locked(r.email_check, now)
+        ]
+        return max(ends) if ends else None
 
     def _switch(self, registration: Registration, address: str, now: datetime) -> str:
         """Put the verified new address in place (claimed first); returns the old one."""
