@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import REVIEWERS, BotHarness
-from test_review_desk import cards, submit
+from journey import cards, submit
 
 from bot.offline.people import Group, Person
 from bot.rules.models import Status

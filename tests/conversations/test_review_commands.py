@@ -10,8 +10,7 @@ import threading
 from collections.abc import Iterator
 
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, fill_form, reach_form
-from test_review_desk import cards, submit
+from journey import Applicant, cards, fill_form, reach_form, submit
 
 from bot.rules.models import Registration, Status
 
@@ -118,18 +117,19 @@ async def test_a_long_export_does_not_hold_up_other_users(harness: BotHarness) -
     assert harness.storage is not None
     registrations = harness.storage.registrations
     scan = registrations.all
-    answered = threading.Event()
+    started, answered = threading.Event(), threading.Event()
 
     def slow_scan() -> Iterator[Registration]:
         # The scan cannot finish before the applicant has been answered: were it run on
         # the event loop, the applicant's update could never be handled and this would hang.
+        started.set()
         assert answered.wait(timeout=10), "the applicant was not answered during the scan"
         yield from scan()
 
     registrations.all = slow_scan  # type: ignore[method-assign]
 
     async def ask_for_help() -> None:
-        await asyncio.sleep(0.05)  # once the scan has started
+        await harness.until(started.is_set)
         await applicant.send("/help")
         assert harness.kit.messages(applicant.id)[-1].text
         answered.set()
