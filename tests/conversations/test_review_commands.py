@@ -9,11 +9,13 @@ import io
 import threading
 from collections.abc import Iterator
 
+import pytest
 from conftest import REVIEWERS, BotHarness
 from journey import Applicant, fill_form, reach_form
 from test_review_desk import cards, submit
 
-from bot.rules.models import Registration, Status
+from bot.rules import form
+from bot.rules.models import AuditEvent, Registration, Role, Status
 
 
 async def test_queue_pages_ages_and_overdue_marks(harness: BotHarness) -> None:
@@ -139,3 +141,53 @@ async def test_a_long_export_does_not_hold_up_other_users(harness: BotHarness) -
         answered.clear()
         await asyncio.gather(reviewer.send(command, chat=group), ask_for_help())
         assert getattr(harness.kit.messages(group)[-1], wanted), command
+
+
+async def test_a_long_history_is_paged_and_every_event_reachable(harness: BotHarness) -> None:
+    """40 change requests with long reasons overflowed Telegram's 4096 characters: the
+    reviewer got an error instead of the trail. Now each page fits and buttons reach all."""
+    h = harness
+    await submit(h, 450)
+    fields = {f.key: "x" for f in form.fields_for(Role.ISV)}
+    for n in range(40):
+        h.store.audit.append(
+            AuditEvent(
+                subject="450-isv",
+                action="changes_requested",
+                actor=REVIEWERS[0],
+                at=h.clock(),
+                detail={"reason": f"reason {n:02d} " + "很长的原因" * 80, "fields": fields},
+            )
+        )
+    reviewer = h.kit.user(REVIEWERS[0])
+    page = (await reviewer.send("/history 450-isv", chat=h.admin_group))[-1]
+    seen = set()
+    for _ in range(40):
+        assert len(page.text) <= 4096
+        seen |= {n for n in range(40) if f"reason {n:02d}" in page.text}
+        if not page.has_button("« 上一页"):
+            break
+        data = page.callback_data("« 上一页")
+        page = (await reviewer.press_data(data, page.message_id, chat=h.admin_group))[-1]
+    assert seen == set(range(40))
+
+
+async def test_a_failure_in_the_group_is_told_in_the_groups_terms(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group is not told to "send /apply" (that is the applicants' advice)."""
+    h = harness
+
+    def broken(registration_id: str) -> list[AuditEvent]:
+        raise RuntimeError("storage went away")
+
+    monkeypatch.setattr(h.services.review, "history", broken)
+    h.kit.raise_errors = False
+    try:
+        said = await h.kit.user(REVIEWERS[0]).send("/history 1-isv", chat=h.admin_group)
+    finally:
+        h.kit.raise_errors = True
+        errors, h.kit.errors[:] = list(h.kit.errors), []
+    assert [type(e) for e in errors] == [RuntimeError]
+    assert "something went wrong" in said[-1].text.lower() or "出了点问题" in said[-1].text
+    assert "/apply" not in said[-1].text
