@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import AuditEvent, Registration
@@ -170,7 +171,8 @@ async def release(update: Update, context: Context) -> None:
 
 
 async def reveal(update: Update, context: Context) -> None:
-    """The Reveal button: the card with full ID numbers, sent to the group, audited."""
+    """The Reveal button: the card with full ID numbers, sent privately to the reviewer who
+    asked (every group member would read it in the group), audited; the group is told."""
     user = update.effective_user
     rid = cards.target(update, context)
     assert user is not None and rid is not None
@@ -181,7 +183,14 @@ async def reveal(update: Update, context: Context) -> None:
         return
     await acknowledge(update, context)
     text, _ = presenter.card(context.services, registration, revealed=True)
-    await reply(update, text)
+    name = user.full_name
+    try:
+        await context.bot.send_message(user.id, text)
+    except (Forbidden, BadRequest):
+        # The reviewer never opened a private chat with the bot (or blocked it).
+        await reply(update, cards.t(context, "review.reveal_no_private", id=rid, name=name))
+        return
+    await reply(update, cards.t(context, "review.revealed_privately", id=rid, name=name))
 
 
 async def history(update: Update, context: Context) -> None:

@@ -44,8 +44,18 @@ async def test_find_reveal_and_reject(harness: BotHarness) -> None:
     assert "420-isv" in by_code[-1].text
     [card] = [c for c in cards(harness, "新的注册申请") if "420-isv" in c.text]
     revealed = await reviewer.press("👁 显示证件号", chat=group, message_id=card.message_id)
-    assert applicant.answers["legal_id_number"] in revealed[-1].text
+    # Privately to the reviewer who asked; the group is told, without the numbers.
+    assert applicant.answers["legal_id_number"] in reviewer.messages()[-1].text
+    assert "私信发送" in revealed[-1].text
+    for message in harness.kit.messages(group):
+        assert applicant.answers["legal_id_number"] not in message.text
+        assert applicant.answers["admin_id_number"] not in message.text
     assert "revealed" in [e.action for e in harness.store.audit.for_subject("420-isv")]
+    # A reviewer who never opened a private chat with the bot is told how to.
+    harness.kit.api.block(REVIEWERS[1])
+    other = harness.kit.user(REVIEWERS[1])
+    told = await other.press("👁 显示证件号", chat=group, message_id=card.message_id)
+    assert "私聊" in told[-1].text and applicant.answers["legal_id_number"] not in told[-1].text
     ask = await reviewer.press("⛔ 驳回", chat=group, message_id=card.message_id)
     await reviewer.reply_to(ask[-1].message_id, "Licence expired in 2020", group)
     await harness.deliver()
