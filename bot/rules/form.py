@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.rules import scope
 from bot.rules import validators as v
 from bot.rules.models import IDENTITY_ROLES, Role
 
@@ -48,6 +49,8 @@ class Field:
     depends_on: tuple[str, ...] = ()
     #: For an optional field, when it may be skipped after all (None: always).
     skippable_when: Callable[[Mapping[str, Any]], bool] | None = None
+    #: What a valid answer may not show clearly (the applicant confirms it, reviewers see it).
+    doubts: Callable[[str, Role], list[str]] | None = None
     listed: bool = False  # names a registration: searched by /find, a column of /export
     contact: bool = False  # the address decisions are e-mailed to
 
@@ -135,7 +138,13 @@ FORM: tuple[Section, ...] = (
             Field("company_name", Kind.TEXT, _plain(v.company_name), listed=True),
             Field("credit_code", Kind.TEXT, _plain(v.credit_code), listed=True),
             Field("licence", Kind.DOCUMENT),
-            Field("business_scope", Kind.TEXT, _scope, depends_on=(ROLE,)),
+            Field(
+                "business_scope",
+                Kind.TEXT,
+                _scope,
+                depends_on=(ROLE,),
+                doubts=lambda text, role: scope.check(text, role).unsure,
+            ),
             Field("licence_legal_rep", Kind.TEXT, _licence_rep, depends_on=("legal_name",)),
             Field("description", Kind.TEXT, _plain(v.description)),
         ),
