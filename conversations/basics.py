@@ -126,8 +126,14 @@ async def on_error(update: object, context: Context) -> None:
     except TelegramError:
         log.warning("could not answer the button press after the error", exc_info=True)
     try:
-        locale = _error_locale(update, context)
-        await reply(update, context.services.texts.t(locale, "misc.error"))
+        if update.effective_chat.type == "private":
+            text = context.services.texts.t(_error_locale(update, context), "misc.error")
+        else:
+            # A group (reviewers, support staff) is told in its language, without the
+            # applicant's advice to send /apply.
+            locale = context.services.settings.DEFAULT_LOCALE
+            text = context.services.texts.t(locale, "misc.error_group")
+        await reply(update, text)
     except (TelegramError, OSError):  # the chat is unreachable or storage is failing
         log.warning("could not tell chat about the error", exc_info=True)
 
