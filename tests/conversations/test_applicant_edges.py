@@ -191,10 +191,11 @@ async def test_the_reminders_scan_does_not_hold_up_other_users(
     await user.send("Wei Zhang")
     services = harness.services
     scan = services.registrations.idle
-    answered = threading.Event()
+    started, answered = threading.Event(), threading.Event()
 
     def slow_scan(rules: IdleRules) -> dict[Due, list[Registration]]:
         # Were the scan on the event loop, the other user could not be answered: it fails.
+        started.set()
         assert answered.wait(timeout=10), "nobody was answered during the scan"
         return scan(rules)
 
@@ -203,7 +204,7 @@ async def test_the_reminders_scan_does_not_hold_up_other_users(
     harness.clock.advance(days=4)
 
     async def meanwhile() -> None:
-        await asyncio.sleep(0.05)
+        await harness.until(started.is_set)
         await other.send("/help")
         answered.set()
 

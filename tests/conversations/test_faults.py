@@ -21,13 +21,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, free_port, make_settings
-from journey import PDF, Applicant, answer, answer_until, reach_form, texts
-from test_review_desk import submit
+from journey import PDF, Applicant, answer, answer_until, reach_form, registration, submit, texts
 
 from bot.offline import OfflineTelegram, Person
 from bot.offline.transport import BotMessage, FaultKind
 from bot.rules import form
-from bot.rules.models import Delivery, Registration, Role, Status
+from bot.rules.models import Delivery, Role, Status
 from storage import atomic, tinydb_store
 
 #: The error handler's message (``misc.error``) in each language, as people read it.
@@ -159,12 +158,6 @@ def card_of(harness: BotHarness, registration_id: str) -> BotMessage:
         and m.buttons
     ]
     return card
-
-
-def registration(harness: BotHarness, registration_id: str) -> Registration:
-    stored = harness.store.registrations.get(registration_id)
-    assert stored is not None
-    return stored
 
 
 # -- Telegram ----------------------------------------------------------------------------

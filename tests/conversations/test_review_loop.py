@@ -4,8 +4,7 @@ fixes it (and whatever depends on it) and submits again, until a final decision.
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness, Inbox
-from journey import Applicant, answer, answer_until, reach_form, texts
-from test_review_desk import cards, submit
+from journey import Applicant, answer, answer_until, cards, reach_form, submit, texts
 
 from bot.offline import Person
 from bot.rules import form
