@@ -172,16 +172,10 @@ def journey(n: int, locale: str, texts: Texts) -> list[Step]:
         Step("send", a["credit_code"]),
         Step("upload", data=PDF + tag, file_name="licence.pdf", mime_type="application/pdf"),
     ]
-    for key in (
-        "business_scope",
-        "licence_legal_rep",
-        "description",
-        "admin_name",
-        "admin_id_number",
-        "admin_mobile",
-        "admin_email",
-        "admin_account_id",
-    ):
+    for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
+        steps.append(Step("send", a[key]))
+    steps.append(press("choice.admin_id_type.resident"))
+    for key in ("admin_id_number", "admin_mobile", "admin_email", "admin_account_id"):
         steps.append(Step("send", a[key]))
     steps.append(press("button.submit"))
     return steps
@@ -218,7 +212,7 @@ def stored_registration(user_id: int, status: Status, rng: random.Random) -> Reg
     """A registration as the bot leaves it: drafts part-way, the others complete."""
     when = T0 + timedelta(seconds=user_id)
     typed: dict[str, Any] = dict(answers(user_id, zh=True))
-    typed["legal_id_type"] = "resident"
+    typed["legal_id_type"] = typed["admin_id_type"] = "resident"
     for key in ("legal_id_front", "legal_id_back", "licence"):
         digest = f"{rng.getrandbits(256):064x}"
         pdf = key == "licence"

@@ -163,7 +163,9 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "days": 30,
         },
         "review_card": {
-            "r": registration,
+            "r": decided.model_copy(
+                update={"confirmed": {"business_scope": ["ecommerce", "tech"]}}
+            ),
             "sections": sections,
             "holder": 501,
             "changed": ["legal_name"],

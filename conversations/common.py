@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup as Html
@@ -195,6 +196,10 @@ class Turn:
         """A turn outside an update (a job answering what came before)."""
         return cls(context, chat_id, user_id, locale)
 
+    def in_language(self, locale: str) -> Turn:
+        """The same turn in another language (just chosen with /language)."""
+        return replace(self, locale=locale)
+
     @property
     def services(self) -> Services:
         return self.context.services
@@ -230,6 +235,12 @@ class Turn:
             under = ReplyParameters(quote, allow_sending_without_reply=True)
         return await self.context.bot.send_message(
             self.chat_id, text, reply_markup=markup, reply_parameters=under
+        )
+
+    async def send_document(self, data: bytes, filename: str, caption: str) -> Message:
+        """Send a file to the turn's chat."""
+        return await self.context.bot.send_document(
+            self.chat_id, io.BytesIO(data), filename=filename, caption=caption
         )
 
     async def acknowledge(self, text: str | None = None, alert: bool = False) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.rules import scope
 from bot.rules import validators as v
 from bot.rules.models import IDENTITY_ROLES, Role
 
@@ -48,6 +49,8 @@ class Field:
     depends_on: tuple[str, ...] = ()
     #: For an optional field, when it may be skipped after all (None: always).
     skippable_when: Callable[[Mapping[str, Any]], bool] | None = None
+    #: What a valid answer may not show clearly (the applicant confirms it, reviewers see it).
+    doubts: Callable[[str, Role], list[str]] | None = None
     listed: bool = False  # names a registration: searched by /find, a column of /export
     contact: bool = False  # the address decisions are e-mailed to
 
@@ -81,10 +84,15 @@ def _plain(check: Callable[[str], str]) -> Validator:
     return lambda text, _answers, _role: check(text)
 
 
-def _id_number(text: str, answers: Mapping[str, Any], _role: Role) -> str:
-    if answers.get("legal_id_type") == "other":
-        return v.other_id_number(text)
-    return v.resident_id(text)
+def _id_number_of(id_type: str) -> Validator:
+    """An ID number checked as the ID type answered in ``id_type`` requires."""
+
+    def check(text: str, answers: Mapping[str, Any], _role: Role) -> str:
+        if answers.get(id_type) == "other":
+            return v.other_id_number(text)
+        return v.resident_id(text)
+
+    return check
 
 
 def _licence_rep(text: str, answers: Mapping[str, Any], _role: Role) -> str:
@@ -108,7 +116,7 @@ FORM: tuple[Section, ...] = (
             Field(
                 "legal_id_number",
                 Kind.TEXT,
-                _id_number,
+                _id_number_of("legal_id_type"),
                 masked=True,
                 depends_on=("legal_id_type",),
             ),
@@ -135,7 +143,13 @@ FORM: tuple[Section, ...] = (
             Field("company_name", Kind.TEXT, _plain(v.company_name), listed=True),
             Field("credit_code", Kind.TEXT, _plain(v.credit_code), listed=True),
             Field("licence", Kind.DOCUMENT),
-            Field("business_scope", Kind.TEXT, _scope, depends_on=(ROLE,)),
+            Field(
+                "business_scope",
+                Kind.TEXT,
+                _scope,
+                depends_on=(ROLE,),
+                doubts=lambda text, role: scope.check(text, role).unsure,
+            ),
             Field("licence_legal_rep", Kind.TEXT, _licence_rep, depends_on=("legal_name",)),
             Field("description", Kind.TEXT, _plain(v.description)),
         ),
@@ -144,7 +158,15 @@ FORM: tuple[Section, ...] = (
         "admin",
         (
             Field("admin_name", Kind.TEXT, _plain(v.person_name)),
-            Field("admin_id_number", Kind.TEXT, _plain(v.resident_id), masked=True),
+            # The administrator may hold the same kinds of ID as the legal representative.
+            Field("admin_id_type", Kind.CHOICE, choices=("resident", "other")),
+            Field(
+                "admin_id_number",
+                Kind.TEXT,
+                _id_number_of("admin_id_type"),
+                masked=True,
+                depends_on=("admin_id_type",),
+            ),
             Field("admin_mobile", Kind.TEXT, _plain(v.mobile)),
             Field(
                 "admin_email",

@@ -132,6 +132,11 @@ class Registration(BaseModel):
     #: Answered fields still to be confirmed in this walk (flagged, or depending on an
     #: answer that changed): not done until answered again or kept.
     recheck: list[str] = Field(default_factory=list)
+    #: An answer held until the applicant confirms what the check could not tell (field ->
+    #: value), and what they confirmed of a stored answer (field -> requirements, e.g. the
+    #: business scope's "tech"): the reviewers' card flags those.
+    unconfirmed: dict[str, str] = Field(default_factory=dict)
+    confirmed: dict[str, list[str]] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None

@@ -13,6 +13,7 @@ from datetime import date
 from confusable_homoglyphs import categories
 from email_validator import EmailNotValidError, validate_email
 
+from bot.rules import scope
 from bot.rules.models import Role
 
 DEFAULT_MAX = 200
@@ -231,41 +232,13 @@ def account_id(text: str) -> str:
 
 # --- Business scope and description ---------------------------------------------------------
 
-# Traditional characters that occur in the wordings below, mapped to simplified ones so that
-# one set of patterns serves both scripts.
-_TO_SIMPLIFIED = str.maketrans(
-    "術開發電務網銷線聯絡軟體計機腦統應與資訊據數貿經營鋪硏",
-    "术开发电务网销线联络软体计机脑统应与资讯据数贸经营铺研",
-)
-# re.ASCII below: English words need a boundary even when Chinese touches them ("从事e-commerce").
-_NET = r"(?:网上|网络|网路|互联网|在线|线上)"
-_TECH_RE = re.compile(
-    r"(?:技术|软件|软硬件|软体|网络|网路|信息|资讯|计算机|电脑|科技|互联网|程序|系统|应用|网站|数据)"
-    r"(?:的)?(?:研究[、和与及]?)?(?:开发|研发)"
-    r"|\b(?:technolog(?:y|ical)|tech|technical|software|it|information\s+technology|computer"
-    r"|network|internet|web|app(?:lication)?)\s+(?:research\s+and\s+)?(?:development|r\s*&\s*d)\b"
-    r"|\bdevelopment\s+of\s+(?:software|technolog(?:y|ies)|computer|it|apps?|applications?)\b",
-    re.ASCII,
-)
-_ECOMMERCE_RE = re.compile(
-    rf"电子商务|电商|{_NET}(?:销售|零售|贸易|商城|店铺)"
-    r"|\be-?\s?commerce\b|\belectronic\s+commerce\b"
-    r"|\bonline\s+(?:sales|selling|retail(?:ing)?|trade|trading|shop(?:ping)?|store)\b"
-    r"|\b(?:internet|web)\s+(?:sales|selling|retail(?:ing)?)\b|\b(?:sales?|selling)\s+online\b",
-    re.ASCII,
-)
-
 
 def business_scope(text: str, role: Role) -> str:
-    """The licence's business scope; it must cover what ``role`` requires (see the guide)."""
+    """The licence's business scope; it must state what ``role`` requires (see the guide),
+    at least in one of the usual indirect ways (``scope.check``: the applicant confirms
+    those)."""
     value = _clean(text, 2000)
-    folded = unicodedata.normalize("NFKC", value).casefold().translate(_TO_SIMPLIFIED)
-    missing = []
-    # Merchant developers sell on the platform themselves; every role develops software.
-    if role is Role.MERCHANT and not _ECOMMERCE_RE.search(folded):
-        missing.append("ecommerce")
-    if not _TECH_RE.search(folded):
-        missing.append("tech")
+    missing = scope.check(value, role).missing
     if missing:
         raise Invalid("scope.missing", missing=missing)
     return value

@@ -3,8 +3,9 @@
 A 6-digit code is valid for 10 minutes. Wrong tries are counted across codes: asking for a
 new code does not start the count again; 5 wrong tries lock codes for an hour, and the
 count starts again after a lock or a right code. At most one code e-mail a minute and 5 a
-day are sent (the address may be anyone's). Only a salted hash of the code is stored. Once verified, the address can change at most once
-per calendar month (China time), as the platform's guide says.
+day are sent (the address may be anyone's). Only a salted hash of the code is stored. Once
+verified, the address can change at most once per calendar month (China time), as the
+platform's guide says.
 """
 
 from __future__ import annotations

@@ -34,6 +34,16 @@ class AlreadyAnswered(Exception):
     """A message that was already taken as an answer, handed over again after a restart."""
 
 
+class NeedsConfirmation(Exception):
+    """A valid answer that may not show what is needed (``missing``): held until the
+    applicant confirms it (``confirm``) or answers again."""
+
+    def __init__(self, registration: Registration, field: str, missing: list[str]) -> None:
+        super().__init__(field)
+        self.registration = registration
+        self.missing = missing
+
+
 class Incomplete(Exception):
     """Submitting with required fields missing; ``field`` is the first one."""
 
@@ -141,6 +151,14 @@ class RegistrationService:
             value = field.validate(text, registration.answers, registration.role)
         else:
             raise validators.Invalid("document.expected")
+        doubts = field.doubts(value, registration.role) if field.doubts is not None else []
+        if doubts:
+            registration.unconfirmed = {key: value}
+            if message_id is not None:
+                registration.answered_message_id = message_id
+            self._save(registration)
+            raise NeedsConfirmation(registration, key, doubts)
+        registration.confirmed.pop(key, None)
         if field.unique is None:
             return self._store(registration, field, value, message_id)
         claimed_before = self.storage.unique.owner(field.unique, value) == registration.id
@@ -165,6 +183,17 @@ class RegistrationService:
         if field.images_only and not doc.mime_type.startswith("image/"):
             raise validators.Invalid("document.not_image")
         return self._store(registration, field, doc.model_dump(mode="json"), message_id)
+
+    def confirm(self, registration_id: str, key: str) -> Registration:
+        """The applicant confirms the held answer of the asked field (e.g. that the licence
+        covers technical development): stored, with the confirmation for the reviewers."""
+        registration = self._load(registration_id)
+        field = self._asked(registration, key)
+        value = registration.unconfirmed.get(key)
+        if value is None or field.doubts is None:
+            raise NotAsked(key)
+        registration.confirmed[key] = field.doubts(value, registration.role)
+        return self._store(registration, field, value)
 
     def skip(self, registration_id: str, key: str) -> Registration:
         """Skip an optional field (stored as None, so it counts as answered)."""
@@ -283,6 +312,7 @@ class RegistrationService:
                     [*registration.walk, *invalidated], registration.role
                 )
         registration.recheck = form.in_form_order(recheck, registration.role)
+        registration.unconfirmed = {}
         registration.editing = False
         registration.cursor = self._next_due(registration, field.key)
         self._save(registration)

@@ -23,7 +23,12 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.rules import validators
-from bot.services.registrations import AlreadyAnswered, Incomplete, NotAsked
+from bot.services.registrations import (
+    AlreadyAnswered,
+    Incomplete,
+    NeedsConfirmation,
+    NotAsked,
+)
 from conversations import delivery, keyboards
 from conversations.applicant import prompts
 from conversations.applicant.onboarding import (
@@ -57,6 +62,10 @@ async def on_text(update: Update, context: Context) -> State | int:
         )
     except validators.Invalid as error:
         return await prompts.ask(turn, registration, prompts.error_text(turn, error))
+    except NeedsConfirmation as unsure:
+        # Asked again, with the button that confirms the held answer.
+        notice = turn.t("error.scope.unsure", missing=unsure.missing)
+        return await prompts.ask(turn, unsure.registration, notice)
     except AlreadyAnswered:
         # Handed over again after a restart: taken already, it must not become the answer
         # to the next field. Show where the applicant stands.
@@ -65,7 +74,7 @@ async def on_text(update: Update, context: Context) -> State | int:
 
 
 async def on_form_button(update: Update, context: Context) -> State | int:
-    """Choice, keep, skip and back buttons; an old button gets "out of date"."""
+    """Choice, keep, skip, back and confirm buttons; an old button gets "out of date"."""
     turn = Turn.of(update, context)
     parts = callback_parts(update)
     registration = prompts.active(turn)
@@ -84,6 +93,8 @@ async def on_form_button(update: Update, context: Context) -> State | int:
             registration = service.skip(registration.id, key)
         elif action == "back":
             registration = service.back(registration.id, key)
+        elif action == "confirm":
+            registration = service.confirm(registration.id, key)
     except validators.Invalid as error:
         return await prompts.ask(turn, registration, prompts.error_text(turn, error))
     except NotAsked:
@@ -223,7 +234,9 @@ def _conversation(
             State.FORM: [
                 MessageHandler(TEXT, on_text),
                 MessageHandler(UPLOAD, on_document),
-                CallbackQueryHandler(on_form_button, pattern=r"^ap:(choice|keep|skip|back):"),
+                CallbackQueryHandler(
+                    on_form_button, pattern=r"^ap:(choice|keep|skip|back|confirm):"
+                ),
             ],
             State.SUMMARY: [
                 CallbackQueryHandler(on_edit, pattern=r"^ap:edit:"),

@@ -185,6 +185,8 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
             [(turn.plain(f"choice.{key}.{c}"), f"ap:choice:{key}:{c}") for c in field.choices]
         )
     extra: list[tuple[str, str]] = []
+    if key in registration.unconfirmed:
+        rows.append([(turn.plain("button.confirm_scope"), f"ap:confirm:{key}")])
     if key in registration.answers:
         extra.append((turn.plain("button.keep"), f"ap:keep:{key}"))
     if field.skippable(registration.answers):

@@ -88,7 +88,11 @@ async def next_reason(update: Update, context: Context) -> None:
         if field_i < len(draft.fields) and reason_i < len(reasons.REASONS):
             draft.reasons[draft.fields[field_i]] = reasons.from_catalogue(reason_i)
             drafts.save(user.id, rid, draft)
-    if parts[1] == "other" and len(parts) == 4 and parts[3].isdigit():
+    if parts[1] == "other":
+        # The field's position rides in the button: a forged or stale one names none.
+        if len(parts) != 4 or not parts[3].isdigit() or int(parts[3]) >= len(draft.fields):
+            await acknowledge(update, context, cards.b(context, "stale"), alert=True)
+            return
         await acknowledge(update, context)
         field = draft.fields[int(parts[3])]
         label = context.services.texts.plain(cards.locale(context), f"field.{field}.label")

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.rules.models import Registration
+from bot.rules.models import AuditEvent, Registration
 from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
 from conversations import keyboards, presenter
@@ -39,6 +40,8 @@ from conversations.review.change_requests import (
 from conversations.review.overview import export, stats
 
 PAGE_SIZE = 10
+#: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
+MESSAGE_LIMIT = 4096
 COMMANDS = (
     "queue",
     "review",
@@ -168,7 +171,8 @@ async def release(update: Update, context: Context) -> None:
 
 
 async def reveal(update: Update, context: Context) -> None:
-    """The Reveal button: the card with full ID numbers, sent to the group, audited."""
+    """The Reveal button: the card with full ID numbers, sent privately to the reviewer who
+    asked (every group member would read it in the group), audited; the group is told."""
     user = update.effective_user
     rid = cards.target(update, context)
     assert user is not None and rid is not None
@@ -179,11 +183,19 @@ async def reveal(update: Update, context: Context) -> None:
         return
     await acknowledge(update, context)
     text, _ = presenter.card(context.services, registration, revealed=True)
-    await reply(update, text)
+    name = user.full_name
+    try:
+        await context.bot.send_message(user.id, text)
+    except (Forbidden, BadRequest):
+        # The reviewer never opened a private chat with the bot (or blocked it).
+        await reply(update, cards.t(context, "review.reveal_no_private", id=rid, name=name))
+        return
+    await reply(update, cards.t(context, "review.revealed_privately", id=rid, name=name))
 
 
 async def history(update: Update, context: Context) -> None:
-    """/history ID or the History button: the audit trail."""
+    """/history ID or the History button: the audit trail, a page at a time (the latest
+    first); a page's buttons lead to earlier and later events."""
     await acknowledge(update, context)
     rid = cards.target(update, context)
     if rid is None:
@@ -194,12 +206,48 @@ async def history(update: Update, context: Context) -> None:
     except Denied as denied:
         await cards.deny(update, context, denied)
         return
-    await reply(
-        update,
-        context.services.texts.render(
-            cards.locale(context), "review_history", id=rid, events=events[-40:], total=len(events)
-        ),
-    )
+    locale, texts = cards.locale(context), context.services.texts
+
+    def render(start: int, shown: list[AuditEvent]) -> str:
+        return texts.render(
+            locale, "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+        )
+
+    pages = _pages(events, render)
+    parts = callback_parts(update)
+    wanted = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else len(pages) - 1
+    page = min(wanted, len(pages) - 1)
+    start, shown = pages[page]
+    nav = []
+    if page > 0:
+        nav.append((cards.b(context, "previous"), f"rv:history:{rid}:{page - 1}"))
+    if page + 1 < len(pages):
+        nav.append((cards.b(context, "next"), f"rv:history:{rid}:{page + 1}"))
+    markup = keyboards.inline([nav]) if nav else None
+    if len(parts) == 4:
+        await edit_pressed(update, render(start, shown), markup)
+    else:
+        await reply(update, render(start, shown), markup)
+
+
+#: Events per history page at most; fewer when their text would not fit one message.
+HISTORY_PAGE = 10
+
+
+def _pages(
+    events: list[AuditEvent], render: Callable[[int, list[AuditEvent]], str]
+) -> list[tuple[int, list[AuditEvent]]]:
+    """The events cut into pages (first index, events) that each fit one message."""
+    pages: list[tuple[int, list[AuditEvent]]] = []
+    start, current = 0, list[AuditEvent]()
+    for i, event in enumerate(events):
+        longer = [*current, event]
+        if current and (len(current) >= HISTORY_PAGE or len(render(start, longer)) > MESSAGE_LIMIT):
+            pages.append((start, current))
+            start, longer = i, [event]
+        current = longer
+    pages.append((start, current))
+    return pages
 
 
 async def find(update: Update, context: Context) -> None:

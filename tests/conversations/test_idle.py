@@ -5,8 +5,7 @@ The clock is moved; the hourly job is run as its timer would."""
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, answer_until, reach_form, texts
-from test_review_desk import submit
+from journey import Applicant, answer_until, reach_form, submit, texts
 
 from bot.offline import Person
 from bot.offline.transport import BotMessage

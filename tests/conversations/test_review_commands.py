@@ -9,11 +9,12 @@ import io
 import threading
 from collections.abc import Iterator
 
+import pytest
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, fill_form, reach_form
-from test_review_desk import cards, submit
+from journey import Applicant, cards, fill_form, reach_form, submit
 
-from bot.rules.models import Registration, Status
+from bot.rules import form
+from bot.rules.models import AuditEvent, Registration, Role, Status
 
 
 async def test_queue_pages_ages_and_overdue_marks(harness: BotHarness) -> None:
@@ -42,8 +43,18 @@ async def test_find_reveal_and_reject(harness: BotHarness) -> None:
     assert "420-isv" in by_code[-1].text
     [card] = [c for c in cards(harness, "新的注册申请") if "420-isv" in c.text]
     revealed = await reviewer.press("👁 显示证件号", chat=group, message_id=card.message_id)
-    assert applicant.answers["legal_id_number"] in revealed[-1].text
+    # Privately to the reviewer who asked; the group is told, without the numbers.
+    assert applicant.answers["legal_id_number"] in reviewer.messages()[-1].text
+    assert "私信发送" in revealed[-1].text
+    for message in harness.kit.messages(group):
+        assert applicant.answers["legal_id_number"] not in message.text
+        assert applicant.answers["admin_id_number"] not in message.text
     assert "revealed" in [e.action for e in harness.store.audit.for_subject("420-isv")]
+    # A reviewer who never opened a private chat with the bot is told how to.
+    harness.kit.api.block(REVIEWERS[1])
+    other = harness.kit.user(REVIEWERS[1])
+    pointed = await other.press("👁 显示证件号", chat=group, message_id=card.message_id)
+    assert "私聊" in pointed[-1].text and applicant.answers["legal_id_number"] not in pointed[-1].text
     ask = await reviewer.press("⛔ 驳回", chat=group, message_id=card.message_id)
     await reviewer.reply_to(ask[-1].message_id, "Licence expired in 2020", group)
     await harness.deliver()
@@ -118,18 +129,19 @@ async def test_a_long_export_does_not_hold_up_other_users(harness: BotHarness) -
     assert harness.storage is not None
     registrations = harness.storage.registrations
     scan = registrations.all
-    answered = threading.Event()
+    started, answered = threading.Event(), threading.Event()
 
     def slow_scan() -> Iterator[Registration]:
         # The scan cannot finish before the applicant has been answered: were it run on
         # the event loop, the applicant's update could never be handled and this would hang.
+        started.set()
         assert answered.wait(timeout=10), "the applicant was not answered during the scan"
         yield from scan()
 
     registrations.all = slow_scan  # type: ignore[method-assign]
 
     async def ask_for_help() -> None:
-        await asyncio.sleep(0.05)  # once the scan has started
+        await harness.until(started.is_set)
         await applicant.send("/help")
         assert harness.kit.messages(applicant.id)[-1].text
         answered.set()
@@ -139,3 +151,53 @@ async def test_a_long_export_does_not_hold_up_other_users(harness: BotHarness) -
         answered.clear()
         await asyncio.gather(reviewer.send(command, chat=group), ask_for_help())
         assert getattr(harness.kit.messages(group)[-1], wanted), command
+
+
+async def test_a_long_history_is_paged_and_every_event_reachable(harness: BotHarness) -> None:
+    """40 change requests with long reasons overflowed Telegram's 4096 characters: the
+    reviewer got an error instead of the trail. Now each page fits and buttons reach all."""
+    h = harness
+    await submit(h, 450)
+    fields = {f.key: "x" for f in form.fields_for(Role.ISV)}
+    for n in range(40):
+        h.store.audit.append(
+            AuditEvent(
+                subject="450-isv",
+                action="changes_requested",
+                actor=REVIEWERS[0],
+                at=h.clock(),
+                detail={"reason": f"reason {n:02d} " + "很长的原因" * 80, "fields": fields},
+            )
+        )
+    reviewer = h.kit.user(REVIEWERS[0])
+    page = (await reviewer.send("/history 450-isv", chat=h.admin_group))[-1]
+    seen = set()
+    for _ in range(40):
+        assert len(page.text) <= 4096
+        seen |= {n for n in range(40) if f"reason {n:02d}" in page.text}
+        if not page.has_button("« 上一页"):
+            break
+        data = page.callback_data("« 上一页")
+        page = (await reviewer.press_data(data, page.message_id, chat=h.admin_group))[-1]
+    assert seen == set(range(40))
+
+
+async def test_a_failure_in_the_group_is_told_in_the_groups_terms(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group is not told to "send /apply" (that is the applicants' advice)."""
+    h = harness
+
+    def broken(registration_id: str) -> list[AuditEvent]:
+        raise RuntimeError("storage went away")
+
+    monkeypatch.setattr(h.services.review, "history", broken)
+    h.kit.raise_errors = False
+    try:
+        said = await h.kit.user(REVIEWERS[0]).send("/history 1-isv", chat=h.admin_group)
+    finally:
+        h.kit.raise_errors = True
+        errors, h.kit.errors[:] = list(h.kit.errors), []
+    assert [type(e) for e in errors] == [RuntimeError]
+    assert "something went wrong" in said[-1].text.lower() or "出了点问题" in said[-1].text
+    assert "/apply" not in said[-1].text

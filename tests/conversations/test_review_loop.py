@@ -4,11 +4,11 @@ fixes it (and whatever depends on it) and submits again, until a final decision.
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness, Inbox
-from journey import resident_id, texts
-from test_review_desk import cards, submit
+from journey import Applicant, answer, answer_until, cards, reach_form, submit, texts
 
 from bot.offline import Person
-from bot.rules.models import Status
+from bot.rules import form
+from bot.rules.models import Role, Status
 
 
 async def flag(harness: BotHarness, registration_id: str, field_label: str, reason: str) -> None:
@@ -93,7 +93,6 @@ async def test_a_new_id_type_asks_for_the_id_number_in_the_same_walk(
     assert stored is not None and stored.status is Status.APPROVED
     assert stored.answers["legal_id_number"] == passport
     assert any("is approved" in m["Subject"] for m in inbox.to(answers.answers["admin_email"]))
-    assert resident_id(1)  # the helper stays importable for the next tests
 
 
 async def test_a_not_passed_registration_is_fixed_beyond_the_flags_and_approved(
@@ -146,3 +145,37 @@ async def test_a_removal_is_final_and_frees_the_address(harness: BotHarness) -> 
     email = answers.answers["admin_email"]
     assert h.store.unique.owner("email", email) is None
     assert h.store.unique.owner("admin_id", answers.answers["admin_account_id"]) is None
+
+
+async def test_an_unsure_scope_is_confirmed_by_the_applicant_and_flagged_to_reviewers(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    user = h.kit.user(305, language_code="zh")
+    applicant = Applicant(305, zh=True)
+    await reach_form(user, "第三方开发者")
+    await answer_until(user, applicant, "business_scope")
+    unsure = await user.send("信息技术咨询服务；技术服务")
+    assert "可能没有以常见表述写明“技术开发”" in texts(unsure)
+    assert "执照上的法定代表人" not in texts(unsure)  # still the scope, not blocked either
+    following = await user.press("✅ 我的营业执照包含此项")
+    assert "执照上的法定代表人" in texts(following)
+    later = [f.key for f in form.fields_for(Role.ISV)]
+    for key in later[later.index("licence_legal_rep") :]:
+        await answer(user, applicant, key)
+    await user.press("提交审核")
+    await h.deliver()
+    [card] = cards(h, "新的注册申请")
+    assert "申请人自行确认" in card.text and "经营范围包含技术开发" in card.text
+    stored = h.store.registrations.get("305-isv")
+    assert stored is not None and stored.confirmed == {"business_scope": ["tech"]}
+
+
+async def test_real_licence_scopes_pass_without_a_question(harness: BotHarness) -> None:
+    h = harness
+    user = h.kit.user(306, language_code="zh")
+    merchant = Applicant(306, zh=True, role=Role.MERCHANT)
+    await reach_form(user, "商家开发者")
+    await answer_until(user, merchant, "business_scope")
+    following = await user.send("服装服饰零售；日用百货销售；技术开发")
+    assert "执照上的法定代表人" in texts(following)

@@ -38,9 +38,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from journey import JPEG, PDF, Applicant
+from journey import JPEG, PDF, Applicant, submit
 from test_faults import errors_expected
-from test_review_desk import submit
 
 from bot import factory
 from bot.offline import Person
