@@ -19,6 +19,7 @@ from conversations.common import (
 )
 from conversations.presenter import reason_text
 from conversations.review import cards
+from conversations.review.removal import ask_to_confirm_removal
 
 
 # -- change requests -------------------------------------------------------------------
@@ -195,6 +196,9 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
     drafts.answered(user.id, asked)
     rid = what.id
+    if what.action == "remove":
+        await ask_to_confirm_removal(update, context, rid, message.text)
+        return
     if what.action == "reject":
         text = message.text
         await cards.act(
