@@ -51,6 +51,7 @@ from conversations.review import desk as reviewer
 from conversations.review import overview
 from storage.persistence import StorePersistence
 from storage.protocols import Storage
+from storage.update_inbox import InboxQueue
 
 #: The token used when no real one is set (offline console and tests); never sent anywhere.
 OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
@@ -79,6 +80,8 @@ class DurableApplication(Application):  # type: ignore[type-arg]
     async def process_update(self, update: object) -> None:
         await super().process_update(update)
         await self.update_persistence()
+        if isinstance(self.update_queue, InboxQueue):
+            self.update_queue.handled(update)
 
 
 def agreement_version(root: Any = TEMPLATES_DIR) -> str:
@@ -135,6 +138,9 @@ def build(
         .post_init(_post_init)
         .concurrent_updates(PerUserUpdateProcessor())
     )
+    if storage.inbox is not None:
+        # Each update is stored before Telegram is told it arrived (storage/update_inbox.py).
+        builder = builder.update_queue(InboxQueue(storage.inbox))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
@@ -234,9 +240,13 @@ def schedule_jobs(application: Application, services: Services) -> None:  # type
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Set the command menus per scope and language; needs no getChat/getChatMember."""
+    """Hand the inbox's waiting updates to the application again, then set the command
+    menus per scope and language (needs no getChat/getChatMember)."""
     services: Services = application.bot_data.services
     bot = application.bot
+    if isinstance(application.update_queue, InboxQueue):
+        # Before any new update: what a process that died had received and not handled.
+        await application.update_queue.replay(bot)
     for locale in LOCALES:
         language = None if locale == services.settings.DEFAULT_LOCALE else locale
         commands = [

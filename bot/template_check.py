@@ -245,6 +245,7 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "wording": user_text,
         "answered": 4,
         "count": 2,
+        "reason": user_text,
     }
 
 

@@ -112,6 +112,7 @@ def card_buttons(services: Services, registration: Registration) -> InlineKeyboa
         [
             [first, (b("approve"), f"rv:approve:{rid}")],
             [(b("changes"), f"rv:changes:{rid}"), (b("reject"), f"rv:reject:{rid}")],
+            [(b("remove"), f"rv:remove:{rid}")],
             [(b("reveal"), f"rv:reveal:{rid}"), (b("history"), f"rv:history:{rid}")],
         ]
     )

@@ -17,6 +17,7 @@ from storage.protocols import (
     AccountRepository,
     AuditLog,
     DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -215,6 +216,7 @@ class MemoryStorage:
         self.audit: AuditLog = audit
         self.kv: KeyValueStore = MemoryKeyValueStore()
         self.files: DocumentStore = MemoryDocuments()
+        self.inbox: Inbox | None = None
 
     def close(self) -> None:
         """Nothing to release."""

@@ -108,6 +108,20 @@ class DocumentStore(Protocol):
         """Delete user ``owner``'s documents whose names are not in ``keep``; how many."""
 
 
+class Inbox(Protocol):
+    """Updates received from Telegram, stored before Telegram is told they arrived, so an
+    update handed over is handled even when the process dies before handling it."""
+
+    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
+        """Store an update durably; False when it was received before (handled or not)."""
+
+    def done(self, update_id: int) -> None:
+        """Mark an update handled (it is not handed out again; its id is remembered)."""
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """The payloads of the updates received and not handled, oldest first."""
+
+
 class Storage(Protocol):
     """Everything the application stores, opened once per process."""
 
@@ -117,5 +131,8 @@ class Storage(Protocol):
     audit: AuditLog
     kv: KeyValueStore
     files: DocumentStore
+    #: None where updates are not stored (TinyDB, memory): as PTB does, Telegram's own
+    #: redelivery of unconfirmed updates is all there is.
+    inbox: Inbox | None
 
     def close(self) -> None: ...

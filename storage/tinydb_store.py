@@ -47,6 +47,7 @@ from storage.protocols import (
     AccountRepository,
     AuditLog,
     DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -600,6 +601,7 @@ class TinyDBStorage:
         self.audit: AuditLog = TinyDBAuditLog(self._root)
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
         self.files: DocumentStore = FileStore(data_dir)
+        self.inbox: Inbox | None = None
 
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:

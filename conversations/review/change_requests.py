@@ -13,6 +13,7 @@ from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.presenter import reason_text
 from conversations.review import cards
+from conversations.review.removal import ask_to_confirm_removal
 
 
 # -- change requests -------------------------------------------------------------------
@@ -185,6 +186,9 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
     drafts.answered(user.id, asked)
     rid = what.id
+    if what.action == "remove":
+        await ask_to_confirm_removal(update, context, rid, message.text)
+        return
     if what.action == "reject":
         text = message.text
         await cards.act(

@@ -31,6 +31,7 @@ from conversations.review.change_requests import (
     typed_answer,
 )
 from conversations.review.overview import export, stats
+from conversations.review.removal import cancel_removal, confirm_removal, remove
 
 PAGE_SIZE = 10
 #: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
@@ -40,6 +41,7 @@ COMMANDS = (
     "review",
     "approve",
     "reject",
+    "remove",
     "history",
     "find",
     "release",
@@ -284,6 +286,9 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("release", release),
     ("approve", approve),
     ("reject", reject),
+    ("remove", remove),
+    ("rmok", confirm_removal),
+    ("rmno", cancel_removal),
     ("reveal", reveal),
     ("history", history),
     ("changes", changes),
@@ -329,6 +334,7 @@ def register(application: Application, services: Services) -> None:  # type: ign
         CommandHandler("review", review, filters=allowed),
         CommandHandler("approve", approve, filters=allowed),
         CommandHandler("reject", reject, filters=allowed),
+        CommandHandler("remove", remove, filters=allowed),
         CommandHandler("history", history, filters=allowed),
         CommandHandler("find", find, filters=allowed),
         CommandHandler("release", release, filters=allowed),

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ from storage.protocols import (
     AccountRepository,
     AuditLog,
     DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -36,6 +39,8 @@ from storage.tinydb_store import StorageClosed, registration_user
 
 #: Identifies the one-process-per-database advisory lock (``pg_try_advisory_lock``).
 PROCESS_LOCK = 0x6F6E_0002
+#: Seconds between a standby process's attempts to take over.
+STANDBY_POLL = 0.5
 #: Rows fetched per round trip by full scans (exports, searches).
 SCAN_BATCH = 500
 
@@ -362,6 +367,51 @@ class PostgresDocuments:
             return cur.rowcount
 
 
+class PostgresInbox:
+    """Received updates in the ``inbox`` table."""
+
+    #: Telegram keeps an unconfirmed update for 24 hours: a handled one's id is kept longer.
+    KEEP_HANDLED = "2 days"
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
+        """Store the update (committed on return); False when its id was stored before."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "INSERT INTO inbox (update_id, payload) VALUES (%s, %s::json) "
+                "ON CONFLICT (update_id) DO NOTHING",
+                (update_id, text),
+            )
+            return cur.rowcount == 1
+
+    def done(self, update_id: int) -> None:
+        """Mark the update handled."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE inbox SET handled_at = now() WHERE update_id = %s AND handled_at IS NULL",
+                (update_id,),
+            )
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Updates not handled yet, oldest first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT payload::text FROM inbox WHERE handled_at IS NULL ORDER BY update_id"
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def prune(self) -> int:
+        """Forget handled updates Telegram can no longer hand over; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM inbox WHERE handled_at < now() - %s::interval", (self.KEEP_HANDLED,)
+            )
+            return cur.rowcount
+
+
 class PostgresStorage:
     """The application's storage in one PostgreSQL database; open with ``open``."""
 
@@ -376,23 +426,36 @@ class PostgresStorage:
         self.audit: AuditLog = PostgresAuditLog(self._db)
         self.kv: KeyValueStore = PostgresKeyValueStore(self._db)
         self.files: DocumentStore = PostgresDocuments(self._db)
+        self.inbox: Inbox | None = PostgresInbox(self._db)
 
     @classmethod
-    def open(cls, conninfo: str, *, exclusive: bool = True, pool_size: int = 4) -> PostgresStorage:
+    def open(
+        cls,
+        conninfo: str,
+        *,
+        exclusive: bool = True,
+        standby: Callable[[], None] | None = None,
+        pool_size: int = 4,
+    ) -> PostgresStorage:
         """Connect, apply the missing migrations, and (``exclusive``) hold the database
-        for this process alone until ``close``."""
+        for this process alone until ``close``.
+
+        While another process holds it: ``DatabaseInUse``, or, with ``standby``, call it
+        once and wait until that process stops or dies (the server releases its lock with
+        its connection), then take over.
+        """
         lock = _connect(conninfo)
         try:
             migrate(lock)
             if exclusive:
-                _take_process_lock(lock)
+                _take_process_lock(lock, standby)
             else:
                 lock.close()
             pool: ConnectionPool[Conn] = ConnectionPool(
                 conninfo,
                 min_size=1,
                 max_size=pool_size,
-                kwargs={"autocommit": True},
+                kwargs={"autocommit": True, "application_name": application_name()},
                 open=True,
                 name="storage",
             )
@@ -404,7 +467,9 @@ class PostgresStorage:
         except BaseException:
             lock.close()
             raise
-        return cls(pool, lock if exclusive else None)
+        store = cls(pool, lock if exclusive else None)
+        PostgresInbox(store._db).prune()
+        return store
 
     def connection(self) -> contextlib.AbstractContextManager[Conn]:
         """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
@@ -431,16 +496,42 @@ def _connect(conninfo: str) -> Conn:
     """One autocommit connection, or ``DatabaseUnavailable`` saying why (never the URL,
     which may hold a password)."""
     try:
-        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        return psycopg.connect(
+            conninfo, autocommit=True, connect_timeout=10, application_name=application_name()
+        )
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(f"cannot connect to the database: {reason}") from None
 
 
-def _take_process_lock(conn: Conn) -> None:
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PROCESS_LOCK,)).fetchone()
-    if not row or not row[0]:
+def application_name() -> str:
+    """How this process's connections are named in ``pg_stat_activity`` (operators, tests)."""
+    return f"onboarding-bot {os.getpid()}"
+
+
+def holder(conn: Conn) -> int | None:
+    """The pid of the bot process holding the database (the active one), or None."""
+    row = conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.objid = %s::oid AND l.granted",
+        (PROCESS_LOCK,),
+    ).fetchone()
+    name = str(row[0]) if row else ""
+    return int(name.rpartition(" ")[2]) if name.startswith("onboarding-bot ") else None
+
+
+def _take_process_lock(conn: Conn, standby: Callable[[], None] | None) -> None:
+    def take() -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PROCESS_LOCK,)).fetchone()
+        return bool(row and row[0])
+
+    if take():
+        return
+    if standby is None:
         raise DatabaseInUse(
             "the database is in use by another bot process; stop it or point DATABASE_URL "
             "at another database"
         )
+    standby()
+    while not take():
+        time.sleep(STANDBY_POLL)

@@ -75,7 +75,7 @@ async def test_commands_mid_form_keep_the_place(harness: BotHarness) -> None:
     assert "Help" in texts(await user.send("/help"))
     unknown = await user.send("/frobnicate")
     assert "can't be used in the middle of the form" in texts(unknown)
-    assert "Step 1 of 16" in texts(unknown)
+    assert "Step 1 of 17" in texts(unknown)
     registration = harness.store.registrations.get("131-partner")
     assert registration is not None and registration.cursor == "legal_name"
     # The form still takes the answer.
@@ -253,6 +253,7 @@ async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
     await user.upload(JPEG, as_photo=True)
     for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
         await user.send(answers[key])
+    await user.press("Mainland resident ID card")
     await user.send(answers["admin_id_number"])
     await user.send(answers["admin_mobile"])
     await user.send("DEV191@example.com")

@@ -415,7 +415,7 @@ async def test_a_full_disk_is_explained_and_the_answer_taken_again_after(
         assert registration(h, rid).cursor == "company_name"
 
     again = await en.send(a.answers["company_name"])
-    assert "Step 7 of 16" in texts(again) and "credit code" in texts(again)
+    assert "Step 7 of 17" in texts(again) and "credit code" in texts(again)
     for key in ISV_KEYS[ISV_KEYS.index("credit_code") :]:
         await answer(en, a, key)
     done = await en.press("Submit for review")

@@ -125,26 +125,55 @@ async def test_a_not_passed_registration_is_fixed_beyond_the_flags_and_approved(
     assert "is approved" in applicant.messages()[-1].text
 
 
-async def test_a_removal_is_final_and_frees_the_address(harness: BotHarness) -> None:
+async def test_a_removal_is_confirmed_final_and_frees_the_address(harness: BotHarness) -> None:
     h = harness
+    group = h.admin_group
     answers = await submit(h, 304)
     applicant: Person = h.kit.user(304)
-    services = h.services
-    services.review.remove("304-isv", REVIEWERS[0], "第三方开发者申请了自研角色")
+    reviewer = h.kit.user(REVIEWERS[0], language_code="zh")
+    ask = await reviewer.press("🚫 违规清退", chat=group)
+    await reviewer.reply_to(ask[-1].message_id, "第三方开发者申请了自研角色", group)
+    confirm = h.kit.last(group)
+    assert "最终决定" in confirm.text and "自研角色" in confirm.text
+    # Nothing is recorded before the confirmation.
+    stored = h.store.registrations.get("304-isv")
+    assert stored is not None and stored.status is Status.SUBMITTED
+    done = await reviewer.press("🚫 确认清退", chat=group)
+    assert "已清退" in texts(done)
     await h.deliver()
     told = applicant.messages()[-1].text
-    assert "removed for a violation" in told and "final" in told
-    assert "自研角色" in told
+    assert "removed for a violation" in told and "final" in told and "自研角色" in told
     stored = h.store.registrations.get("304-isv")
     assert stored is not None and stored.status is Status.REMOVED
+    # A second press of the old confirmation changes nothing.
+    await reviewer.press_data("rv:rmok:304-isv", confirm.message_id, group)
+    assert [e.action for e in h.store.audit.for_subject("304-isv")].count("removed") == 1
     # The role is not offered again, and nothing can be resubmitted.
     roles = await applicant.send("/apply")
     assert not roles[-1].has_button("Third-party developer")
     assert "Removed for a violation (final)" in texts(await applicant.send("/status"))
     # The e-mail address and the administrator id are free for a correct registration.
-    email = answers.answers["admin_email"]
-    assert h.store.unique.owner("email", email) is None
+    assert h.store.unique.owner("email", answers.answers["admin_email"]) is None
     assert h.store.unique.owner("admin_id", answers.answers["admin_account_id"]) is None
+
+
+async def test_a_removal_can_be_cancelled_and_reaches_approved_ones_by_command(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    group = h.admin_group
+    await submit(h, 307)
+    reviewer = h.kit.user(REVIEWERS[0], language_code="zh")
+    await reviewer.send("/remove 307-isv 违规", chat=group)
+    cancelled = await reviewer.press("取消", chat=group)
+    assert "未清退" in texts(cancelled)
+    stored = h.store.registrations.get("307-isv")
+    assert stored is not None and stored.status is Status.SUBMITTED
+    await approve(h)
+    await reviewer.send("/remove 307-isv 上架后发现为第三方开发者冒用商家身份", chat=group)
+    await reviewer.press("🚫 确认清退", chat=group)
+    stored = h.store.registrations.get("307-isv")
+    assert stored is not None and stored.status is Status.REMOVED
 
 
 async def test_an_unsure_scope_is_confirmed_by_the_applicant_and_flagged_to_reviewers(
