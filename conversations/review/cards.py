@@ -67,6 +67,14 @@ def target(update: Update, context: Context) -> str | None:
     return arg(context)
 
 
+async def named(turn: Turn, update: Update, context: Context, usage: str) -> str | None:
+    """The registration a button or command names; without one, how to use the command."""
+    rid = target(update, context)
+    if not rid:
+        await turn.reply(turn.t(f"review.usage.{usage}"))
+    return rid or None
+
+
 async def act(turn: Turn, action: Any, done_key: str) -> bool:
     """Run a service action for the acting reviewer, answer, refresh the card, deliver."""
     try:

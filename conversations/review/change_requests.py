@@ -20,24 +20,22 @@ from conversations.review.removal import ask_to_confirm_removal
 async def changes(update: Update, context: Context) -> None:
     """Request changes, step 1: pick the fields (toggle buttons), then Next."""
     turn = cards.turn_of(update, context)
-    user = update.effective_user
-    assert user is not None
     parts = callback_parts(update)
     rid = parts[2]
     try:
-        registration = context.services.review.open_for(rid, user.id)
+        registration = context.services.review.open_for(rid, turn.user_id)
     except Denied as denied:
         await cards.deny(turn, denied)
         return
     await turn.acknowledge()
     drafts = context.services.reviewer_drafts
-    draft = drafts.get(user.id, rid) or ChangeRequestDraft()
+    draft = drafts.get(turn.user_id, rid) or ChangeRequestDraft()
     if parts[1] == "f" and len(parts) == 4 and parts[3].isdigit():
         keys = [f.key for f in form.fields_for(registration.role)]
         index = int(parts[3])
         if index < len(keys):
             draft.toggle(keys[index])
-    drafts.save(user.id, rid, draft)
+    drafts.save(turn.user_id, rid, draft)
     text, markup = _field_picker(turn, registration, draft)
     query = update.callback_query
     if query is not None and parts[1] == "f":
@@ -70,12 +68,10 @@ def _field_picker(
 async def next_reason(update: Update, context: Context) -> None:
     """Request changes, step 2: a reason for each picked field, then a confirmation."""
     turn = cards.turn_of(update, context)
-    user = update.effective_user
-    assert user is not None
     parts = callback_parts(update)
     rid = parts[2]
     drafts = context.services.reviewer_drafts
-    draft = drafts.get(user.id, rid)
+    draft = drafts.get(turn.user_id, rid)
     if draft is None:
         await turn.acknowledge(turn.button("stale"), alert=True)
         return
@@ -83,7 +79,7 @@ async def next_reason(update: Update, context: Context) -> None:
         field_i, reason_i = int(parts[3]), int(parts[4])
         if field_i < len(draft.fields) and reason_i < len(reasons.REASONS):
             draft.reasons[draft.fields[field_i]] = reasons.from_catalogue(reason_i)
-            drafts.save(user.id, rid, draft)
+            drafts.save(turn.user_id, rid, draft)
     if parts[1] == "other":
         # The field's position rides in the button: a forged or stale one names none.
         if len(parts) != 4 or not parts[3].isdigit() or int(parts[3]) >= len(draft.fields):
@@ -143,11 +139,9 @@ async def _ask_next_reason(turn: Turn, rid: str, draft: ChangeRequestDraft) -> N
 async def send_changes(update: Update, context: Context) -> None:
     """Request changes, step 3: record the decision with its per-field reasons."""
     turn = cards.turn_of(update, context)
-    user = update.effective_user
-    assert user is not None
     rid = callback_parts(update)[2]
     drafts = context.services.reviewer_drafts
-    draft = drafts.get(user.id, rid)
+    draft = drafts.get(turn.user_id, rid)
     if draft is None:
         await turn.acknowledge(turn.button("stale"), alert=True)
         return
@@ -158,16 +152,14 @@ async def send_changes(update: Update, context: Context) -> None:
         "changes_requested",
     )
     if done:
-        drafts.discard(user.id, rid)
+        drafts.discard(turn.user_id, rid)
 
 
 async def drop_draft(update: Update, context: Context) -> None:
     """Cancel a change request being composed."""
     turn = cards.turn_of(update, context)
-    user = update.effective_user
-    assert user is not None
     rid = callback_parts(update)[2]
-    context.services.reviewer_drafts.discard(user.id, rid)
+    context.services.reviewer_drafts.discard(turn.user_id, rid)
     await turn.acknowledge()
     await turn.reply(turn.t("review.dropped", id=rid))
 
@@ -177,17 +169,16 @@ async def typed_answer(update: Update, context: Context) -> None:
     """A reviewer's reply to one of our questions: a reason for a field or a rejection."""
     turn = cards.turn_of(update, context)
     message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None and message.reply_to_message is not None
+    assert message is not None and message.reply_to_message is not None
     asked = message.reply_to_message.message_id
     drafts = context.services.reviewer_drafts
-    what = drafts.awaited(user.id, asked)
+    what = drafts.awaited(turn.user_id, asked)
     if what is None or not message.text:
         return
-    drafts.answered(user.id, asked)
+    drafts.answered(turn.user_id, asked)
     rid = what.id
     if what.action == "remove":
-        await ask_to_confirm_removal(update, context, rid, message.text)
+        await ask_to_confirm_removal(turn, rid, message.text)
         return
     if what.action == "reject":
         text = message.text
@@ -195,9 +186,8 @@ async def typed_answer(update: Update, context: Context) -> None:
             turn, lambda r: context.services.review.not_passed(rid, r, text), "rejected"
         )
         return
-    draft = (
-        None if what.field is None else drafts.give_reason(user.id, rid, what.field, message.text)
-    )
+    field = what.field
+    draft = None if field is None else drafts.give_reason(turn.user_id, rid, field, message.text)
     if draft is None:
         await turn.reply(turn.t("review.stale"))
         return

@@ -92,10 +92,8 @@ async def review(update: Update, context: Context) -> None:
     """/review ID (or a queue button): the registration's card."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    parts = callback_parts(update)
-    rid = parts[2] if len(parts) == 3 else cards.arg(context)
-    if not rid:
-        await turn.reply(turn.t("review.usage.review"))
+    rid = await cards.named(turn, update, context, "review")
+    if rid is None:
         return
     try:
         registration = context.services.review.get(rid)
@@ -115,9 +113,8 @@ async def _on_target(
 ) -> None:
     """A reviewer action on the registration a button or command names (usage if none)."""
     turn = cards.turn_of(update, context)
-    rid = cards.target(update, context)
+    rid = await cards.named(turn, update, context, usage)
     if rid is None:
-        await turn.reply(turn.t(f"review.usage.{usage}"))
         return
     await cards.act(turn, lambda reviewer: action(rid, reviewer), done)
 
@@ -194,9 +191,8 @@ async def history(update: Update, context: Context) -> None:
     first); a page's buttons lead to earlier and later events."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    rid = cards.target(update, context)
+    rid = await cards.named(turn, update, context, "history")
     if rid is None:
-        await turn.reply(turn.t("review.usage.history"))
         return
     try:
         events = context.services.review.history(rid)
