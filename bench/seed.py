@@ -88,7 +88,7 @@ def stored_registration(user_id: int, status: Status, rng: random.Random) -> Reg
     """A registration as the bot leaves it: drafts part-way, the others complete."""
     when = T0 + timedelta(seconds=user_id)
     typed: dict[str, Any] = dict(answers(user_id, zh=True))
-    typed["legal_id_type"] = "resident"
+    typed["legal_id_type"] = typed["admin_id_type"] = "resident"
     for key in ("legal_id_front", "legal_id_back", "licence"):
         digest = f"{rng.getrandbits(256):064x}"
         pdf = key == "licence"

@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+import psycopg
+from pydantic import SecretStr, ValidationError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
@@ -23,6 +26,9 @@ from bot.settings import Settings, describe_errors, load_settings
 from bot.template_check import check_templates
 from bot.texts import Texts
 from storage.lock import DataDirLocked
+from storage.postgres import DatabaseInUse, DatabaseUnavailable, PostgresStorage
+from storage.postgres.migrations import SchemaTooNew
+from storage.protocols import Storage
 from storage.tinydb_store import TinyDBStorage
 
 
@@ -34,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
     console.add_argument("--user", type=int, default=1, help="Telegram user id to act as")
     sub.add_parser("check", help="validate settings and render every template")
+    migrate = sub.add_parser("migrate", help="copy a TinyDB data folder into DATABASE_URL")
+    migrate.add_argument(
+        "--from-tinydb", type=Path, required=True, metavar="DATA_DIR", help="the folder to copy"
+    )
     return parser
 
 
@@ -51,19 +61,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in describe_errors(error):
             print(f"error: {line}", file=sys.stderr)
         return 1
-    secrets = [
-        s.get_secret_value() for s in (settings.TELEGRAM_BOT_TOKEN, settings.SMTP_PASSWORD) if s
-    ]
-    logs.configure(settings.LOG_LEVEL, secrets)
     command = args.command or ("run" if settings.TELEGRAM_BOT_TOKEN else "console")
+    if command == "webhook" and settings.WEBHOOK_SECRET_TOKEN is None:
+        # Without a secret anyone who reaches the URL could post updates in anybody's name.
+        settings.WEBHOOK_SECRET_TOKEN = SecretStr(secrets.token_urlsafe(32))
+    hidden = (
+        settings.TELEGRAM_BOT_TOKEN,
+        settings.SMTP_PASSWORD,
+        settings.WEBHOOK_SECRET_TOKEN,
+        settings.DATABASE_URL,
+    )
+    logs.configure(settings.LOG_LEVEL, [s.get_secret_value() for s in hidden if s])
     if command == "check":
         return check(settings)
+    if command == "migrate":
+        return migrate_from_tinydb(settings, args.from_tinydb)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
         return _fail("TELEGRAM_BOT_TOKEN: not set (use 'console' to try the bot offline)")
     if command == "webhook" and not settings.WEBHOOK_URL:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
-        storage = TinyDBStorage.open(settings.DATA_DIR)
+        storage = open_storage(settings, standby=command in ("run", "webhook"))
+    except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
+        return _fail(f"DATABASE_URL: {error}")
     except DataDirLocked as error:
         return _fail(str(error))
     except OSError as error:
@@ -90,20 +110,73 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
     """Run until SIGINT/SIGTERM; both modes stop cleanly and flush the persistence."""
     if command == "webhook":
         secret = settings.WEBHOOK_SECRET_TOKEN
+        assert secret is not None, "main() sets one: webhook mode never runs without a secret"
         url = (settings.WEBHOOK_URL or "").rstrip("/")
         application.run_webhook(
             listen=settings.WEBHOOK_LISTEN,
             port=settings.WEBHOOK_PORT,
             url_path=settings.WEBHOOK_PATH,
             webhook_url=f"{url}/{settings.WEBHOOK_PATH}",
-            secret_token=secret.get_secret_value() if secret else None,
+            secret_token=secret.get_secret_value(),
             allowed_updates=Update.ALL_TYPES,
         )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def _console(settings: Settings, storage: TinyDBStorage, user_id: int) -> int:
+def open_storage(settings: Settings, *, standby: bool = False) -> Storage:
+    """PostgreSQL when ``DATABASE_URL`` is set, TinyDB files in ``DATA_DIR`` otherwise.
+
+    With ``standby`` a second process on the same database waits and takes over when the
+    first one stops or dies, instead of being refused.
+    """
+    if settings.DATABASE_URL is not None:
+        return PostgresStorage.open(
+            settings.DATABASE_URL.get_secret_value(), standby=_standing_by if standby else None
+        )
+    return TinyDBStorage.open(settings.DATA_DIR)
+
+
+def _standing_by() -> None:
+    logging.getLogger(__name__).warning(
+        "standing by: another bot process holds the database; taking over when it stops"
+    )
+
+
+def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:
+    """Copy ``source_dir`` (TinyDB) into ``DATABASE_URL`` and print what was copied."""
+    from storage.postgres.from_tinydb import KINDS, copy_from_tinydb
+
+    if settings.DATABASE_URL is None:
+        return _fail("DATABASE_URL: not set (the PostgreSQL database to copy into)")
+    if not (source_dir / "users").is_dir():
+        return _fail(f"--from-tinydb: {source_dir} is not a bot's data folder (no users/)")
+    try:
+        source = TinyDBStorage.open(source_dir)
+    except DataDirLocked as error:
+        return _fail(str(error))
+    try:
+        with source, PostgresStorage.open(settings.DATABASE_URL.get_secret_value()) as target:
+            counts, skipped = copy_from_tinydb(source, target)
+    except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
+        return _fail(f"DATABASE_URL: {error}")
+    except (OSError, ValueError, KeyError, psycopg.Error) as error:
+        # One transaction: a failure anywhere leaves the database as it was.
+        logging.getLogger(__name__).debug("copy failed", exc_info=True)
+        return _fail(f"migrate: nothing was copied: {type(error).__name__}: {error}")
+    print(f"copied {source_dir} into the database:")
+    for kind, _ in KINDS:
+        c = counts[kind]
+        print(
+            f"  {kind:<18} {c.source:>8} in the source {c.new:>8} new "
+            f"{c.in_database:>8} in the database"
+        )
+    for item in skipped:
+        print(f"warning: {item.what} was not copied: {item.why}", file=sys.stderr)
+    return 1 if skipped else 0
+
+
+def _console(settings: Settings, storage: Storage, user_id: int) -> int:
     from bot.console import run_console
     from bot.offline import OfflineTelegram
 
@@ -133,6 +206,7 @@ def check(settings: Settings) -> int:
     email = f"on via {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.email_enabled else "off"
     print(f"token: {token}")
     print(f"data dir: {settings.DATA_DIR}")
+    print(f"storage: {'PostgreSQL (DATABASE_URL)' if settings.DATABASE_URL else 'TinyDB files'}")
     print(f"default locale: {settings.DEFAULT_LOCALE}")
     reviewers = len(settings.REVIEWER_IDS)
     print(f"admin chat: {settings.ADMIN_CHAT_ID or 'not set'}; reviewers: {reviewers}")
@@ -142,8 +216,16 @@ def check(settings: Settings) -> int:
         # Not an error (the FAQ and e-mail still work), but nobody could answer a ticket.
         print("warning: SUPPORT_AGENT_IDS is empty: tickets are not offered", file=sys.stderr)
     print(f"e-mail: {email}")
+    print(f"webhook secret: {webhook_secret(settings)}")
     count = sum(
         len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings
     )
     print(f"templates: {count} rendered, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def webhook_secret(settings: Settings) -> str:
+    """What `webhook` mode checks incoming calls against, as `check` reports it."""
+    if settings.WEBHOOK_SECRET_TOKEN is not None:
+        return "set (calls without it are refused)"
+    return "not set: `webhook` generates a random one at each start (calls without it are refused)"

@@ -7,7 +7,7 @@ import os
 import tomllib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.constants import ParseMode
@@ -23,32 +23,35 @@ from telegram.request import BaseRequest
 
 from bot.mailer import Mailer, SmtpMailer
 from bot.rules.models import utcnow
-from bot.rules.workdays import china_date
+from bot.rules.workdays import CHINA, china_date
 from bot.services.accounts import AccountService
+from bot.services.change_requests import ReviewerDrafts
 from bot.services.faq import load_questions
 from bot.services.faq_book import FaqBook
 from bot.services.faq_desk import FaqDesk
 from bot.services.faq_drafts import Drafts
 from bot.services.faq_gaps import GapLog
+from bot.services.outbox import Deliveries
+from bot.services.privacy import PersonalData
+from bot.services.profile import ProfileService
 from bot.services.registrations import RegistrationService
+from bot.services.reports import Reports
 from bot.services.review import ReviewService
+from bot.services.support import SupportDesk
+from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
 from bot.update_order import PerUserUpdateProcessor
-from conversations import (
-    applicant,
-    basics,
-    delivery,
-    faq_desk,
-    flood,
-    profile,
-    reviewer,
-    support,
-)
-from conversations.common import Context, Services
-from storage.files import FileStore
+from conversations import basics, delivery, faq, flood, mydata, profile, support, support_group
+from conversations.applicant import journey as applicant
+from conversations.applicant import reminders
+from conversations.common import BotData, Context, Services
+from conversations.faq_desk import desk as faq_desk
+from conversations.review import desk as reviewer
+from conversations.review import overview
 from storage.persistence import StorePersistence
 from storage.protocols import Storage
+from storage.update_inbox import InboxQueue
 
 #: The token used when no real one is set (offline console and tests); never sent anywhere.
 OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
@@ -71,11 +74,14 @@ PRIVATE_COMMANDS = (
 
 class DurableApplication(Application):  # type: ignore[type-arg]
     """Writes the persistence after every update instead of once a minute, so nothing the
-    bot has acknowledged is lost to a crash (FACTS.md: kill -9 loses the 60 s batch)."""
+    bot has acknowledged is lost to a crash (PTB writes its persistence every 60 s by
+    default, and kill -9 loses what that batch held)."""
 
     async def process_update(self, update: object) -> None:
         await super().process_update(update)
         await self.update_persistence()
+        if isinstance(self.update_queue, InboxQueue):
+            self.update_queue.handled(update)
 
 
 def agreement_version(root: Any = TEMPLATES_DIR) -> str:
@@ -120,7 +126,7 @@ def build(
         .base_url(settings.TELEGRAM_API_BASE_URL)
         .base_file_url(settings.TELEGRAM_API_BASE_FILE_URL)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .context_types(ContextTypes(context=Context))
+        .context_types(ContextTypes(context=Context, bot_data=BotData))
         .persistence(
             StorePersistence(
                 storage.kv,
@@ -132,18 +138,40 @@ def build(
         .post_init(_post_init)
         .concurrent_updates(PerUserUpdateProcessor())
     )
+    if storage.inbox is not None:
+        # Each update is stored before Telegram is told it arrived (storage/update_inbox.py).
+        builder = builder.update_queue(InboxQueue(storage.inbox))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
         # AIORateLimiter is typed for dict rate-limit args; the builder's default is None.
         builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
-    services = Services(
+    services = build_services(settings, storage, texts, clock, mailer, album_wait)
+    application.bot_data.services = services
+    register_handlers(application, services)
+    schedule_jobs(application, services)
+    return application
+
+
+def build_services(
+    settings: Settings,
+    storage: Storage,
+    texts: Texts,
+    clock: Callable[[], datetime],
+    mailer: Mailer | None,
+    album_wait: float,
+) -> Services:
+    """Every service, each once, over the one storage (handlers never see storage)."""
+    files = storage.files  # every process reads the same documents (TinyDB: DATA_DIR/files)
+    support = SupportDesk(storage.kv, clock)
+    return Services(
         settings=settings,
-        storage=storage,
         texts=texts,
+        clock=clock,
         accounts=AccountService(storage, clock),
         registrations=RegistrationService(storage, clock, admin_chat=settings.ADMIN_CHAT_ID),
+        uploads=Uploads(files),
         review=ReviewService(
             storage,
             clock,
@@ -151,37 +179,74 @@ def build(
             email=settings.email_enabled,
             china_today=lambda: china_date(clock()),
         ),
+        reviewer_drafts=ReviewerDrafts(storage.kv),
+        deliveries=Deliveries(storage.registrations, clock),
+        reports=Reports(storage.registrations),
+        profile=ProfileService(storage, clock),
+        privacy=PersonalData(storage, files, support, clock),
+        support=support,
+        faq=faq_services(storage, clock, texts),
         mailer=mailer
         if mailer is not None
         else (SmtpMailer(settings) if settings.email_enabled else None),
-        files=FileStore(settings.DATA_DIR),
-        clock=clock,
         agreement_version=agreement_version(texts.root),
-        faq=faq_services(storage, clock, texts),
         album_wait=album_wait,
     )
-    application.bot_data["services"] = services
-    # Order matters: the conversation sees every update first; the basic handlers answer
-    # what it leaves (commands that work anywhere, and anything unexpected).
+
+
+def register_handlers(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Every handler, in the order PTB tries them (the first that matches answers)."""
+    # The flood guard sees every update first; then the conversations; the basic handlers
+    # answer what they leave (commands that work anywhere, and anything unexpected).
     flood.register(application)
     # The profile's short steps (a code, a new address) come before the long form.
     profile.register(application)
     applicant.register(application)
+    # The FAQ, /mydata and tickets after the form (it keeps its text) and before the basic
+    # handlers (a user with an open ticket writes to support, not to the FAQ).
+    faq.register(application)
+    mydata.register(application)
     # Support before the reviewers: when one group serves both, a reviewer's catch-all
     # reply handler must not swallow replies to tickets or to the FAQ desk's questions
     # (those filters are exact: they match only the bot's own ticket and prompt messages).
-    support.register(application)
-    faq_desk.register(application)
-    reviewer.register(application)
+    support.register(application, services)
+    support_group.register(application, services)
+    faq_desk.register(application, services)
+    reviewer.register(application, services)
     basics.register(application)
-    delivery.schedule(application)
-    return application
+
+
+def schedule_jobs(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Every repeating job (again at every start: jobs live in memory only)."""
+    jobs = application.job_queue
+    assert jobs is not None
+    # The outbox; its first run sends what a crash left pending.
+    jobs.run_repeating(
+        cast(Any, delivery.deliver_due),
+        interval=delivery.EVERY,
+        first=delivery.FIRST,
+        name="outbox",
+    )
+    jobs.run_repeating(
+        cast(Any, reminders.remind_idle),
+        interval=reminders.REMINDER_EVERY,
+        first=reminders.REMINDER_FIRST,
+        name="draft-reminders",
+    )
+    settings = services.settings
+    if settings.ADMIN_CHAT_ID is not None and settings.REVIEWER_IDS:
+        at = settings.REVIEW_DIGEST_TIME.replace(tzinfo=CHINA)
+        jobs.run_daily(cast(Any, overview.digest), time=at, name="review-digest")
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Set the command menus per scope and language; needs no getChat/getChatMember."""
-    services: Services = application.bot_data["services"]
+    """Hand the inbox's waiting updates to the application again, then set the command
+    menus per scope and language (needs no getChat/getChatMember)."""
+    services: Services = application.bot_data.services
     bot = application.bot
+    if isinstance(application.update_queue, InboxQueue):
+        # Before any new update: what a process that died had received and not handled.
+        await application.update_queue.replay(bot)
     for locale in LOCALES:
         language = None if locale == services.settings.DEFAULT_LOCALE else locale
         commands = [

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.rules.idle import IdleRules
 
 Locale = Literal["zh", "en"]
 LOCALES: tuple[Locale, ...] = ("zh", "en")
 
 # A Bot API token is "<bot id>:<35 characters>"; we accept a little more latitude on length.
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+# Telegram allows 1-256 of these; fewer than 16 would be guessable, so we ask for more.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
 def _int_list(value: object) -> object:
@@ -47,6 +51,9 @@ class Settings(BaseSettings):
     SUPPORT_CHAT_ID: int | None = None
     SUPPORT_AGENT_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     DATA_DIR: Path = Path("./data")
+    # PostgreSQL (psycopg conninfo or URL); unset means TinyDB files in DATA_DIR. A secret:
+    # the URL may hold the password.
+    DATABASE_URL: SecretStr | None = None
     DEFAULT_LOCALE: Locale = "zh"
     SUPPORT_EMAIL: str = "support@example.com"
     SMTP_HOST: str | None = None
@@ -61,6 +68,8 @@ class Settings(BaseSettings):
     WEBHOOK_PATH: str = "telegram"
     WEBHOOK_SECRET_TOKEN: SecretStr | None = None
     DRAFT_REMINDER_DAYS: int = Field(default=3, ge=1)
+    DRAFT_EXPIRE_DAYS: int = Field(default=30, ge=0)  # 0: drafts never expire
+    DRAFT_EXPIRY_WARNING_DAYS: int = Field(default=3, ge=1)
     REVIEW_CLAIM_MINUTES: int = Field(default=120, ge=1)
     REVIEW_DIGEST_TIME: time = time(9, 0)  # China time, daily list of near/overdue reviews
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -74,6 +83,13 @@ class Settings(BaseSettings):
         if value is not None and not _TOKEN.match(value.get_secret_value()):
             # Never echo the token itself: it is a secret even when malformed.
             raise ValueError("malformed token (expected '<digits>:<30-64 letters, digits, _ ->')")
+        return value
+
+    @field_validator("WEBHOOK_SECRET_TOKEN")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("use 16-256 characters of A-Z, a-z, 0-9, _ and - (or leave it unset)")
         return value
 
     @field_validator("DATA_DIR")
@@ -91,6 +107,25 @@ class Settings(BaseSettings):
     def _blank_host_is_off(cls, value: str | None) -> str | None:
         # An empty SMTP_HOST= line in .env means "no e-mail", like an unset variable.
         return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _warning_before_expiry(self) -> Settings:
+        if self.DRAFT_EXPIRE_DAYS and self.DRAFT_EXPIRY_WARNING_DAYS >= self.DRAFT_EXPIRE_DAYS:
+            raise ValueError(
+                "DRAFT_EXPIRY_WARNING_DAYS must be smaller than DRAFT_EXPIRE_DAYS "
+                "(the warning comes that many days before the expiry)"
+            )
+        return self
+
+    @property
+    def idle_rules(self) -> IdleRules:
+        """When idle drafts and fixes are reminded, warned and (drafts) expired."""
+        expire = self.DRAFT_EXPIRE_DAYS
+        return IdleRules(
+            remind_after=timedelta(days=self.DRAFT_REMINDER_DAYS),
+            expire_after=timedelta(days=expire) if expire else None,
+            warn_before=timedelta(days=self.DRAFT_EXPIRY_WARNING_DAYS),
+        )
 
     @property
     def support_desk(self) -> bool:

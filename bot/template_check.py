@@ -72,6 +72,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             ("submitted", {}),
             ("changes_requested", {"fields": {"legal_name": user_text}}),
             ("rejected", {"reason": user_text}),
+            ("removed", {"reason": user_text}),
         )
     ]
     sections = [(s.key, [(f.key, user_text) for f in s.fields]) for s in FORM]
@@ -154,9 +155,17 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         },
         "delete_done": {"deleted": sample_registrations()[:2]},
         "album": {"outcomes": [user_text, user_text]},
-        "reminder": {"registration": registration},
+        "reminder": {
+            "registration": decided,
+            "kind": "fix",
+            "reasons": reasons,
+            "expires": datetime(2026, 12, 30, 3, 0, tzinfo=UTC),
+            "days": 30,
+        },
         "review_card": {
-            "r": registration,
+            "r": decided.model_copy(
+                update={"confirmed": {"business_scope": ["ecommerce", "tech"]}}
+            ),
             "sections": sections,
             "holder": 501,
             "changed": ["legal_name"],
@@ -176,6 +185,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "decision_approved": {"registration": decided, "reasons": [], "email": True},
         "decision_changes_requested": {"registration": decided, "reasons": reasons},
         "decision_rejected": {"registration": decided, "reasons": []},
+        "decision_removed": {"registration": decided, "reasons": []},
         "profile": {"registrations": [(decided, sections)], "phone": "*******1234"},
     }
     return samples.get(name, {})
@@ -188,6 +198,7 @@ def sample_mail_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any]:
         "registration": registration,
         "reasons": [(user_text, user_text)],
         "params": {"old": "old@example.com", "new": user_text},
+        "support": "support@example.com",
         "code": "123456",
     }
 
@@ -234,6 +245,7 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "wording": user_text,
         "answered": 4,
         "count": 2,
+        "reason": user_text,
     }
 
 

@@ -1,14 +1,19 @@
 """Every user-visible text, rendered from ``templates/<locale>/`` by one jinja2 Environment.
 
-Two kinds of template live in each locale folder:
+Three kinds of template live in each locale folder:
 
 * ``*.html`` files: whole messages (Telegram HTML parse mode);
 * ``*.toml`` (``strings.toml`` and one file per feature): short strings (buttons, field
   labels, prompts, errors) by dotted key, each compiled by the same Environment, so the
-  same escaping rules apply.
+  same escaping rules apply;
+* ``mail/<name>.html`` and ``mail/<name>.txt``: the two bodies of each e-mail.
 
-Autoescape is on: a user-typed ``<b>`` or ``&`` arrives as text. Button labels are plain
-text (Telegram shows them verbatim), so ``plain`` undoes the escaping for them.
+Beside the locale folders, ``agreement.toml`` (the agreement's version) and ``faq.toml``
+(the FAQ the live one is seeded from) hold what is not text.
+
+Autoescape is on, except for the plain-text e-mail bodies: a user-typed ``<b>`` or ``&``
+arrives as text. Button labels are plain text (Telegram shows them verbatim), so
+``plain`` undoes the escaping for them.
 """
 
 from __future__ import annotations
@@ -78,8 +83,8 @@ def _load_strings(folder: Path) -> dict[str, str]:
 
 
 class Texts:
-    """Renders messages and strings for a locale; falls back to nothing silently: a missing
-    key is an error (caught by the template tests), never an empty message."""
+    """Renders messages and strings for a locale. Nothing falls back silently: a missing key
+    or template value is an error (caught by the template tests), never an empty message."""
 
     def __init__(self, root: Path = TEMPLATES_DIR) -> None:
         self.root = root

@@ -7,17 +7,20 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.settings import LOCALES
 from conversations import faq, keyboards
 from conversations import support as tickets
-from conversations.common import Context, acknowledge, callback_parts, locale_of, pick_locale, reply
+from conversations.common import (
+    Context,
+    Turn,
+    acknowledge,
+    callback_parts,
+    locale_of,
+    pick_locale,
+    reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,81 +33,67 @@ async def start(update: Update, context: Context) -> None:
     assert user is not None
     source = context.args[0][:64] if context.args else None
     context.services.accounts.ensure(user.id, source=source, language_code=user.language_code)
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    name = user.first_name or ""
-    await reply(
-        update, texts.render(locale, "start", name=name), keyboards.main_menu(texts, locale)
+    turn = Turn.of(update, context)
+    await turn.reply(
+        turn.render("start", name=user.first_name or ""),
+        keyboards.main_menu(turn.texts, turn.locale),
     )
 
 
 async def help_(update: Update, context: Context) -> None:
     """List what the bot can do."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    await reply(update, context.services.texts.render(locale, "help"))
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.render("help"))
 
 
 async def language(update: Update, context: Context) -> None:
     """Offer the languages."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    await reply(
-        update, context.services.texts.t(locale, "misc.choose_language"), keyboards.languages()
-    )
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.t("misc.choose_language"), keyboards.languages())
 
 
 async def set_language(update: Update, context: Context) -> None:
     """Remember the chosen language and answer in it."""
-    user = update.effective_user
-    assert user is not None
+    turn = Turn.of(update, context)
     parts = callback_parts(update)
-    if len(parts) != 2 or parts[1] not in ("zh", "en"):
-        await acknowledge(update, context)
+    if len(parts) != 2 or parts[1] not in LOCALES:
+        await turn.acknowledge()
         return
-    context.services.accounts.set_locale(user.id, parts[1])
-    await acknowledge(update, context)
-    texts = context.services.texts
-    await reply(
-        update, texts.t(parts[1], "misc.language_set"), keyboards.main_menu(texts, parts[1])
+    context.services.accounts.set_locale(turn.user_id, parts[1])
+    await turn.acknowledge()
+    chosen = turn.in_language(parts[1])
+    await chosen.reply(
+        chosen.t("misc.language_set"), keyboards.main_menu(chosen.texts, chosen.locale)
     )
 
 
 async def status(update: Update, context: Context) -> None:
     """Each registration with its role, status, last change and expected answer date."""
-    await acknowledge(update, context)
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
-    registrations = context.services.registrations.of_user(user.id)
-    await reply(
-        update,
-        context.services.texts.render(locale, "status", registrations=registrations),
-    )
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    registrations = context.services.registrations.of_user(turn.user_id)
+    await turn.reply(turn.render("status", registrations=registrations))
 
 
 async def support(update: Update, context: Context) -> None:
     """How to reach support: the e-mail address and its reply time, and a ticket right
     here (open one, or the one already open) when a support desk is set (a support
     group and at least one agent)."""
-    await acknowledge(update, context)
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     settings = context.services.settings
-    texts = context.services.texts
     desk = settings.support_desk
-    ticket = tickets.desk(context.bot_data).open_ticket(user.id) if desk else None
-    await reply(
-        update,
-        texts.render(
-            locale,
+    ticket = context.services.support.open_ticket(turn.user_id) if desk else None
+    await turn.reply(
+        turn.render(
             "support",
             email=settings.SUPPORT_EMAIL,
             ticket=ticket.id if ticket is not None else None,
             desk=desk,
         ),
-        tickets.ticket_buttons(texts, locale, ticket) if desk else None,
+        tickets.ticket_buttons(turn.texts, turn.locale, ticket) if desk else None,
     )
 
 
@@ -115,10 +104,12 @@ async def unknown(update: Update, context: Context) -> None:
     if message is not None and message.text and not message.text.startswith("/"):
         await faq.answer_question(update, context)
         return
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    await reply(update, texts.t(locale, "misc.not_understood"), keyboards.main_menu(texts, locale))
+    if update.effective_chat is None or update.effective_user is None:
+        await acknowledge(update, context)  # a press with no chat to answer in (inline mode)
+        return
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.t("misc.not_understood"), keyboards.main_menu(turn.texts, turn.locale))
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -135,8 +126,14 @@ async def on_error(update: object, context: Context) -> None:
     except TelegramError:
         log.warning("could not answer the button press after the error", exc_info=True)
     try:
-        locale = _error_locale(update, context)
-        await reply(update, context.services.texts.t(locale, "misc.error"))
+        if update.effective_chat.type == "private":
+            text = context.services.texts.t(_error_locale(update, context), "misc.error")
+        else:
+            # A group (reviewers, support staff) is told in its language, without the
+            # applicant's advice to send /apply.
+            locale = context.services.settings.DEFAULT_LOCALE
+            text = context.services.texts.t(locale, "misc.error_group")
+        await reply(update, text)
     except (TelegramError, OSError):  # the chat is unreachable or storage is failing
         log.warning("could not tell chat about the error", exc_info=True)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import Any
 
-from markupsafe import escape
+from markupsafe import Markup as Html
 from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -21,41 +22,60 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.mailer import Mailer
 from bot.services.accounts import AccountService, Clock
+from bot.services.change_requests import ReviewerDrafts
 from bot.services.faq_desk import FaqDesk
+from bot.services.outbox import Deliveries
+from bot.services.privacy import PersonalData
+from bot.services.profile import ProfileService
 from bot.services.registrations import RegistrationService
+from bot.services.reports import Reports
 from bot.services.review import ReviewService
+from bot.services.support import SupportDesk
+from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import Texts
-from storage.files import FileStore
-from storage.protocols import Storage
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
 
 @dataclass
 class Services:
-    """Everything handlers use, built once by the factory."""
+    """Everything handlers use, built once by the factory (``bot.factory.build``). Handlers
+    reach data only through these services, never through storage."""
 
     settings: Settings
-    storage: Storage
     texts: Texts
+    clock: Clock
     accounts: AccountService
     registrations: RegistrationService
-    files: FileStore
-    clock: Clock
+    uploads: Uploads
     review: ReviewService
+    reviewer_drafts: ReviewerDrafts
+    deliveries: Deliveries
+    reports: Reports
+    profile: ProfileService
+    privacy: PersonalData
+    support: SupportDesk
+    faq: FaqDesk
     mailer: Mailer | None
     agreement_version: str
-    faq: FaqDesk
     album_wait: float = 1.0
 
 
-class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class BotData(dict[Any, Any]):
+    """The application's ``bot_data`` (PTB makes one per application, through
+    ``ContextTypes``): the services, and the small runtime state handlers keep in memory
+    (answered button presses, albums being collected, the outbox's lock)."""
+
+    services: Services
+
+
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """The callback context with typed access to the services."""
 
     @property
     def services(self) -> Services:
-        return cast(Services, self.application.bot_data["services"])
+        return self.bot_data.services
 
 
 def pick_locale(chosen: str | None, language_code: str | None, default: str) -> str:
@@ -86,19 +106,6 @@ def account_locale(services: Services, user_id: int) -> str:
     if account is None:
         return services.settings.DEFAULT_LOCALE
     return pick_locale(account.locale, account.language_code, services.settings.DEFAULT_LOCALE)
-
-
-#: A reviewer's reason is a catalogue key (shown in the reader's language) or free text.
-CATALOGUE = "reason:"
-
-
-def reason_text(texts: Texts, locale: str, value: str, *, plain: bool = False) -> str:
-    """A stored reason as the reader should see it."""
-    if value.startswith(CATALOGUE):
-        key = f"review.reason.{value.removeprefix(CATALOGUE)}"
-        if texts.has(locale, key):
-            return texts.plain(locale, key) if plain else texts.t(locale, key)
-    return value if plain else escape(value)
 
 
 async def reply(
@@ -162,3 +169,106 @@ def callback_parts(update: Update) -> list[str]:
     """The colon-separated parts of a button's callback data."""
     query = update.callback_query
     return (query.data or "").split(":") if query is not None else []
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Answering one update: the chat to write to, the person, their language (resolved
+    once, when the turn is made) and the texts. Handlers make it once (``Turn.of``) and
+    pass it on; a job that answers later makes it from what it kept (``Turn.in_chat``), so
+    a prompt is written once for both."""
+
+    context: Context
+    chat_id: int
+    user_id: int
+    locale: str
+    update: Update | None = None
+    #: Where this audience's button labels are (``<buttons>.<key>`` in the texts).
+    buttons: str = "button"
+
+    @classmethod
+    def of(cls, update: Update, context: Context) -> Turn:
+        """The turn of an update from a person in a chat, in that person's language."""
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None and user is not None
+        return cls(context, chat.id, user.id, locale_of(update, context), update)
+
+    @classmethod
+    def staff(cls, update: Update, context: Context, buttons: str) -> Turn:
+        """The turn of an update in a staff group (reviewers, support), which reads the
+        platform's language (DEFAULT_LOCALE) whoever writes."""
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None and user is not None
+        locale = context.services.settings.DEFAULT_LOCALE
+        return cls(context, chat.id, user.id, locale, update, buttons)
+
+    @classmethod
+    def in_chat(cls, context: Context, chat_id: int, user_id: int, locale: str) -> Turn:
+        """A turn outside an update (a job answering what came before)."""
+        return cls(context, chat_id, user_id, locale)
+
+    def in_language(self, locale: str) -> Turn:
+        """The same turn in another language (just chosen with /language)."""
+        return replace(self, locale=locale)
+
+    @property
+    def services(self) -> Services:
+        return self.context.services
+
+    @property
+    def texts(self) -> Texts:
+        return self.context.services.texts
+
+    @property
+    def is_press(self) -> bool:
+        """Whether the update is a button press."""
+        return self.update is not None and self.update.callback_query is not None
+
+    @property
+    def pressed(self) -> str | None:
+        """The pressed button's callback data, when the update is a press."""
+        query = self.update.callback_query if self.update is not None else None
+        return query.data if query is not None else None
+
+    def t(self, key: str, **params: Any) -> Html:
+        """A short text in the turn's language, as HTML."""
+        return self.texts.t(self.locale, key, **params)
+
+    def plain(self, key: str, **params: Any) -> str:
+        """A short text in the turn's language, as plain text (buttons, alerts)."""
+        return self.texts.plain(self.locale, key, **params)
+
+    def button(self, key: str, **params: Any) -> str:
+        """A button's label (plain text) in the turn's language."""
+        return self.plain(f"{self.buttons}.{key}", **params)
+
+    def render(self, template: str, **params: Any) -> str:
+        """A whole message from a template, in the turn's language."""
+        return self.texts.render(self.locale, template, **params)
+
+    async def reply(
+        self, text: str, markup: Markup | None = None, *, quote: int | None = None
+    ) -> Message | None:
+        """Send an HTML message to the turn's chat (as a reply to ``quote`` when given)."""
+        under = None
+        if quote is not None:
+            under = ReplyParameters(quote, allow_sending_without_reply=True)
+        return await self.context.bot.send_message(
+            self.chat_id, text, reply_markup=markup, reply_parameters=under
+        )
+
+    async def send_document(self, data: bytes, filename: str, caption: str) -> Message:
+        """Send a file to the turn's chat."""
+        return await self.context.bot.send_document(
+            self.chat_id, io.BytesIO(data), filename=filename, caption=caption
+        )
+
+    async def acknowledge(self, text: str | None = None, alert: bool = False) -> None:
+        """Answer the button press, if the turn is one (see ``acknowledge``)."""
+        if self.update is not None:
+            await acknowledge(self.update, self.context, text, alert)
+
+    async def edit_pressed(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace the message the pressed button is on."""
+        assert self.update is not None
+        await edit_pressed(self.update, text, markup)

@@ -15,32 +15,25 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
 
 from bot.mailer import Mail, MailError
-from bot.rules import form
+from bot.rules import documents
 from bot.rules.models import Channel, Notification, Registration
-from bot.services import outbox
+from bot.services.outbox import Outcome
 from conversations import keyboards
-from conversations._review_common import card
-from conversations.common import Context, Services, account_locale, reason_text
+from conversations.common import Context, Services, account_locale
+from conversations.presenter import card, flagged_reasons, reason_text
 
 log = logging.getLogger(__name__)
 
 #: How often the outbox is looked at (a decision also triggers it at once).
 EVERY = timedelta(seconds=5)
+#: The first run after start-up, which sends what a crash left pending.
+FIRST = timedelta(seconds=0.5)
 _LOCK = "outbox_lock"
 _UNRECORDED = "outbox_unrecorded"  # notification id -> message id, sent but not yet saved
-
-
-def schedule(application: Application) -> None:  # type: ignore[type-arg]
-    """Arm the delivery job; at start-up it also sends what a crash left pending."""
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        cast(Any, deliver_due), interval=EVERY, first=0.5, name="outbox"
-    )
 
 
 def trigger(context: Context) -> None:
@@ -55,10 +48,8 @@ async def deliver_due(context: Context) -> None:
     if lock.locked():
         return  # a run is under way; it will see what is due
     async with lock:
-        services = context.services
-        for registration in services.storage.registrations.with_pending_notifications():
-            for note in outbox.due(registration, services.clock()):
-                await _deliver_one(context, registration.id, note)
+        for registration_id, note in context.services.deliveries.due():
+            await _deliver_one(context, registration_id, note)
 
 
 async def _deliver_one(context: Context, registration_id: str, note: Notification) -> None:
@@ -69,9 +60,9 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
     # Sent before, but the disk refused to record it: record it now, don't send it again.
     unrecorded: dict[str, int | None] = context.bot_data.setdefault(_UNRECORDED, {})
     message: Message | None = None
-    outcome: tuple[str, Any] = ("sent", None)
+    outcome = Outcome("sent")
     if note.id in unrecorded:
-        _record(context, registration_id, note, ("sent", None), unrecorded[note.id])
+        services.deliveries.record(registration_id, note.id, outcome, unrecorded[note.id])
         unrecorded.pop(note.id)
         return
     try:
@@ -81,8 +72,7 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
             message = await _send_chat(context, registration, note)
     except RetryAfter as error:
         wait = error.retry_after
-        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
-        outcome = ("retry", delay)
+        outcome = Outcome("retry", wait if isinstance(wait, timedelta) else timedelta(seconds=wait))
     except Forbidden as error:
         if note.channel is Channel.CHAT and _is_staff_chat(services, note.recipient):
             log.error(
@@ -92,19 +82,19 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
                 error,
                 note.id,
             )
-            outcome = ("transient", str(error))
+            outcome = Outcome("transient", str(error))
         else:
-            outcome = ("blocked", str(error))
+            outcome = Outcome("blocked", str(error))
     except BadRequest as error:
         log.error("notification %s refused by Telegram: %s", note.id, error)
-        outcome = ("permanent", str(error))
+        outcome = Outcome("permanent", str(error))
     except (NetworkError, TelegramError, MailError) as error:
-        outcome = ("transient", str(error))
+        outcome = Outcome("transient", str(error))
     message_id = message.message_id if message is not None else None
     try:
-        _record(context, registration_id, note, outcome, message_id)
+        services.deliveries.record(registration_id, note.id, outcome, message_id)
     except OSError:
-        if outcome[0] == "sent":
+        if outcome.kind == "sent":
             unrecorded[note.id] = message_id
         raise
     unrecorded.pop(note.id, None)
@@ -114,60 +104,6 @@ def _is_staff_chat(services: Services, recipient: str) -> bool:
     """Whether a chat notification goes to the reviewers' group rather than to a user."""
     admin_chat = services.settings.ADMIN_CHAT_ID
     return admin_chat is not None and recipient == str(admin_chat)
-
-
-def _record(
-    context: Context,
-    registration_id: str,
-    note: Notification,
-    outcome: tuple[str, Any],
-    message_id: int | None,
-) -> None:
-    """Save what happened to one notification on a fresh copy of its registration."""
-    services = context.services
-    # Re-read: handlers may have changed the registration while we were sending.
-    fresh = services.registrations.get(registration_id)
-    if fresh is None:
-        return
-    current = next((n for n in fresh.outbox if n.id == note.id), None)
-    if current is None:
-        return
-    now = services.clock()
-    kind, detail = outcome
-    if kind == "sent":
-        outbox.sent(current, now, message_id)
-        if note.template == "card" and message_id is not None:
-            fresh.card_message_id = message_id
-            _queue_documents(fresh, note, services)
-    elif kind == "blocked":
-        outbox.blocked(current, detail)
-        log.info("notification %s: the recipient blocked the bot", note.id)
-    elif kind == "retry":
-        outbox.failed(current, now, "429 Too Many Requests", retry_after=detail)
-    else:
-        outbox.failed(current, now, detail, permanent=kind == "permanent")
-        log.warning("notification %s failed (attempt %d): %s", note.id, current.attempts, detail)
-    services.storage.registrations.save(fresh)
-
-
-def _queue_documents(registration: Registration, card: Notification, services: Services) -> None:
-    """After a card, each uploaded document follows as its own notification (own retries)."""
-    now = services.clock()
-    for field in form.fields_for(registration.role):
-        value = registration.answers.get(field.key)
-        if field.kind is form.Kind.DOCUMENT and isinstance(value, dict):
-            outbox.add(
-                registration,
-                outbox.notification(
-                    registration,
-                    f"document-{field.key}",
-                    Channel.CHAT,
-                    card.recipient,
-                    now,
-                    field=field.key,
-                    reply_to=registration.card_message_id,
-                ),
-            )
 
 
 async def _send_chat(
@@ -195,10 +131,7 @@ async def _send_decision(
         email=any(
             n.channel is Channel.EMAIL and n.template == note.template for n in registration.outbox
         ),
-        reasons=[
-            (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, value))
-            for key, value in registration.flagged.items()
-        ],
+        reasons=flagged_reasons(texts, locale, registration),
     )
     markup: InlineKeyboardMarkup | None = None
     if note.template == "changes_requested":
@@ -228,9 +161,15 @@ async def _send_document(
     if isinstance(reply_to, int):
         kwargs["reply_to_message_id"] = reply_to
         kwargs["allow_sending_without_reply"] = True
-    if str(value.get("mime_type", "")).startswith("image/") and not value.get("file_name"):
+    mime = str(value.get("mime_type", ""))
+    if mime.startswith("image/") and not value.get("file_name"):
+        # Sent as a photo: Telegram re-encoded it and it has no name to mislead anyone.
         return await context.bot.send_photo(chat_id, value["file_id"], **kwargs)
-    return await context.bot.send_document(chat_id, value["file_id"], **kwargs)
+    # Sent as a file: uploaded again from our checked copy under a name made from the field
+    # and the detected type, so "licence.pdf.exe" reaches reviewers as "licence.pdf".
+    data = await asyncio.to_thread(services.uploads.read, str(value["stored_as"]))
+    upload = InputFile(data, filename=documents.file_name(key, mime))
+    return await context.bot.send_document(chat_id, upload, **kwargs)
 
 
 async def _send_mail(services: Services, registration: Registration, note: Notification) -> None:
@@ -242,7 +181,12 @@ async def _send_mail(services: Services, registration: Registration, note: Notif
         (texts.plain(locale, f"field.{key}.label"), reason_text(texts, locale, value, plain=True))
         for key, value in registration.flagged.items()
     ]
-    params = {"registration": registration, "reasons": reasons, "params": note.params}
+    params = {
+        "registration": registration,
+        "reasons": reasons,
+        "params": note.params,
+        "support": services.settings.SUPPORT_EMAIL,
+    }
     await services.mailer.send(
         Mail(
             to=note.recipient,

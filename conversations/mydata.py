@@ -4,52 +4,32 @@ submitted registrations are kept."""
 
 from __future__ import annotations
 
-import io
 import json
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.rules.models import Role
-from bot.services.privacy import PersonalData
-from bot.services.support import SupportDesk
 from conversations import keyboards
-from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+from conversations.common import Context, Turn, callback_parts
 
 EXPORT_NAME = "mydata.json"
 
 PRIVATE = filters.ChatType.PRIVATE
 
 
-def personal_data(context: Context) -> PersonalData:
-    """The personal-data service over the application's storage (it keeps no state; the
-    tickets are only read, so a desk of its own does)."""
-    services = context.services
-    desk = SupportDesk(services.storage.kv, services.clock)
-    return PersonalData(services.storage, services.files, desk, services.clock)
-
-
 async def export(update: Update, context: Context) -> None:
     """/mydata: everything stored about the user, as one JSON document."""
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
-    locale = locale_of(update, context)
-    data = personal_data(context).export(user.id)
+    turn = Turn.of(update, context)
+    data = context.services.privacy.export(turn.user_id)
     document = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-    await chat.send_document(
-        io.BytesIO(document),
-        filename=EXPORT_NAME,
-        caption=context.services.texts.t(locale, "mydata.caption"),
-    )
+    await turn.send_document(document, EXPORT_NAME, turn.t("mydata.caption"))
 
 
 async def ask_delete(update: Update, context: Context) -> None:
     """/delete: what would be deleted (drafts) and what is kept and why; asks to confirm."""
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    plan = personal_data(context).plan(user.id)
+    turn = Turn.of(update, context)
+    plan = context.services.privacy.plan(turn.user_id)
     markup = None
     if plan.drafts:
         # The roles shown ride in the button, so a draft opened after this message was
@@ -57,40 +37,35 @@ async def ask_delete(update: Update, context: Context) -> None:
         roles = ".".join(r.role.value for r in plan.drafts)
         markup = keyboards.inline(
             [
-                [(texts.plain(locale, "button.delete_confirm"), f"my:del:{roles}")],
-                [(texts.plain(locale, "button.delete_keep"), "my:keep")],
+                [(turn.plain("button.delete_confirm"), f"my:del:{roles}")],
+                [(turn.plain("button.delete_keep"), "my:keep")],
             ]
         )
-    await reply(
-        update, texts.render(locale, "delete_plan", drafts=plan.drafts, kept=plan.kept), markup
-    )
+    await turn.reply(turn.render("delete_plan", drafts=plan.drafts, kept=plan.kept), markup)
 
 
 async def on_delete(update: Update, context: Context) -> None:
     """Confirmed: delete the drafts that were shown (one submitted since then is kept)."""
-    await acknowledge(update, context)
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     names = parts[2].split(".") if len(parts) == 3 else []
     roles = [Role(name) for name in names if name in {r.value for r in Role}]
-    deleted = personal_data(context).delete_drafts(user.id, roles)
+    deleted = context.services.privacy.delete_drafts(turn.user_id, roles)
     if context.user_data is not None and context.user_data.get("active") in {r.id for r in deleted}:
         # The applicant form's choice of draft; it would point at nothing.
         context.user_data.pop("active")
     if not deleted:
-        await reply(update, texts.t(locale, "mydata.nothing_deleted"))
+        await turn.reply(turn.t("mydata.nothing_deleted"))
         return
-    await reply(update, texts.render(locale, "delete_done", deleted=deleted))
+    await turn.reply(turn.render("delete_done", deleted=deleted))
 
 
 async def on_keep(update: Update, context: Context) -> None:
     """Not confirmed: nothing is deleted."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    await reply(update, context.services.texts.t(locale, "mydata.kept"))
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.t("mydata.kept"))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -7,9 +7,8 @@ from __future__ import annotations
 import logging
 import warnings
 from enum import StrEnum
-from typing import Any
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -25,9 +24,10 @@ from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration
 from bot.rules.verification import Outcome, Purpose
-from bot.services.profile import ProfileService, Refused
-from conversations import delivery, keyboards
-from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+from bot.services.profile import Refused
+from conversations import delivery, keyboards, presenter
+from conversations.common import Context, Turn, callback_parts
+from conversations.presenter import Section
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,6 @@ class State(StrEnum):
     PHONE = "phone"  # waiting for the new phone (contact or typed)
 
 
-def _service(context: Context) -> ProfileService:
-    return ProfileService(context.services.storage, context.services.clock)
-
-
-def _t(update: Update, context: Context, key: str, **params: Any) -> str:
-    return context.services.texts.t(locale_of(update, context), key, **params)
-
-
 def _user(update: Update) -> int:
     assert update.effective_user is not None
     return update.effective_user.id
@@ -55,30 +47,23 @@ def _user(update: Update) -> int:
 
 async def show(update: Update, context: Context) -> State | int:
     """/profile: each approved registration, with what can be done about it."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    registrations = _service(context).approved(_user(update))
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    registrations = context.services.profile.approved(_user(update))
     account = context.services.accounts.get(_user(update))
     rows: list[list[tuple[str, str]]] = []
     for r in registrations:
-        role = texts.plain(locale, f"role.{r.role}.name")
+        role = turn.plain(f"role.{r.role}.name")
         if r.email_verified_at is None:
-            rows.append(
-                [(texts.plain(locale, "profile.button.verify", role=role), f"pf:verify:{r.id}")]
-            )
+            rows.append([(turn.plain("profile.button.verify", role=role), f"pf:verify:{r.id}")])
         else:
-            rows.append(
-                [(texts.plain(locale, "profile.button.email", role=role), f"pf:email:{r.id}")]
-            )
+            rows.append([(turn.plain("profile.button.email", role=role), f"pf:email:{r.id}")])
     if account is not None and account.phone:
-        rows.append([(texts.plain(locale, "profile.button.phone"), "pf:phone")])
-    await reply(
-        update,
-        texts.render(
-            locale,
+        rows.append([(turn.plain("profile.button.phone"), "pf:phone")])
+    await turn.reply(
+        turn.render(
             "profile",
-            registrations=[(r, _sections(r, locale, context)) for r in registrations],
+            registrations=[(r, _sections(turn, r)) for r in registrations],
             phone=form.mask(account.phone) if account and account.phone else None,
         ),
         keyboards.inline(rows) if rows else None,
@@ -86,139 +71,127 @@ async def show(update: Update, context: Context) -> State | int:
     return END
 
 
-def _sections(
-    r: Registration, locale: str, context: Context
-) -> list[tuple[str, list[tuple[str, str]]]]:
-    texts = context.services.texts
-    out = []
-    for section in form.FORM:
-        shown = []
-        for f in section.fields:
-            if not f.applies_to(r.role) or f.kind is Kind.DOCUMENT or f.key not in r.answers:
-                continue
-            value = r.answers[f.key]
-            if value is None:
-                continue
-            if f.kind is Kind.CHOICE:
-                text = texts.plain(locale, f"choice.{f.key}.{value}")
-            else:
-                text = form.mask(str(value)) if f.masked else str(value)
-            shown.append((f.key, text))
-        out.append((section.key, shown))
-    return out
+def _sections(turn: Turn, r: Registration) -> list[Section]:
+    """What was registered, as the summary shows it, without documents and skipped fields."""
+    return [
+        (key, [(k, v) for k, v in answers if _kept(r, k)])
+        for key, answers in presenter.sections(turn.texts, turn.locale, r)
+    ]
 
 
-async def _send_code(
-    update: Update, context: Context, registration: Registration, code: str
-) -> State | int:
+def _kept(r: Registration, key: str) -> bool:
+    return r.answers.get(key) is not None and form.FIELDS[key].kind is not Kind.DOCUMENT
+
+
+async def _send_code(turn: Turn, registration: Registration, code: str) -> State | int:
     """Mail the code; say where it went, or why it could not go."""
-    services = context.services
-    locale = locale_of(update, context)
+    context, services = turn.context, turn.services
     check = registration.email_check
     assert check is not None
     if services.mailer is None:
-        await reply(update, _t(update, context, "profile.email_off"))
+        await turn.reply(turn.t("profile.email_off"))
         return END
     try:
         await services.mailer.send(
             Mail(
                 to=check.address,
-                subject=services.texts.plain(locale, "mail.email_code.subject"),
-                text=services.texts.render_mail(locale, "email_code", "txt", code=code),
-                html=services.texts.render_mail(locale, "email_code", "html", code=code),
+                subject=turn.plain("mail.email_code.subject"),
+                text=services.texts.render_mail(turn.locale, "email_code", "txt", code=code),
+                html=services.texts.render_mail(turn.locale, "email_code", "html", code=code),
                 reference=f"{registration.id}:code",
             )
         )
     except MailError:
         log.warning("verification code for %s not sent", registration.id, exc_info=True)
-        await reply(update, _t(update, context, "profile.send_failed"))
+        await turn.reply(turn.t("profile.send_failed"))
         return END
     if context.user_data is not None:
         context.user_data["profile"] = registration.id
-    await reply(
-        update,
-        _t(update, context, "profile.code_sent", address=check.address),
-        keyboards.inline([[(services.texts.plain(locale, "profile.button.cancel"), "pf:cancel")]]),
+    await turn.reply(
+        turn.t("profile.code_sent", address=check.address),
+        _cancel(turn),
     )
     return State.CODE
 
 
 async def on_verify(update: Update, context: Context) -> State | int:
     """Send a code to the current address."""
-    await acknowledge(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     try:
-        registration, code = _service(context).start_verification(
+        registration, code = context.services.profile.start_verification(
             _user(update), callback_parts(update)[2]
         )
     except Refused as refused:
         return await _refused(update, context, refused)
-    return await _send_code(update, context, registration, code)
+    return await _send_code(turn, registration, code)
 
 
 async def on_email(update: Update, context: Context) -> State | int:
     """Change the address: allowed once a calendar month, after verification."""
-    await acknowledge(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     rid = callback_parts(update)[2]
     try:
-        _service(context).check_change(_user(update), rid)
+        context.services.profile.check_change(_user(update), rid)
     except Refused as refused:
         return await _refused(update, context, refused)
     if context.user_data is not None:
         context.user_data["profile"] = rid
-    await reply(update, _t(update, context, "profile.ask_email"), _cancel(update, context))
+    await turn.reply(turn.t("profile.ask_email"), _cancel(turn))
     return State.EMAIL
 
 
 async def on_new_email(update: Update, context: Context) -> State | int:
     """A new address typed: check it, then send it a code."""
+    turn = Turn.of(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
     rid = (context.user_data or {}).get("profile", "")
     try:
-        registration, code = _service(context).start_change(_user(update), rid, message.text)
+        registration, code = context.services.profile.start_change(_user(update), rid, message.text)
     except validators.Invalid as error:
-        await reply(
-            update,
-            _t(update, context, f"error.{error.code}", **error.params),
-            _cancel(update, context),
+        await turn.reply(
+            turn.t(f"error.{error.code}", **error.params),
+            _cancel(turn),
         )
         return State.EMAIL
     except Refused as refused:
         return await _refused(update, context, refused)
-    return await _send_code(update, context, registration, code)
+    return await _send_code(turn, registration, code)
 
 
 async def on_code(update: Update, context: Context) -> State | int:
     """A typed code: verified, changed, wrong, expired or locked."""
+    turn = Turn.of(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
     rid = (context.user_data or {}).get("profile", "")
     try:
-        outcome, registration, purpose = _service(context).confirm(_user(update), rid, message.text)
+        outcome, registration, purpose = context.services.profile.confirm(
+            _user(update), rid, message.text
+        )
     except Refused as refused:
         return await _refused(update, context, refused)
     except validators.Invalid as error:
-        await reply(update, _t(update, context, f"error.{error.code}", **error.params))
+        await turn.reply(turn.t(f"error.{error.code}", **error.params))
         return END
     if outcome is Outcome.WRONG:
         check = registration.email_check
         left = 5 - (check.tries if check else 0)
-        await reply(
-            update, _t(update, context, "profile.code_wrong", left=left), _cancel(update, context)
-        )
+        await turn.reply(turn.t("profile.code_wrong", left=left), _cancel(turn))
         return State.CODE
     if outcome is Outcome.EXPIRED:
-        await reply(update, _t(update, context, "profile.code_expired"))
+        await turn.reply(turn.t("profile.code_expired"))
         return END
     if outcome is Outcome.LOCKED:
         check = registration.email_check
-        await reply(
-            update,
-            _t(update, context, "profile.locked", until=check.locked_until if check else None),
+        await turn.reply(
+            turn.t("profile.locked", until=check.locked_until if check else None),
         )
         return END
     key = "profile.email_changed" if purpose is Purpose.CHANGE else "profile.email_verified"
-    await reply(update, _t(update, context, key, address=registration.answers.get("admin_email")))
+    await turn.reply(turn.t(key, address=registration.answers.get(form.CONTACT_EMAIL)))
     if registration.pending:
         delivery.trigger(context)
     return END
@@ -226,37 +199,36 @@ async def on_code(update: Update, context: Context) -> State | int:
 
 async def on_phone(update: Update, context: Context) -> State | int:
     """Hand the account over: bind a new mobile number."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    await reply(
-        update,
-        _t(update, context, "profile.ask_phone"),
-        keyboards.share_phone(context.services.texts, locale),
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(
+        turn.t("profile.ask_phone"),
+        keyboards.share_phone(turn.texts, turn.locale),
     )
     return State.PHONE
 
 
 async def on_new_phone(update: Update, context: Context) -> State | int:
     """A shared contact (only one's own) or a typed number."""
+    turn = Turn.of(update, context)
     message = update.effective_message
     assert message is not None
     if message.contact is not None:
         if message.contact.user_id != _user(update):
-            await reply(update, _t(update, context, "error.contact.not_yours"))
+            await turn.reply(turn.t("error.contact.not_yours"))
             return State.PHONE
         number = message.contact.phone_number
     else:
         number = message.text or ""
     try:
-        phone = _service(context).change_phone(_user(update), number)
+        phone = context.services.profile.change_phone(_user(update), number)
     except validators.Invalid as error:
-        await reply(update, _t(update, context, f"error.{error.code}", **error.params))
+        await turn.reply(turn.t(f"error.{error.code}", **error.params))
         return State.PHONE
     except Refused as refused:
         return await _refused(update, context, refused)
-    await reply(
-        update,
-        _t(update, context, "profile.phone_changed", phone=form.mask(phone)),
+    await turn.reply(
+        turn.t("profile.phone_changed", phone=form.mask(phone)),
         ReplyKeyboardRemove(),
     )
     return END
@@ -264,28 +236,28 @@ async def on_new_phone(update: Update, context: Context) -> State | int:
 
 async def on_cancel(update: Update, context: Context) -> State | int:
     """Leave the profile step; nothing changes."""
-    await acknowledge(update, context)
-    await reply(update, _t(update, context, "profile.cancelled"), ReplyKeyboardRemove())
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.t("profile.cancelled"), ReplyKeyboardRemove())
     return END
 
 
 async def on_unexpected(update: Update, context: Context) -> None:
     """Anything else while we wait: say what we wait for and keep waiting."""
-    await acknowledge(update, context)
-    await reply(update, _t(update, context, "profile.unexpected"), _cancel(update, context))
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(turn.t("profile.unexpected"), _cancel(turn))
     # Returning nothing keeps the conversation in its state.
 
 
-def _cancel(update: Update, context: Context) -> Any:
-    locale = locale_of(update, context)
-    return keyboards.inline(
-        [[(context.services.texts.plain(locale, "profile.button.cancel"), "pf:cancel")]]
-    )
+def _cancel(turn: Turn) -> InlineKeyboardMarkup:
+    return keyboards.inline([[(turn.plain("profile.button.cancel"), "pf:cancel")]])
 
 
 async def _refused(update: Update, context: Context, refused: Refused) -> State | int:
+    turn = Turn.of(update, context)
     params = dict(refused.params)
-    await reply(update, _t(update, context, refused.code, **params))
+    await turn.reply(turn.t(refused.code, **params))
     return END
 
 

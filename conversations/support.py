@@ -12,85 +12,61 @@ message belongs to is read from storage, so replies keep working across restarts
 are copied, not forwarded: a copy works when the user hides forwarding, and shows the other
 side nothing but the message.
 
-``register`` also adds the FAQ and the user's data (``conversations.faq``,
-``conversations.mydata``): the self-service part of support, wired in one place.
+The user's side is here, the support group's side in ``support_group``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
-from typing import Any, cast
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import telegram_html
 from bot.services.support import ClosedBy, SupportDesk, Ticket
 from bot.settings import Settings
 from bot.texts import Texts
-from conversations import faq, keyboards, mydata
+from conversations import keyboards
 from conversations.common import (
     Context,
     Services,
-    account_locale,
+    Turn,
     acknowledge,
     callback_parts,
-    locale_of,
     reply,
 )
 
 log = logging.getLogger(__name__)
 
-#: Where the application keeps its desk (one per process: it holds the rate limit).
-_DESK = "support_desk"
-
 PRIVATE = filters.ChatType.PRIVATE
-
-
-def desk(bot_data: MutableMapping[Any, Any]) -> SupportDesk:
-    """The application's support desk, built on first use from its services."""
-    found = bot_data.get(_DESK)
-    if not isinstance(found, SupportDesk):
-        services = cast(Services, bot_data["services"])
-        found = SupportDesk(services.storage.kv, services.clock)
-        bot_data[_DESK] = found
-    return found
 
 
 class _HasOpenTicket(filters.MessageFilter):
     """Messages from a user with an open ticket (looked up in storage for each message)."""
 
-    def __init__(self, bot_data: MutableMapping[Any, Any]) -> None:
+    def __init__(self, desk: SupportDesk) -> None:
         super().__init__(name="HasOpenTicket")
-        self._bot_data = bot_data
+        self._desk = desk
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and desk(self._bot_data).open_ticket(user.id) is not None
+        return user is not None and self._desk.open_ticket(user.id) is not None
 
 
-class _RepliesToTicket(filters.MessageFilter):
+class RepliesToTicket(filters.MessageFilter):
     """Replies to a ticket's message; other replies are left to other handlers (the same
     group may serve reviewers too)."""
 
-    def __init__(self, bot_data: MutableMapping[Any, Any]) -> None:
+    def __init__(self, desk: SupportDesk) -> None:
         super().__init__(name="RepliesToTicket")
-        self._bot_data = bot_data
+        self._desk = desk
 
     def filter(self, message: Message) -> bool:
         target = message.reply_to_message
         return (
             target is not None
-            and desk(self._bot_data).ticket_for(message.chat_id, target.message_id) is not None
+            and self._desk.ticket_for(message.chat_id, target.message_id) is not None
         )
 
 
@@ -117,14 +93,14 @@ def is_agent(update: Update, settings: Settings) -> bool:
 async def refuse(update: Update, context: Context) -> None:
     """Anyone but an agent, on a staff action: a refusal that reveals nothing (the same
     words whatever was asked, and whether or not it exists)."""
-    text = context.services.texts.plain(_staff_locale(context), "ticket.refused")
+    text = context.services.texts.plain(staff_locale(context), "ticket.refused")
     if update.callback_query is not None:
         await acknowledge(update, context, text, alert=True)
     elif update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
         await reply(update, text)
 
 
-def _relayable(message: Message) -> bool:
+def relayable(message: Message) -> bool:
     """Text, photos and documents are relayed; stickers, voice, polls … are not."""
     return bool(message.text or message.photo or message.document)
 
@@ -138,7 +114,7 @@ def ticket_buttons(texts: Texts, locale: str, ticket: Ticket | None) -> InlineKe
     return keyboards.inline([[(texts.plain(locale, "button.open_ticket"), "sup:open")]])
 
 
-def _staff_locale(context: Context) -> str:
+def staff_locale(context: Context) -> str:
     """The support group reads the platform's language."""
     return context.services.settings.DEFAULT_LOCALE
 
@@ -146,34 +122,33 @@ def _staff_locale(context: Context) -> str:
 # -- the user's side ---------------------------------------------------------------------
 async def open_ticket(update: Update, context: Context) -> None:
     """Open a ticket (or show the open one); a question carried from the FAQ goes first."""
-    await acknowledge(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     services = context.services
     texts = services.texts
-    locale = locale_of(update, context)
     support_chat = services.settings.SUPPORT_CHAT_ID
     if support_chat is None or not services.settings.support_desk or chat.type != ChatType.PRIVATE:
         email = services.settings.SUPPORT_EMAIL
-        await reply(update, texts.t(locale, "ticket.unavailable", email=email))
+        await turn.reply(turn.t("ticket.unavailable", email=email))
         return
     # Agents' replies and the closing notice reach the user outside their updates: the
     # account remembers the language to write in.
     services.accounts.ensure(user.id, language_code=user.language_code)
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     ticket, new = tickets.open(user.id)
     if not new:
-        await reply(
-            update,
-            texts.t(locale, "ticket.already_open", ticket=ticket.id),
-            ticket_buttons(texts, locale, ticket),
+        await turn.reply(
+            turn.t("ticket.already_open", ticket=ticket.id),
+            ticket_buttons(turn.texts, turn.locale, ticket),
         )
         return
-    staff = _staff_locale(context)
+    staff = staff_locale(context)
     try:
         header = await context.bot.send_message(
             support_chat,
-            _header(context, user, ticket, locale),
+            _header(context, user, ticket, turn.locale),
             reply_markup=ticket_buttons(texts, staff, ticket),
         )
     except TelegramError:
@@ -181,7 +156,7 @@ async def open_ticket(update: Update, context: Context) -> None:
         # Nobody would read the user's messages: close it and point to the e-mail.
         tickets.close(ticket, ClosedBy.SYSTEM)
         email = services.settings.SUPPORT_EMAIL
-        await reply(update, texts.t(locale, "ticket.unavailable", email=email))
+        await turn.reply(turn.t("ticket.unavailable", email=email))
         return
     ticket = tickets.posted_header(ticket, support_chat, header.message_id)
     parts = callback_parts(update)
@@ -189,10 +164,9 @@ async def open_ticket(update: Update, context: Context) -> None:
     passed_on = False
     if question is not None:
         passed_on = await _copy_to_support(context, ticket, chat.id, question) is not None
-    await reply(
-        update,
-        texts.render(locale, "ticket_opened", ticket=ticket.id, question=passed_on),
-        ticket_buttons(texts, locale, ticket),
+    await turn.reply(
+        turn.render("ticket_opened", ticket=ticket.id, question=passed_on),
+        ticket_buttons(turn.texts, turn.locale, ticket),
     )
 
 
@@ -200,7 +174,7 @@ def _header(context: Context, user: User, ticket: Ticket, user_locale: str) -> s
     """The ticket's first message in the support group: who writes, and where they stand."""
     services = context.services
     return services.texts.render(
-        _staff_locale(context),
+        staff_locale(context),
         "ticket_header",
         ticket=ticket.id,
         name=user.full_name,
@@ -228,7 +202,7 @@ async def _copy_to_support(
     except TelegramError:
         log.warning("ticket %s: message not copied to support", ticket.id, exc_info=True)
         return None
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     tickets.link(ticket, support_chat, copied.message_id)
     return tickets.relayed_from_user(ticket)
 
@@ -240,47 +214,43 @@ async def relay_to_support(update: Update, context: Context) -> None:
     user = update.effective_user
     if message is None or user is None:
         return  # an edit: the copy already posted stays as it was sent
-    tickets = desk(context.bot_data)
+    tickets = context.services.support
     ticket = tickets.open_ticket(user.id)
     if ticket is None:
         return
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    turn = Turn.of(update, context)
     if not tickets.allow(user.id):
-        await reply(update, texts.t(locale, "ticket.rate_limited", limit=tickets.limit))
+        await turn.reply(turn.t("ticket.rate_limited", limit=tickets.limit))
         return
-    if not _relayable(message):
-        await reply(update, texts.t(locale, "ticket.unsupported"))
+    if not relayable(message):
+        await turn.reply(turn.t("ticket.unsupported"))
         return
     relayed = await _copy_to_support(context, ticket, message.chat_id, message.message_id)
     if relayed is None:
-        await reply(update, texts.t(locale, "ticket.relay_failed"))
+        await turn.reply(turn.t("ticket.relay_failed"))
     elif relayed.from_user == 1:
         # Said once per ticket: acknowledging every message would double the chat.
-        await reply(update, texts.t(locale, "ticket.sent", ticket=ticket.id))
+        await turn.reply(turn.t("ticket.sent", ticket=ticket.id))
 
 
 async def close_own(update: Update, context: Context) -> None:
     """The user closes their ticket (/close, or the button in the private chat)."""
-    await acknowledge(update, context)
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    tickets = desk(context.bot_data)
-    ticket = tickets.open_ticket(user.id)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    tickets = context.services.support
+    ticket = tickets.open_ticket(turn.user_id)
     parts = callback_parts(update)
     if len(parts) == 3 and (ticket is None or parts[2] != str(ticket.id)):
         # The button of an earlier ticket: that one is closed, a newer one stays open.
-        await reply(update, texts.t(locale, "ticket.already_closed", ticket=parts[2]))
+        await turn.reply(turn.t("ticket.already_closed", ticket=parts[2]))
         return
     if ticket is None:
-        await reply(update, texts.t(locale, "ticket.none_open"))
+        await turn.reply(turn.t("ticket.none_open"))
         return
     ticket = tickets.close(ticket, ClosedBy.USER)
-    notice = texts.t(_staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
+    notice = turn.texts.t(staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
     await _tell_support(context, ticket, notice)
-    await reply(update, texts.t(locale, "ticket.closed_by_user", ticket=ticket.id))
+    await turn.reply(turn.t("ticket.closed_by_user", ticket=ticket.id))
 
 
 async def _tell_support(context: Context, ticket: Ticket, text: str) -> None:
@@ -297,134 +267,14 @@ async def _tell_support(context: Context, ticket: Ticket, text: str) -> None:
         log.warning("ticket %s: notice not posted in support", ticket.id, exc_info=True)
 
 
-# -- the support group's side ------------------------------------------------------------
-async def answer_user(update: Update, context: Context) -> None:
-    """An agent's reply to a ticket message: delivered to the user; problems are said in
-    the group, success is silent (the group stays readable)."""
-    message = update.message
-    if message is None or message.reply_to_message is None:
-        return  # an edited reply is not delivered twice
-    tickets = desk(context.bot_data)
-    ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
-    if ticket is None:
-        return
-    texts = context.services.texts
-    staff = _staff_locale(context)
-    problem: str | None = None
-    if not ticket.is_open:
-        problem = texts.t(staff, "ticket.group_closed_not_delivered", ticket=ticket.id)
-    elif not _relayable(message):
-        problem = texts.t(staff, "ticket.group_unsupported")
-    else:
-        try:
-            await _deliver(context, ticket, message)
-        except Forbidden:
-            problem = texts.t(staff, "ticket.group_blocked", ticket=ticket.id)
-        except TelegramError:
-            log.warning("ticket %s: reply not delivered", ticket.id, exc_info=True)
-            problem = texts.t(staff, "ticket.group_not_delivered", ticket=ticket.id)
-        else:
-            tickets.relayed_to_user(ticket)
-    if problem is not None:
-        await message.reply_text(problem, do_quote=True)
-
-
-async def _deliver(context: Context, ticket: Ticket, message: Message) -> None:
-    """Send an agent's message to the user under a "support replied" line; a message too
-    long to carry that line goes as it is."""
-    locale = account_locale(context.services, ticket.user_id)
-    texts = context.services.texts
-    bot = context.bot
-    if message.text is not None:
-        text = texts.render(locale, "ticket_reply", ticket=ticket.id, text=message.text)
-        if not telegram_html.problems(text):
-            await bot.send_message(ticket.user_id, text)
-            return
-    else:
-        caption = texts.render(locale, "ticket_reply", ticket=ticket.id, text=message.caption)
-        if not telegram_html.problems(caption, caption=True):
-            await bot.copy_message(
-                ticket.user_id, message.chat_id, message.message_id, caption=caption
-            )
-            return
-    await bot.copy_message(ticket.user_id, message.chat_id, message.message_id)
-
-
-async def close_by_agent(update: Update, context: Context) -> None:
-    """/close in reply to a ticket message, or the header's button: close it, tell the user."""
-    await acknowledge(update, context)
-    message = update.effective_message
-    agent = update.effective_user
-    assert message is not None and agent is not None
-    texts = context.services.texts
-    staff = _staff_locale(context)
-    tickets = desk(context.bot_data)
-    parts = callback_parts(update)
-    ticket: Ticket | None = None
-    if update.callback_query is not None:
-        ticket = tickets.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
-    elif message.reply_to_message is not None:
-        ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
-    if ticket is None:
-        await reply(update, texts.t(staff, "ticket.group_reply_to_close"))
-        return
-    if not ticket.is_open:
-        await reply(update, texts.t(staff, "ticket.group_already_closed", ticket=ticket.id))
-        return
-    ticket = tickets.close(ticket, ClosedBy.SUPPORT)
-    locale = account_locale(context.services, ticket.user_id)
-    try:
-        await context.bot.send_message(
-            ticket.user_id, texts.t(locale, "ticket.closed_by_agent", ticket=ticket.id)
-        )
-    except TelegramError:
-        log.info("ticket %s: the user was not told of the closing", ticket.id, exc_info=True)
-    await reply(
-        update,
-        texts.t(staff, "ticket.group_closed_by_agent", ticket=ticket.id, name=agent.full_name),
-    )
-
-
-async def on_close_button(update: Update, context: Context) -> None:
-    """The "close ticket" button: the user's own in private, any ticket in the support group
-    for an agent (anyone else there is refused)."""
-    chat = update.effective_chat
-    settings = context.services.settings
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        await close_own(update, context)
-    elif is_agent(update, settings):
-        await close_by_agent(update, context)
-    elif chat is not None and chat.id == settings.SUPPORT_CHAT_ID:
-        await refuse(update, context)
-    else:
-        await acknowledge(update, context)
-
-
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Add the FAQ, support tickets and the user's data; after the applicant conversation
-    (the form keeps its text) and before the basic handlers (a user with an open ticket
-    writes to support, not to the FAQ)."""
-    faq.register(application)
-    mydata.register(application)
-    bot_data = application.bot_data
+def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """The user's side of tickets; after the applicant conversation (the form keeps its
+    text) and before the basic handlers (a user with an open ticket writes to support, not
+    to the FAQ)."""
     application.add_handler(CallbackQueryHandler(open_ticket, pattern=r"^sup:open(:\d+)?$"))
-    application.add_handler(CallbackQueryHandler(on_close_button, pattern=r"^sup:close:\d+$"))
     application.add_handler(CommandHandler("close", close_own, filters=PRIVATE))
     application.add_handler(
-        MessageHandler(PRIVATE & ~filters.COMMAND & _HasOpenTicket(bot_data), relay_to_support)
+        MessageHandler(
+            PRIVATE & ~filters.COMMAND & _HasOpenTicket(services.support), relay_to_support
+        )
     )
-    services = cast(Services, bot_data["services"])
-    support_chat = services.settings.SUPPORT_CHAT_ID
-    if support_chat is None:
-        return
-    if not services.settings.SUPPORT_AGENT_IDS:
-        log.warning("SUPPORT_CHAT_ID is set but SUPPORT_AGENT_IDS is empty: no tickets")
-    # Only the support group: messages in any other group never reach these handlers.
-    in_support = filters.Chat(chat_id=support_chat)
-    staff = agents(services.settings)
-    to_ticket = filters.REPLY & ~filters.COMMAND & _RepliesToTicket(bot_data)
-    application.add_handler(CommandHandler("close", close_by_agent, filters=staff))
-    application.add_handler(MessageHandler(staff & to_ticket, answer_user))
-    # Everyone else in the support group: told no, and nothing reaches the user.
-    application.add_handler(CommandHandler("close", refuse, filters=in_support))
-    application.add_handler(MessageHandler(in_support & to_ticket, refuse))

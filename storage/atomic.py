@@ -8,6 +8,7 @@ cut. TinyDB's stock ``JSONStorage`` rewrites in place and can be left unparseabl
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from tinydb import Storage
 TEMP_SUFFIX = ".tmp"
 
 _MISSING: Any = object()
+
+log = logging.getLogger(__name__)
 
 
 def dumps(obj: Any) -> bytes:
@@ -43,6 +46,25 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir_after_change(directory: Path) -> None:
+    """``fsync_dir`` once a rename, creation or removal in ``directory`` has happened.
+
+    That change is past the point of no return: every reader already sees it. A failing
+    flush must not be reported as a failed change, or callers would undo what stands (a
+    released e-mail reservation while the answer holding it is stored). It is logged for
+    the operators instead: the change may not survive a power cut, and the disk needs them.
+    """
+    try:
+        fsync_dir(directory)
+    except OSError:
+        log.error(
+            "flushing folder %s failed after a change in it; the change is applied but may "
+            "not survive a power cut: check the disk",
+            directory,
+            exc_info=True,
+        )
 
 
 def make_dirs(directory: Path) -> None:
@@ -79,7 +101,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)  # noqa: PTH108 - see above
         raise
-    fsync_dir(directory)
+    fsync_dir_after_change(directory)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -106,7 +128,7 @@ def remove_durable(path: Path) -> bool:
         os.unlink(path)  # noqa: PTH108 - no Path object per removal
     except FileNotFoundError:
         return False
-    fsync_dir(Path(path).parent)
+    fsync_dir_after_change(Path(path).parent)
     return True
 
 

@@ -17,6 +17,22 @@ from pathlib import Path
 from storage.atomic import is_temp, remove_durable, write_bytes_atomic
 
 
+def document_name(data: bytes, extension: str, owner: int) -> tuple[str, str]:
+    """(sha256, ``files/<uid % 256 as 2 hex>/<uid>/<sha256>.<ext>``): the one naming rule of
+    every ``DocumentStore``; ``ValueError`` for a bad extension or user id."""
+    if not extension.isalnum():
+        raise ValueError("extension must be alphanumeric")
+    if owner <= 0:
+        raise ValueError(f"invalid user id {owner}")
+    digest = hashlib.sha256(data).hexdigest()
+    return digest, f"{owner_folder(owner)}/{digest}.{extension}"
+
+
+def owner_folder(owner: int) -> str:
+    """Where user ``owner``'s documents are named: ``files/<uid % 256 as 2 hex>/<uid>``."""
+    return f"files/{owner % 256:02x}/{owner}"
+
+
 class FileStore:
     """Content-addressed files: ``files/<uid % 256 as 2 hex>/<uid>/<sha256>.<ext>``."""
 
@@ -25,20 +41,15 @@ class FileStore:
         self.root = data_dir / "files"
 
     def _folder(self, owner: int) -> Path:
-        return Path("files") / f"{owner % 256:02x}" / str(owner)
+        return Path(owner_folder(owner))
 
     def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
         """Store bytes durably for user ``owner``; (sha256, path relative to DATA_DIR)."""
-        if not extension.isalnum():
-            raise ValueError("extension must be alphanumeric")
-        if owner <= 0:
-            raise ValueError(f"invalid user id {owner}")
-        digest = hashlib.sha256(data).hexdigest()
-        relative = self._folder(owner) / f"{digest}.{extension}"
+        digest, relative = document_name(data, extension, owner)
         target = self.data_dir / relative
         if not target.exists():
             write_bytes_atomic(target, data)
-        return digest, relative.as_posix()
+        return digest, relative
 
     def read(self, relative: str) -> bytes:
         """The bytes of a stored file (the path must stay inside ``files/``)."""

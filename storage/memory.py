@@ -8,13 +8,16 @@ never mutate stored state through a returned object, and what cannot be stored o
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage.files import document_name, owner_folder
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -171,6 +174,36 @@ class MemoryKeyValueStore:
         return {k: json.loads(v) for k, v in self._data.get(namespace, {}).items()}
 
 
+class MemoryDocuments:
+    """Documents by name."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+
+    def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
+        """Store ``data`` for user ``owner``."""
+        digest, name = document_name(data, extension, owner)
+        self._data.setdefault(name, bytes(data))
+        return digest, name
+
+    def read(self, relative: str) -> bytes:
+        """The bytes stored under ``relative``."""
+        if not relative.startswith("files/"):
+            raise ValueError("path outside the file store")
+        try:
+            return self._data[relative]
+        except KeyError:
+            raise FileNotFoundError(relative) from None
+
+    def sweep(self, owner: int, keep: Collection[str]) -> int:
+        """Delete user ``owner``'s documents not named in ``keep``; how many."""
+        prefix = owner_folder(owner) + "/"
+        gone = [n for n in self._data if n.startswith(prefix) and n not in keep]
+        for name in gone:
+            del self._data[name]
+        return len(gone)
+
+
 class MemoryStorage:
     """Everything in process memory; lost on exit."""
 
@@ -182,6 +215,8 @@ class MemoryStorage:
         self.unique: UniqueIndex = MemoryUniqueIndex()
         self.audit: AuditLog = audit
         self.kv: KeyValueStore = MemoryKeyValueStore()
+        self.files: DocumentStore = MemoryDocuments()
+        self.inbox: Inbox | None = None
 
     def close(self) -> None:
         """Nothing to release."""

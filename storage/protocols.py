@@ -1,4 +1,5 @@
-"""The contracts the rules and services depend on; implementations live beside this module.
+"""The contracts the services depend on (the rules in ``bot/rules/`` depend on none);
+implementations: ``tinydb_store``, ``memory`` (tests) and ``postgres``.
 
 Every method is synchronous and returns only after the change is durable: the caller may
 acknowledge it to the user as soon as the call returns.
@@ -10,7 +11,7 @@ atomically, so a reader sees a record before or after a change, never half of it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.rules.models import Account, AuditEvent, Registration
@@ -44,8 +45,8 @@ class RegistrationRepository(Protocol):
         only those are kept in memory), oldest ``updated_at`` first.
 
         Served from small per-status indexes (drafts, queue), not by scanning everyone,
-        for the statuses that are indexed (every status but approved and rejected);
-        approved and rejected ones are found by a scan.
+        for the statuses that are indexed (every status but approved, rejected and removed);
+        those are found by a scan.
         """
 
     def with_pending_notifications(self) -> list[Registration]:
@@ -77,7 +78,8 @@ class AuditLog(Protocol):
 
 
 class KeyValueStore(Protocol):
-    """Small JSON documents by (namespace, key); used by the PTB persistence adapter."""
+    """Small JSON documents by (namespace, key): PTB's persistence, support tickets, the
+    FAQ and its gaps and drafts, reviewers' change-request drafts."""
 
     def get(self, namespace: str, key: str) -> Any | None: ...
 
@@ -89,6 +91,37 @@ class KeyValueStore(Protocol):
         """Every (key, value) of a namespace; cost grows with that namespace only."""
 
 
+class DocumentStore(Protocol):
+    """Uploaded documents, named by content in their uploader's space, so nothing a user
+    sends can choose a name. Every process of the bot reads the same documents."""
+
+    def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
+        """Store ``data`` durably for user ``owner``: (sha256, the name to read it by, which
+        is ``files/<uid % 256 as 2 hex>/<uid>/<sha256>.<ext>`` in every implementation).
+        ``ValueError`` for an extension that is not alphanumeric or a user id <= 0."""
+
+    def read(self, relative: str) -> bytes:
+        """The bytes stored under a name ``put`` returned (``FileNotFoundError`` when there
+        are none; ``ValueError`` for a name outside ``files/``)."""
+
+    def sweep(self, owner: int, keep: Collection[str]) -> int:
+        """Delete user ``owner``'s documents whose names are not in ``keep``; how many."""
+
+
+class Inbox(Protocol):
+    """Updates received from Telegram, stored before Telegram is told they arrived, so an
+    update handed over is handled even when the process dies before handling it."""
+
+    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
+        """Store an update durably; False when it was received before (handled or not)."""
+
+    def done(self, update_id: int) -> None:
+        """Mark an update handled (it is not handed out again; its id is remembered)."""
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """The payloads of the updates received and not handled, oldest first."""
+
+
 class Storage(Protocol):
     """Everything the application stores, opened once per process."""
 
@@ -97,5 +130,9 @@ class Storage(Protocol):
     unique: UniqueIndex
     audit: AuditLog
     kv: KeyValueStore
+    files: DocumentStore
+    #: None where updates are not stored (TinyDB, memory): as PTB does, Telegram's own
+    #: redelivery of unconfirmed updates is all there is.
+    inbox: Inbox | None
 
     def close(self) -> None: ...

@@ -34,17 +34,20 @@ from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage.atomic import (
     AtomicJSONStorage,
     clean_temp,
-    fsync_dir,
+    fsync_dir_after_change,
     is_temp,
     make_dirs,
     read_json,
     remove_durable,
     write_json_atomic,
 )
+from storage.files import FileStore
 from storage.lock import DataDirLock
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -52,7 +55,8 @@ from storage.protocols import (
 
 #: Statuses served from marker files; approved and rejected ones pile up forever and are
 #: only needed by exports, so they are found by a scan instead.
-INDEXED_STATUSES = frozenset(Status) - {Status.APPROVED, Status.REJECTED}
+#: Final and legacy statuses are found by a scan (nothing scans them on a timer).
+INDEXED_STATUSES = frozenset(Status) - {Status.APPROVED, Status.REJECTED, Status.REMOVED}
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ACCOUNT_SUBJECT = re.compile(r"account:([1-9][0-9]*)")
@@ -467,7 +471,7 @@ def _touch(directory: Path, name: str) -> None:
         make_dirs(directory)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     os.close(fd)
-    fsync_dir(directory)
+    fsync_dir_after_change(directory)
 
 
 def _has_pending(doc: Mapping[str, Any]) -> bool:
@@ -596,6 +600,8 @@ class TinyDBStorage:
         self.unique: UniqueIndex = TinyDBUniqueIndex(self._root)
         self.audit: AuditLog = TinyDBAuditLog(self._root)
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
+        self.files: DocumentStore = FileStore(data_dir)
+        self.inbox: Inbox | None = None
 
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.rules.verification import EmailCheck
 
@@ -42,7 +42,8 @@ class Status(StrEnum):
     CHANGES_REQUESTED = "changes_requested"
     RESUBMITTED = "resubmitted"
     APPROVED = "approved"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # "not passed" decided before the review loop: fixable
+    REMOVED = "removed"  # 清退 for a violation: final
 
 
 class Document(BaseModel):
@@ -125,11 +126,23 @@ class Registration(BaseModel):
     answered_message_id: int | None = None
     editing: bool = False  # True while one field is edited from the summary
     flagged: dict[str, str] = Field(default_factory=dict)  # field -> reviewer's reason
+    #: The fields of a focused walk (a change request, an edit from the summary, and every
+    #: answer a change there invalidated), in form order; empty: the whole form.
+    walk: list[str] = Field(default_factory=list)
+    #: Answered fields still to be confirmed in this walk (flagged, or depending on an
+    #: answer that changed): not done until answered again or kept.
+    recheck: list[str] = Field(default_factory=list)
+    #: An answer held until the applicant confirms what the check could not tell (field ->
+    #: value), and what they confirmed of a stored answer (field -> requirements, e.g. the
+    #: business scope's "tech"): the reviewers' card flags those.
+    unconfirmed: dict[str, str] = Field(default_factory=dict)
+    confirmed: dict[str, list[str]] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
     due_date: date | None = None
     reminded_at: datetime | None = None
+    expiry_warned_at: datetime | None = None  # a draft's warning that it expires soon
     round: int = 0  # how many times it was submitted
     claimed_by: int | None = None  # the reviewer holding it
     claimed_at: datetime | None = None
@@ -141,6 +154,15 @@ class Registration(BaseModel):
     email_changed_at: datetime | None = None
     email_check: EmailCheck | None = None
     outbox: list[Notification] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _walk_of_older_records(self) -> Registration:
+        """Records saved before walks were stored walked the flagged fields from the
+        cursor on: the same walk, stated explicitly."""
+        if self.flagged and not self.walk and self.cursor in self.flagged and not self.editing:
+            self.walk = list(self.flagged)
+            self.recheck = self.walk[self.walk.index(self.cursor) :]
+        return self
 
     @property
     def pending(self) -> list[Notification]:

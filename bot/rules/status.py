@@ -1,4 +1,14 @@
-"""The registration status machine: which action moves which status where."""
+"""The registration status machine: which action moves which status where.
+
+The guide's loop: a review that is not passed names what to fix (per field and/or in
+general); the applicant fixes any answer and submits again, as often as needed. Only a
+violation ends a registration for good (清退, e.g. a third-party developer that chose a
+self-built role): ``REMOVE``, a separate decision that reviewers confirm, stated as final to
+the applicant and in the agreement. A removed registration keeps its record (what was
+decided, and why) and its role stays closed for the account; its e-mail address and
+administrator id are released, since the registration they were reserved for no longer
+exists on the platform and the enterprise may still register correctly with them.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +24,10 @@ class Action(StrEnum):
     CLAIM = "claim"
     RELEASE = "release"
     APPROVE = "approve"
+    #: "Not passed": fix what the reasons say, then submit again.
     REQUEST_CHANGES = "request_changes"
-    REJECT = "reject"
+    #: 清退: removed for a violation, final.
+    REMOVE = "remove"
 
 
 class InvalidTransition(Exception):
@@ -30,22 +42,32 @@ class InvalidTransition(Exception):
 _DECISIONS = {
     Action.APPROVE: Status.APPROVED,
     Action.REQUEST_CHANGES: Status.CHANGES_REQUESTED,
-    Action.REJECT: Status.REJECTED,
+    Action.REMOVE: Status.REMOVED,
 }
+_REMOVE = {Action.REMOVE: Status.REMOVED}
 
-#: The one table of transitions. APPROVED and REJECTED are final: they have no entry.
+#: The one table of transitions. REMOVED is final: it has no entry. REJECTED is the "not
+#: passed" of records decided before the loop existed: fixable like CHANGES_REQUESTED.
 TRANSITIONS: dict[Status, dict[Action, Status]] = {
     Status.DRAFT: {Action.SUBMIT: Status.SUBMITTED},
-    Status.CHANGES_REQUESTED: {Action.SUBMIT: Status.RESUBMITTED},
+    Status.CHANGES_REQUESTED: {Action.SUBMIT: Status.RESUBMITTED, **_REMOVE},
+    Status.REJECTED: {Action.SUBMIT: Status.RESUBMITTED, **_REMOVE},
     Status.SUBMITTED: {Action.CLAIM: Status.IN_REVIEW, **_DECISIONS},
     Status.RESUBMITTED: {Action.CLAIM: Status.IN_REVIEW, **_DECISIONS},
     Status.IN_REVIEW: {Action.RELEASE: Status.SUBMITTED, **_DECISIONS},
+    # A violation found after approval still ends the registration (the guide removes the
+    # app and the registration).
+    Status.APPROVED: dict(_REMOVE),
 }
 
 #: Statuses waiting for a reviewer.
 WAITING = frozenset({Status.SUBMITTED, Status.RESUBMITTED, Status.IN_REVIEW})
 #: Statuses in which the applicant may change answers.
-EDITABLE = frozenset({Status.DRAFT, Status.CHANGES_REQUESTED})
+EDITABLE = frozenset({Status.DRAFT, Status.CHANGES_REQUESTED, Status.REJECTED})
+#: Statuses waiting for the applicant's fix after a review.
+FIXING = EDITABLE - {Status.DRAFT}
+#: Statuses that end a registration: its role cannot be applied for again.
+FINAL = frozenset({Status.REMOVED})
 
 
 def next_status(current: Status, action: Action) -> Status:

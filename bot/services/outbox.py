@@ -1,15 +1,25 @@
 """The outbox: notifications are stored with the change that causes them and delivered
 from there, retried with backoff until sent, refused for good, or given up.
 
-Only the bookkeeping lives here (which are due, what a failure means); sending is done by
-``conversations.delivery``, which knows Telegram and SMTP.
+Only the bookkeeping lives here (which are due, what an attempt came to, saved); sending
+is done by ``conversations.delivery``, which knows Telegram and SMTP.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
+from bot.rules import form
 from bot.rules.models import Channel, Delivery, Notification, Registration
+from storage.protocols import RegistrationRepository
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
 
 #: First retry after this long, doubling each time, never more than MAX_BACKOFF apart.
 FIRST_BACKOFF = timedelta(seconds=5)
@@ -83,3 +93,77 @@ def failed(
         return
     backoff = min(FIRST_BACKOFF * 2 ** (note.attempts - 1), MAX_BACKOFF)
     note.next_attempt_at = now + max(backoff, retry_after or timedelta(0))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt to deliver a notification came to: ``sent``; ``blocked`` (the
+    recipient blocked the bot); ``retry`` after ``detail`` (a timedelta, Telegram's 429);
+    ``transient`` or ``permanent`` failure with ``detail`` as the error."""
+
+    kind: Literal["sent", "blocked", "retry", "transient", "permanent"]
+    detail: Any = None
+
+
+class Deliveries:
+    """The outbox's bookkeeping over storage: which notifications are due, and what each
+    attempt came to, saved on a fresh copy of its registration."""
+
+    def __init__(self, registrations: RegistrationRepository, clock: Clock) -> None:
+        self._registrations = registrations
+        self._clock = clock
+
+    def due(self) -> Iterator[tuple[str, Notification]]:
+        """(registration id, notification) for every notification whose time has come."""
+        for registration in self._registrations.with_pending_notifications():
+            for note in due(registration, self._clock()):
+                yield registration.id, note
+
+    def record(
+        self, registration_id: str, note_id: str, outcome: Outcome, message_id: int | None
+    ) -> None:
+        """Save what happened to one notification. Re-read first: handlers may have changed
+        the registration while it was being sent. A sent card is followed by each uploaded
+        document as a notification of its own (own retries)."""
+        fresh = self._registrations.get(registration_id)
+        if fresh is None:
+            return
+        current = next((n for n in fresh.outbox if n.id == note_id), None)
+        if current is None:
+            return
+        now = self._clock()
+        if outcome.kind == "sent":
+            sent(current, now, message_id)
+            if current.template == "card" and message_id is not None:
+                fresh.card_message_id = message_id
+                _queue_documents(fresh, current, now)
+        elif outcome.kind == "blocked":
+            blocked(current, outcome.detail)
+            log.info("notification %s: the recipient blocked the bot", note_id)
+        elif outcome.kind == "retry":
+            failed(current, now, "429 Too Many Requests", retry_after=outcome.detail)
+        else:
+            failed(current, now, outcome.detail, permanent=outcome.kind == "permanent")
+            log.warning(
+                "notification %s failed (attempt %d): %s", note_id, current.attempts, outcome.detail
+            )
+        self._registrations.save(fresh)
+
+
+def _queue_documents(registration: Registration, card: Notification, now: datetime) -> None:
+    """After a card, each uploaded document follows as its own notification."""
+    for field in form.fields_for(registration.role):
+        value = registration.answers.get(field.key)
+        if field.kind is form.Kind.DOCUMENT and isinstance(value, dict):
+            add(
+                registration,
+                notification(
+                    registration,
+                    f"document-{field.key}",
+                    Channel.CHAT,
+                    card.recipient,
+                    now,
+                    field=field.key,
+                    reply_to=registration.card_message_id,
+                ),
+            )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.rules import validators, verification
+from bot.rules import form, validators, verification
 from bot.rules.models import AuditEvent, Channel, Registration, Status
 from bot.rules.verification import Outcome, Purpose
 from bot.services import outbox
@@ -57,7 +57,7 @@ class ProfileService:
         registration = self._own_approved(user_id, registration_id)
         if registration.email_verified_at is not None:
             raise Refused("profile.already_verified")
-        address = str(registration.answers.get("admin_email", ""))
+        address = str(registration.answers.get(form.CONTACT_EMAIL, ""))
         return self._issue(registration, Purpose.VERIFY, address)
 
     def check_change(self, user_id: int, registration_id: str) -> Registration:
@@ -76,7 +76,7 @@ class ProfileService:
         """Validate a new address and issue a code for it (raises Invalid or Refused)."""
         registration = self.check_change(user_id, registration_id)
         address = validators.email(text)
-        current = str(registration.answers.get("admin_email", ""))
+        current = str(registration.answers.get(form.CONTACT_EMAIL, ""))
         if address.casefold() == current.casefold():
             raise Refused("profile.same_email")
         owner = self.storage.unique.owner("email", address)
@@ -88,11 +88,15 @@ class ProfileService:
         self, registration: Registration, purpose: Purpose, address: str
     ) -> tuple[Registration, str]:
         now = self.clock()
-        if verification.locked(registration.email_check, now):
-            assert registration.email_check is not None
-            raise Refused("profile.locked", until=registration.email_check.locked_until)
+        until = self._locked_until(registration.user_id, now)
+        if until is not None:
+            raise Refused("profile.locked", until=until)
+        previous = registration.email_check
+        later = verification.next_send_allowed(previous, now)
+        if later is not None:
+            raise Refused("profile.code_limit", until=later)
         code = verification.new_code()
-        registration.email_check = verification.issue(purpose, address, code, now)
+        registration.email_check = verification.issue(purpose, address, code, now, previous)
         self.storage.registrations.save(registration)
         return registration, code
 
@@ -105,6 +109,10 @@ class ProfileService:
         if check is None:
             raise Refused("profile.no_code")
         now = self.clock()
+        until = self._locked_until(user_id, now)
+        if until is not None and not verification.locked(check, now):
+            # Locked through another registration of the account: no guess is checked.
+            raise Refused("profile.locked", until=until)
         outcome = verification.attempt(check, typed, now)
         events: list[AuditEvent] = []
         replaced: str | None = None
@@ -122,14 +130,26 @@ class ProfileService:
             self.storage.unique.release("email", replaced, registration.id)
         return outcome, registration, check.purpose
 
+    def _locked_until(self, user_id: int, now: datetime) -> datetime | None:
+        """When codes unlock for the account, if any registration of it is locked: the
+        lock is the account's, so one registration's lock is not sidestepped with another."""
+        ends = [
+            r.email_check.locked_until
+            for r in self.approved(user_id)
+            if r.email_check is not None
+            and r.email_check.locked_until is not None
+            and verification.locked(r.email_check, now)
+        ]
+        return max(ends) if ends else None
+
     def _switch(self, registration: Registration, address: str, now: datetime) -> str:
         """Put the verified new address in place (claimed first); returns the old one."""
-        old = str(registration.answers.get("admin_email", ""))
+        old = str(registration.answers.get(form.CONTACT_EMAIL, ""))
         if not self.storage.unique.claim("email", address, registration.id):
             registration.email_check = None
             self.storage.registrations.save(registration)
             raise validators.Invalid("unique.taken")
-        registration.answers["admin_email"] = address
+        registration.answers[form.CONTACT_EMAIL] = address
         registration.email_verified_at = now
         registration.email_changed_at = now
         # Both addresses are told; through the outbox, so a mail server hiccup loses nothing.

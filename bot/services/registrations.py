@@ -7,12 +7,13 @@ or a lost conversation state never loses the applicant's place.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.rules import form, validators
 from bot.rules.form import Field, Kind
-from bot.rules.models import AuditEvent, Channel, Document, Registration, Role, Status
+from bot.rules.idle import REMINDED, Due, IdleRules, due
+from bot.rules.models import AuditEvent, Channel, Document, Registration, Role
 from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
@@ -31,6 +32,16 @@ class NotAsked(Exception):
 
 class AlreadyAnswered(Exception):
     """A message that was already taken as an answer, handed over again after a restart."""
+
+
+class NeedsConfirmation(Exception):
+    """A valid answer that may not show what is needed (``missing``): held until the
+    applicant confirms it (``confirm``) or answers again."""
+
+    def __init__(self, registration: Registration, field: str, missing: list[str]) -> None:
+        super().__init__(field)
+        self.registration = registration
+        self.missing = missing
 
 
 class Incomplete(Exception):
@@ -69,41 +80,42 @@ class RegistrationService:
 
     @staticmethod
     def sequence(registration: Registration) -> list[str]:
-        """The fields this registration walks: all of them, or only those flagged by a
-        reviewer while changes are requested."""
-        keys = [f.key for f in form.fields_for(registration.role)]
-        if RegistrationService._reviewing(registration):
-            return [k for k in keys if k in registration.flagged]
-        return keys
-
-    @staticmethod
-    def _reviewing(registration: Registration) -> bool:
-        """Whether the applicant walks the fields a reviewer flagged (each one, in order)."""
-        return registration.status is Status.CHANGES_REQUESTED and bool(registration.flagged)
+        """The fields this registration walks: all of them, or those of a focused walk (a
+        change request or an edit, with every answer a change there invalidated)."""
+        if registration.walk:
+            return list(registration.walk)
+        return [f.key for f in form.fields_for(registration.role)]
 
     def step(self, registration: Registration, key: str) -> tuple[int, int]:
         """("step k of N") of a field within this registration's walk."""
         keys = self.sequence(registration)
         return (keys.index(key) + 1 if key in keys else 1), len(keys)
 
-    def idle_drafts(self, idle_for: timedelta) -> list[Registration]:
-        """Drafts untouched for ``idle_for`` that have not been reminded since."""
+    def idle(self, rules: IdleRules) -> dict[Due, list[Registration]]:
+        """Idle registrations by what their applicants are owed now (reminder, expiry
+        warning, expiry), from one scan of the drafts and the fixes."""
         now = self.clock()
+        # Filtered while read: the idle ones already reminded (after the first run, nearly
+        # all of them) are never all held in memory at once.
+        found = self.storage.registrations.with_status(
+            *REMINDED, where=lambda r: due(r, now, rules) is not None
+        )
+        work: dict[Due, list[Registration]] = {kind: [] for kind in Due}
+        for registration in found:
+            kind = due(registration, now, rules)
+            if kind is not None:
+                work[kind].append(registration)
+        return work
 
-        def idle(r: Registration) -> bool:
-            return now - r.updated_at >= idle_for and (
-                r.reminded_at is None or r.reminded_at < r.updated_at
-            )
-
-        # Filtered while read: the drafts already reminded (after the first run, nearly all
-        # idle ones) are never all held in memory at once.
-        return self.storage.registrations.with_status(Status.DRAFT, where=idle)
-
-    def mark_reminded(self, registration_id: str) -> None:
-        """Record the reminder without counting it as the applicant's activity."""
+    def mark_reminded(self, registration_id: str, *, warning: bool = False) -> None:
+        """Record a reminder (or an expiry warning) without counting it as the applicant's
+        activity."""
         registration = self.storage.registrations.get(registration_id)
         if registration is not None:
-            registration.reminded_at = self.clock()
+            if warning:
+                registration.expiry_warned_at = self.clock()
+            else:
+                registration.reminded_at = self.clock()
             self.storage.registrations.save(registration)
 
     # -- changing --------------------------------------------------------------------
@@ -139,6 +151,14 @@ class RegistrationService:
             value = field.validate(text, registration.answers, registration.role)
         else:
             raise validators.Invalid("document.expected")
+        doubts = field.doubts(value, registration.role) if field.doubts is not None else []
+        if doubts:
+            registration.unconfirmed = {key: value}
+            if message_id is not None:
+                registration.answered_message_id = message_id
+            self._save(registration)
+            raise NeedsConfirmation(registration, key, doubts)
+        registration.confirmed.pop(key, None)
         if field.unique is None:
             return self._store(registration, field, value, message_id)
         claimed_before = self.storage.unique.owner(field.unique, value) == registration.id
@@ -164,21 +184,38 @@ class RegistrationService:
             raise validators.Invalid("document.not_image")
         return self._store(registration, field, doc.model_dump(mode="json"), message_id)
 
+    def confirm(self, registration_id: str, key: str) -> Registration:
+        """The applicant confirms the held answer of the asked field (e.g. that the licence
+        covers technical development): stored, with the confirmation for the reviewers."""
+        registration = self._load(registration_id)
+        field = self._asked(registration, key)
+        value = registration.unconfirmed.get(key)
+        if value is None or field.doubts is None:
+            raise NotAsked(key)
+        registration.confirmed[key] = field.doubts(value, registration.role)
+        return self._store(registration, field, value)
+
     def skip(self, registration_id: str, key: str) -> Registration:
         """Skip an optional field (stored as None, so it counts as answered)."""
         registration = self._load(registration_id)
         field = self._asked(registration, key)
-        if not field.optional:
+        if not field.skippable(registration.answers):
             raise validators.Invalid("field.required")
         return self._store(registration, field, None)
 
     def keep(self, registration_id: str, key: str) -> Registration:
-        """Keep the answer already given to the asked field and move on."""
+        """Keep the answer already given to the asked field and move on (refused with the
+        reason when it no longer holds, e.g. a name that no longer matches)."""
         registration = self._load(registration_id)
         field = self._asked(registration, key)
         if key not in registration.answers:
             raise NotAsked(key)
-        return self._store(registration, field, registration.answers[key])
+        value = registration.answers[key]
+        if value is None and not field.skippable(registration.answers):
+            raise validators.Invalid("field.required")
+        if field.validate is not None and isinstance(value, str):
+            field.validate(value, registration.answers, registration.role)
+        return self._store(registration, field, value)
 
     def back(self, registration_id: str, key: str) -> Registration:
         """Go to the field before ``key`` (or to the summary when editing one field)."""
@@ -187,19 +224,21 @@ class RegistrationService:
         keys = self.sequence(registration)
         if registration.editing:
             registration.editing = False
-            registration.cursor = self._next_missing(registration)
-        else:
-            index = keys.index(key)
-            registration.cursor = keys[index - 1] if index > 0 else key
+            registration.cursor = self._first_due(registration)
+        elif key in keys and keys.index(key) > 0:
+            registration.cursor = keys[keys.index(key) - 1]
         return self._save(registration)
 
     def edit(self, registration_id: str, key: str) -> Registration:
-        """Jump from the summary to one field; answering it comes back to the summary."""
+        """Jump from the summary to any field; answering it (and whatever depends on it, when
+        the answer changed) comes back to the summary."""
         registration = self._load(registration_id)
         self._editable(registration)
-        if key not in self.sequence(registration) or registration.cursor is not None:
+        keys = [f.key for f in form.fields_for(registration.role)]
+        if key not in keys or registration.cursor is not None:
             raise NotAsked(key)
         registration.cursor = key
+        registration.walk = [key]
         registration.editing = True
         return self._save(registration)
 
@@ -207,7 +246,7 @@ class RegistrationService:
         """Freeze the registration for review and set the date reviewers answer by."""
         registration = self._load(registration_id)
         self._editable(registration)
-        missing = form.first_missing(registration.answers, registration.role)
+        missing = self._first_due(registration)
         if missing is not None:
             raise Incomplete(missing)
         if registration.cursor is not None:
@@ -218,6 +257,7 @@ class RegistrationService:
         registration.submitted_at = now
         registration.due_date = due_date(china_date(now))
         registration.flagged = {}
+        registration.walk, registration.recheck = [], []
         registration.round += 1
         if self.admin_chat is not None:
             # The reviewers' card leaves through the outbox, saved in this same write.
@@ -256,19 +296,25 @@ class RegistrationService:
     def _store(
         self, registration: Registration, field: Field, value: Any, message_id: int | None = None
     ) -> Registration:
-        previous = registration.answers.get(field.key)
-        registration.answers[field.key] = value
+        answers = registration.answers
+        changed = field.key in answers and answers[field.key] != value
+        previous = answers.get(field.key)
+        answers[field.key] = value
         if message_id is not None:
             registration.answered_message_id = message_id
-        self._drop_invalidated(registration, field.key)
-        keys = self.sequence(registration)
-        later = keys[keys.index(field.key) + 1 :]
-        if not self._reviewing(registration):
-            # After Back or an edit, go on where the applicant left off, not through
-            # everything already answered.
-            later = [k for k in later if k not in registration.answers]
+        recheck = [k for k in registration.recheck if k != field.key]
+        if changed:
+            # What depended on the old answer is asked again in this same walk.
+            invalidated = form.dependants(field.key, registration.role)
+            recheck += [k for k in invalidated if k in answers and k not in recheck]
+            if registration.walk:
+                registration.walk = form.in_form_order(
+                    [*registration.walk, *invalidated], registration.role
+                )
+        registration.recheck = form.in_form_order(recheck, registration.role)
+        registration.unconfirmed = {}
         registration.editing = False
-        registration.cursor = later[0] if later else self._next_missing(registration)
+        registration.cursor = self._next_due(registration, field.key)
         self._save(registration)
         if (
             field.unique is not None
@@ -279,24 +325,29 @@ class RegistrationService:
             self.storage.unique.release(field.unique, previous, registration.id)
         return registration
 
-    def _next_missing(self, registration: Registration) -> str | None:
-        for key in self.sequence(registration):
-            if key not in registration.answers:
-                return key
-        return form.first_missing(registration.answers, registration.role)
-
     @staticmethod
-    def _drop_invalidated(registration: Registration, changed: str) -> None:
-        """Answers that depended on the changed one and no longer hold are asked again
-        (e.g. the licence's legal representative after the name changed)."""
-        for field in form.fields_for(registration.role):
-            value = registration.answers.get(field.key)
-            if field.key == changed or field.validate is None or not isinstance(value, str):
-                continue
-            try:
-                field.validate(value, registration.answers, registration.role)
-            except validators.Invalid:
-                del registration.answers[field.key]
+    def _due(registration: Registration, key: str) -> bool:
+        """Whether a field still waits for the applicant (no answer, or to be confirmed)."""
+        return key in registration.recheck or not form.answered(
+            form.FIELDS[key], registration.answers
+        )
+
+    def _next_due(self, registration: Registration, after: str) -> str | None:
+        """The next field of the walk that waits, after ``after``; then any that waits."""
+        keys = self.sequence(registration)
+        later = keys[keys.index(after) + 1 :] if after in keys else keys
+        for key in later:
+            if self._due(registration, key):
+                return key
+        return self._first_due(registration)
+
+    def _first_due(self, registration: Registration) -> str | None:
+        """The first field that waits, in the walk first, then anywhere in the form."""
+        everything = [f.key for f in form.fields_for(registration.role)]
+        for key in [*self.sequence(registration), *everything]:
+            if self._due(registration, key):
+                return key
+        return None
 
     def _load(self, registration_id: str, message_id: int | None = None) -> Registration:
         # Always the stored copy: a handler's copy may be stale after its awaits.

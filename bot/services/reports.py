@@ -12,18 +12,19 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from bot.rules import form
 from bot.rules.models import Registration, Status
-from bot.rules.workdays import china_date
+from bot.rules.workdays import CHINA, china_date
+from storage.protocols import RegistrationRepository
 
+#: The answers exported are the form's listed fields (``Field.listed``), in its order.
 CSV_COLUMNS = (
     "id",
     "role",
     "status",
-    "company_name",
-    "credit_code",
-    "admin_email",
+    *form.LISTED,
     "created_at",
     "submitted_at",
     "due_date",
@@ -33,29 +34,38 @@ CSV_COLUMNS = (
 
 
 def registrations_csv(registrations: Iterable[Registration]) -> bytes:
-    """Registrations with statuses and timestamps as CSV (UTF-8 with BOM, for Excel).
+    """Submitted registrations with statuses and timestamps as CSV (UTF-8 with BOM, for Excel).
 
-    ID numbers and documents are left out: the export is for tracking, not identities."""
+    Only what reviewers were sent: drafts never submitted are left out (reviewers were never
+    meant to see them, and /delete removes them), and while changes are requested the row
+    shows the answers as submitted, not the applicant's edits in progress. ID numbers and
+    documents are left out: the export is for tracking, not identities. Times are China time
+    to the second, as in the chat."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for r in sorted(registrations, key=lambda r: r.created_at):
+    submitted = (r for r in registrations if r.status is not Status.DRAFT)
+    for r in sorted(submitted, key=lambda r: r.created_at):
+        answers = r.reviewed_answers if r.status is Status.CHANGES_REQUESTED else None
+        answers = answers or r.answers
         writer.writerow(
             [
                 r.id,
                 r.role.value,
                 r.status.value,
-                _cell(r.answers.get("company_name")),
-                _cell(r.answers.get("credit_code")),
-                _cell(r.answers.get("admin_email")),
-                r.created_at.isoformat(),
-                r.submitted_at.isoformat() if r.submitted_at else "",
+                *(_cell(answers.get(key)) for key in form.LISTED),
+                _china_time(r.created_at),
+                _china_time(r.submitted_at),
                 r.due_date.isoformat() if r.due_date else "",
-                r.decided_at.isoformat() if r.decided_at else "",
+                _china_time(r.decided_at),
                 r.round,
             ]
         )
     return out.getvalue().encode("utf-8-sig")
+
+
+def _china_time(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
 def _cell(value: object) -> str:
@@ -88,6 +98,7 @@ def activity(registrations: Iterable[Registration], today: date, span: int = 30)
             Status.APPROVED,
             Status.REJECTED,
             Status.CHANGES_REQUESTED,
+            Status.REMOVED,
         ):
             decided[china_date(r.decided_at)] += 1
             if r.submitted_at is not None and r.decided_at >= r.submitted_at:
@@ -124,3 +135,17 @@ def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes
         return out.getvalue()
     finally:
         plt.close(figure)
+
+
+class Reports:
+    """The reports over every stored registration (a full scan each: callers run them in a
+    worker thread, beside the event loop)."""
+
+    def __init__(self, registrations: RegistrationRepository) -> None:
+        self._registrations = registrations
+
+    def registrations_csv(self) -> bytes:
+        return registrations_csv(self._registrations.all())
+
+    def activity(self, today: date, span: int = 30) -> Activity:
+        return activity(self._registrations.all(), today, span)

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.rules import form
 from bot.rules.models import AuditEvent, Channel, Registration, Status
-from bot.rules.status import WAITING, Action, InvalidTransition, next_status
+from bot.rules.status import WAITING, Action, InvalidTransition, allowed_actions, next_status
 from bot.rules.workdays import china_date, working_days_between
 from bot.services import outbox
 from storage.protocols import Storage
@@ -25,7 +25,7 @@ NEAR_DAYS = 2
 DECIDED_KINDS = {
     Action.APPROVE: "approved",
     Action.REQUEST_CHANGES: "changes_requested",
-    Action.REJECT: "rejected",
+    Action.REMOVE: "removed",
 }
 
 
@@ -116,7 +116,8 @@ class ReviewService:
         return self.storage.audit.for_subject(self.get(registration_id).id)
 
     def find(self, text: str, limit: int = 50) -> list[Registration]:
-        """Submitted registrations whose company name, credit code or e-mail contains text."""
+        """Submitted registrations with ``text`` in an answer that names them (the form's
+        listed fields: company name, credit code, e-mail)."""
         needle = text.strip().casefold()
         if not needle:
             return []
@@ -125,8 +126,7 @@ class ReviewService:
             if registration.status is Status.DRAFT:
                 continue
             haystack = " ".join(
-                str(registration.answers.get(k) or "")
-                for k in ("company_name", "credit_code", "admin_email")
+                str(registration.answers.get(k) or "") for k in form.LISTED
             ).casefold()
             if needle in haystack:
                 found.append(registration)
@@ -169,23 +169,55 @@ class ReviewService:
         """Approve: the applicant is a registered developer."""
         return self._decide(registration_id, reviewer, Action.APPROVE)
 
-    def reject(self, registration_id: str, reviewer: int, reason: str) -> Registration:
-        """Reject for good, with a reason the applicant is told."""
-        reason = reason.strip()
-        if not reason:
+    def not_passed(self, registration_id: str, reviewer: int, reason: str) -> Registration:
+        """Not passed, with a general reason: the applicant fixes any answer and submits
+        again (a change request without named fields)."""
+        if not reason.strip():
             raise Denied("review.reason_needed")
-        return self._decide(registration_id, reviewer, Action.REJECT, reason=reason[:1000])
+        return self.request_changes(registration_id, reviewer, {}, general=reason)
 
     def request_changes(
-        self, registration_id: str, reviewer: int, reasons: dict[str, str]
+        self,
+        registration_id: str,
+        reviewer: int,
+        reasons: dict[str, str],
+        general: str | None = None,
     ) -> Registration:
-        """Send the applicant back to the named fields, each with its reason."""
+        """Not passed: send the applicant back to the named fields, each with its reason,
+        and/or with a general reason; they may fix any answer and submit again."""
         registration = self.get(registration_id)
         keys = [f.key for f in form.fields_for(registration.role)]
         flagged = {k: reasons[k][:500] for k in keys if k in reasons and reasons[k].strip()}
-        if not flagged:
+        general = (general or "").strip()[:1000] or None
+        if not flagged and general is None:
             raise Denied("review.fields_needed")
-        return self._decide(registration_id, reviewer, Action.REQUEST_CHANGES, flagged=flagged)
+        return self._decide(
+            registration_id, reviewer, Action.REQUEST_CHANGES, reason=general, flagged=flagged
+        )
+
+    def remove(self, registration_id: str, reviewer: int, reason: str) -> Registration:
+        """清退: end the registration for a violation, for good (its role stays closed for
+        the account); its e-mail address and administrator id are released."""
+        reason = reason.strip()
+        if not reason:
+            raise Denied("review.reason_needed")
+        registration = self.removable(registration_id, reviewer)
+        removed = self._decided(registration, reviewer, Action.REMOVE, reason=reason[:1000])
+        for field in form.FIELDS.values():
+            value = removed.answers.get(field.key)
+            if field.unique is not None and isinstance(value, str):
+                self.storage.unique.release(field.unique, value, removed.id)
+        return removed
+
+    def removable(self, registration_id: str, reviewer: int) -> Registration:
+        """A registration this reviewer may remove now (before asking them to confirm)."""
+        registration = self.get(registration_id)
+        if Action.REMOVE not in allowed_actions(registration.status):
+            raise Denied("review.not_waiting", status=registration.status.value)
+        holder = self.holder(registration)
+        if holder is not None and holder != reviewer:
+            raise Denied("review.held", holder=holder)
+        return registration
 
     def _decide(
         self,
@@ -200,21 +232,37 @@ class ReviewService:
         holder = self.holder(registration)
         if holder is not None and holder != reviewer:
             raise Denied("review.held", holder=holder)
+        return self._decided(registration, reviewer, action, reason=reason, flagged=flagged)
+
+    def _decided(
+        self,
+        registration: Registration,
+        reviewer: int,
+        action: Action,
+        *,
+        reason: str | None = None,
+        flagged: dict[str, str] | None = None,
+    ) -> Registration:
+        """Record a decision with its notifications (chat, and e-mail when configured)."""
         registration.status = next_status(registration.status, action)
         now = self.clock()
         registration.decided_at = now
         registration.decision_reason = reason
         registration.claimed_by = registration.claimed_at = None
-        if flagged is not None:
-            registration.flagged = flagged
+        if action is Action.REQUEST_CHANGES:
+            registration.flagged = flagged or {}
             registration.reviewed_answers = copy.deepcopy(registration.answers)
-            registration.cursor = next(iter(flagged))
+            # The flagged fields first, in form order; with none (a general reason only),
+            # straight to the summary, where any answer can be edited.
+            walk = form.in_form_order(registration.flagged, registration.role)
+            registration.walk, registration.recheck = walk, list(walk)
+            registration.cursor = walk[0] if walk else None
             registration.editing = False
         kind = DECIDED_KINDS[action]
         notes = [
             outbox.notification(registration, kind, Channel.CHAT, str(registration.user_id), now)
         ]
-        email = registration.answers.get("admin_email")
+        email = registration.answers.get(form.CONTACT_EMAIL)
         if self.email and isinstance(email, str):
             notes.append(outbox.notification(registration, kind, Channel.EMAIL, email, now))
         outbox.add(registration, *notes)
@@ -228,7 +276,6 @@ class ReviewService:
         """Waiting registrations near or past the deadline of 3 working days."""
         return [w for w in self.queue() if w.near or w.overdue]
 
-    # -- internals -----------------------------------------------------------------------
     def open_for(self, registration_id: str, reviewer: int) -> Registration:
         """A registration this reviewer may decide now (before asking them for reasons)."""
         registration = self._waiting(registration_id)
@@ -236,6 +283,8 @@ class ReviewService:
         if holder is not None and holder != reviewer:
             raise Denied("review.held", holder=holder)
         return registration
+
+    # -- internals -----------------------------------------------------------------------
 
     def _waiting(self, registration_id: str) -> Registration:
         registration = self.get(registration_id)

@@ -22,7 +22,8 @@ from storage.protocols import KeyValueStore
 Clock = Callable[[], datetime]
 
 #: At most this many messages per user and window reach the support group; the support
-#: group itself may receive about 20 messages a minute (FACTS.md), shared by everyone.
+#: group itself may receive about 20 messages a minute (Telegram's limit for a bot in one
+#: group), shared by everyone.
 RATE_LIMIT = 10
 RATE_WINDOW = timedelta(minutes=1)
 

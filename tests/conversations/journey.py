@@ -1,17 +1,30 @@
-"""What an applicant types, and short walks through the journey, shared by conversation tests."""
+"""The conversation tests' shared helpers: what an applicant types, walks through the
+journey, a submitted or approved applicant, what the reviewers' group and the mail show."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from conftest import REVIEWERS, BotHarness, Inbox
+
+from bot.offline import samples
 from bot.offline.people import Person
 from bot.offline.transport import BotMessage
+from bot.rules import form
+from bot.rules.form import Kind
+from bot.rules.models import Registration, Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
+from bot.texts import Texts
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2048)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(1024)
-PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 50 + b"%%EOF\n"
+JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
+
+#: How each document is sent: (content, file name, MIME type); no file name = as a photo.
+_PHOTO: tuple[bytes, str | None, str | None] = (JPEG, None, None)
+_LICENCE: tuple[bytes, str | None, str | None] = (PDF, "licence.pdf", "application/pdf")
+UPLOADS = {"legal_id_back": (PNG, "back.png", "image/png")}
+_TEXTS = Texts()
 
 
 def resident_id(sequence: int, birth: str = "19900307") -> str:
@@ -32,6 +45,7 @@ class Applicant:
 
     n: int
     zh: bool = True
+    role: Role = Role.ISV
     answers: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -49,7 +63,9 @@ class Applicant:
         company = f"杭州测试{self.n}网络科技有限公司" if self.zh else f"Test {self.n} Ltd"
         self.answers = {
             "legal_name": name,
+            "legal_id_type": "resident",
             "legal_id_number": resident_id(self.n),
+            "identity_account_id": f"shop_{self.n}",
             "company_name": company,
             "credit_code": credit_code(self.n),
             "business_scope": scope,
@@ -82,30 +98,81 @@ async def reach_form(user: Person, role_button: str, zh: bool = True) -> list[Bo
     return await user.press("确认选择" if zh else "Confirm")
 
 
+async def answer(user: Person, applicant: Applicant, key: str) -> list[BotMessage]:
+    """A valid answer to one field, given as a person gives it (typed, pressed, uploaded)."""
+    field = form.FIELDS[key]
+    if field.kind is Kind.CHOICE:
+        value = applicant.answers.get(key, field.choices[0])
+        locale = "zh" if applicant.zh else "en"
+        return await user.press(_TEXTS.plain(locale, f"choice.{key}.{value}"))
+    if field.kind is Kind.DOCUMENT:
+        data, name, mime = UPLOADS.get(key, _PHOTO if field.images_only else _LICENCE)
+        if name is None:
+            return await user.upload(data, as_photo=True)
+        return await user.upload(data, file_name=name, mime_type=mime)
+    return await user.send(applicant.answers[key])
+
+
+async def answer_until(user: Person, applicant: Applicant, stop: str | None) -> list[BotMessage]:
+    """Answer the applicant's fields in the form's order, up to (not including) ``stop``
+    (to the end when None); returns the bot's last answer."""
+    said: list[BotMessage] = []
+    for asked in form.fields_for(applicant.role):
+        if asked.key == stop:
+            break
+        said = await answer(user, applicant, asked.key)
+    return said
+
+
 async def fill_form(
     user: Person, applicant: Applicant, zh: bool = True, *, name_given: bool = False
 ) -> list[BotMessage]:
-    """Answer every field in order with valid data; returns the summary."""
-    a = applicant.answers
-    if not name_given:
-        await user.send(a["legal_name"])
-    await user.press("中国大陆居民身份证" if zh else "Mainland resident ID card")
-    await user.send(a["legal_id_number"])
-    await user.upload(JPEG, as_photo=True)
-    await user.upload(PNG, file_name="back.png", mime_type="image/png")
-    if "identity_account_id" in a:
-        await user.send(a["identity_account_id"])
-    for key in ("company_name", "credit_code"):
-        await user.send(a[key])
-    await user.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
-    for key in (
-        "business_scope",
-        "licence_legal_rep",
-        "description",
-        "admin_name",
-        "admin_id_number",
-        "admin_mobile",
-        "admin_email",
-    ):
-        await user.send(a[key])
-    return await user.send(a["admin_account_id"])
+    """Answer every field of the applicant's role in order with valid data (the first one
+    already, with ``name_given``); returns the summary."""
+    assert zh == applicant.zh, "the applicant's language is the one they type in"
+    said: list[BotMessage] = []
+    for asked in form.fields_for(applicant.role):
+        if name_given and asked.key == "legal_name":
+            continue
+        said = await answer(user, applicant, asked.key)
+    return said
+
+
+# -- people the reviewers and the outbox deal with ----------------------------------------
+def cards(harness: BotHarness, marker: str) -> list[BotMessage]:
+    """The messages in the reviewers' group that contain ``marker``."""
+    return [m for m in harness.kit.messages(harness.admin_group) if marker in m.text]
+
+
+async def submit(harness: BotHarness, user_id: int, zh: bool = False) -> Applicant:
+    """A third-party developer who filled in and submitted the form; the card delivered."""
+    user = harness.kit.user(user_id, language_code="zh" if zh else "en")
+    applicant = Applicant(user_id, zh=zh)
+    await reach_form(user, "第三方开发者" if zh else "Third-party developer", zh=zh)
+    await fill_form(user, applicant, zh=zh)
+    await user.press("提交审核" if zh else "Submit for review")
+    await harness.deliver()
+    return applicant
+
+
+async def approved(h: BotHarness, user_id: int) -> tuple[Person, str]:
+    """A submitted and approved applicant, and their e-mail address."""
+    applicant = await submit(h, user_id)
+    await h.kit.user(REVIEWERS[0]).send(f"/approve {user_id}-isv", chat=h.admin_group)
+    await h.deliver()
+    return h.kit.user(user_id), applicant.answers["admin_email"]
+
+
+def last_code(inbox: Inbox, address: str) -> str:
+    """The six-digit code of the last e-mail to ``address``."""
+    body = inbox.to(address)[-1].get_body(("plain",))
+    assert body is not None
+    found = re.search(r"\b(\d{6})\b", body.get_content())
+    assert found is not None
+    return found.group(1)
+
+
+def registration(harness: BotHarness, registration_id: str) -> Registration:
+    stored = harness.store.registrations.get(registration_id)
+    assert stored is not None
+    return stored

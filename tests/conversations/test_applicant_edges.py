@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
 from bot.rules import documents
+from bot.rules.idle import Due, IdleRules
 from bot.rules.models import Registration
-from conversations import _applicant_prompts
+from conversations.applicant import prompts
 
 
 async def test_deep_link_source_is_stored(harness: BotHarness) -> None:
@@ -75,7 +75,7 @@ async def test_commands_mid_form_keep_the_place(harness: BotHarness) -> None:
     assert "Help" in texts(await user.send("/help"))
     unknown = await user.send("/frobnicate")
     assert "can't be used in the middle of the form" in texts(unknown)
-    assert "Step 1 of 16" in texts(unknown)
+    assert "Step 1 of 17" in texts(unknown)
     registration = harness.store.registrations.get("131-partner")
     assert registration is not None and registration.cursor == "legal_name"
     # The form still takes the answer.
@@ -145,7 +145,7 @@ async def test_a_new_agreement_version_is_accepted_again(
 async def test_a_long_agreement_is_paged(
     harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_applicant_prompts, "PAGE_CHARS", 600)
+    monkeypatch.setattr(prompts, "PAGE_CHARS", 600)
     user = harness.kit.user(171, language_code="en")
     await user.send("/apply")
     first = await user.press("Share my phone number")
@@ -181,27 +181,30 @@ async def test_an_idle_draft_gets_one_reminder(harness: BotHarness) -> None:
     assert harness.app.job_queue.get_jobs_by_name("draft-reminders")
 
 
-async def test_the_reminders_scan_does_not_hold_up_other_users(harness: BotHarness) -> None:
+async def test_the_reminders_scan_does_not_hold_up_other_users(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The hourly scan reads every draft (seconds at 100k): meanwhile others are answered."""
     user = harness.kit.user(182, language_code="en")
     other = harness.kit.user(183, language_code="en")
     await reach_form(user, "Platform partner", zh=False)
     await user.send("Wei Zhang")
-    services = harness.app.bot_data["services"]
-    scan = services.registrations.idle_drafts
-    answered = threading.Event()
+    services = harness.services
+    scan = services.registrations.idle
+    started, answered = threading.Event(), threading.Event()
 
-    def slow_scan(idle_for: timedelta) -> list[Registration]:
+    def slow_scan(rules: IdleRules) -> dict[Due, list[Registration]]:
         # Were the scan on the event loop, the other user could not be answered: it fails.
+        started.set()
         assert answered.wait(timeout=10), "nobody was answered during the scan"
-        return list(scan(idle_for))
+        return scan(rules)
 
-    services.registrations.idle_drafts = slow_scan
+    monkeypatch.setattr(services.registrations, "idle", slow_scan)
     job = harness.app.job_queue.get_jobs_by_name("draft-reminders")[0]
     harness.clock.advance(days=4)
 
     async def meanwhile() -> None:
-        await asyncio.sleep(0.05)
+        await harness.until(started.is_set)
         await other.send("/help")
         answered.set()
 
@@ -244,12 +247,13 @@ async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
     await user.press("Mainland resident ID card")
     await user.send(answers["legal_id_number"])
     await user.upload(JPEG, as_photo=True)
-    await user.press("Skip")
+    await user.upload(JPEG, as_photo=True)  # a resident ID card has two sides
     for key in ("company_name", "credit_code"):
         await user.send(answers[key])
     await user.upload(JPEG, as_photo=True)
     for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
         await user.send(answers[key])
+    await user.press("Mainland resident ID card")
     await user.send(answers["admin_id_number"])
     await user.send(answers["admin_mobile"])
     await user.send("DEV191@example.com")

@@ -403,7 +403,7 @@ async def test_cancel_and_resume(harness: BotHarness) -> None:
 
 
 async def test_a_long_faq_list_is_paged(harness: BotHarness) -> None:
-    book = harness.app.bot_data["services"].faq.book
+    book = harness.services.faq.book
     for n in range(20):
         book.add(
             Content(

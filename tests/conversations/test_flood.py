@@ -28,7 +28,7 @@ def limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def slow_down(harness: BotHarness, locale: str) -> str:
-    return str(harness.app.bot_data["services"].texts.plain(locale, "flood.slow_down"))
+    return str(harness.services.texts.plain(locale, "flood.slow_down"))
 
 
 def test_the_factory_puts_the_guard_before_everything(settings: Settings) -> None:

@@ -4,11 +4,14 @@ user is told why."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from conftest import BotHarness
-from journey import Applicant, fill_form, reach_form, texts
+from conftest import REVIEWERS, BotHarness, Inbox
+from journey import Applicant, approved, fill_form, last_code, reach_form, texts
 
 from bot.offline.people import Person
 from bot.offline.transport import BotMessage
@@ -195,3 +198,67 @@ async def test_files_of_a_kept_registration_stay_and_replaced_uploads_go(
     assert files_of(harness, 609) == submitted
     for stored in (d["stored_as"] for d in kept.answers.values() if isinstance(d, dict)):
         assert (harness.settings.DATA_DIR / stored).is_file()
+
+
+async def test_mydata_gives_nothing_to_recover_a_code_sent_to_someone_else(
+    mail_harness: BotHarness, smtp: tuple[Inbox, int]
+) -> None:
+    """An applicant who typed someone else's address asks for a code (it goes to the
+    victim) and then for their data: nothing in it lets them compute the code offline."""
+    h, (inbox, _) = mail_harness, smtp
+    attacker, victims_address = await approved(h, 621)
+    await attacker.send("/profile")
+    await attacker.press("Verify e-mail")
+    code = last_code(inbox, victims_address)  # only the victim reads this
+
+    data = exported(h, (await attacker.send("/mydata"))[-1])
+    values = [v for v in _leaves(data) if isinstance(v, str)]
+    for salt in values:  # the attacker's offline search, given the right code for speed
+        for digest in values:
+            mac = hmac.new(salt.encode(), code.encode(), hashlib.sha256).hexdigest()
+            assert mac != digest, "the export lets anyone brute-force the e-mail code"
+    keys = " ".join(_keys(data)).lower()
+    for word in ("salt", "digest", "hash", "sha256", "secret", "token", "file_id"):
+        assert word not in keys, word
+    # Staff working data is not the applicant's: who claimed it, where the card is, the
+    # queue of notifications, the support group's message ids.
+    for word in ("claimed_by", "card_message_id", "outbox", "header_message_id", "actor"):
+        assert word not in keys, word
+    assert REVIEWERS[0] not in list(_leaves(data))
+    # What is theirs is there.
+    [registration] = data["registrations"]
+    assert registration["answers"]["admin_email"] == victims_address
+    assert registration["answers"]["licence"]["file_name"] == "licence.pdf"
+    assert registration["email_code"]["sent_to"] == victims_address
+
+
+async def test_mydata_is_readable_utf8(harness: BotHarness) -> None:
+    user = harness.kit.user(622, language_code="zh")
+    applicant = Applicant(622, zh=True)
+    await draft(user, applicant, zh=True)
+    message = (await user.send("/mydata"))[-1]
+    assert message.document is not None
+    raw = harness.kit.api.file(message.document["file_id"]).data
+    assert applicant.answers["company_name"].encode("utf-8") in raw
+    assert b"\\u" not in raw
+
+
+def _leaves(data: object) -> Iterator[object]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _leaves(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _leaves(value)
+    else:
+        yield data
+
+
+def _keys(data: object) -> Iterator[str]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield str(key)
+            yield from _keys(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _keys(value)

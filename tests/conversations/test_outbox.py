@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
-from test_review_desk import submit
+from journey import submit
 
+from bot.mailer import SmtpMailer
 from bot.rules.models import Delivery
 
 
@@ -31,8 +32,8 @@ async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
         api.fail_next("sendMessage", "server_error", chat_id=501_001)
         api.fail_next("sendMessage", "timeout", chat_id=501_001)
         smtp_settings = h.settings.model_copy(update={"SMTP_PORT": 1})
-        assert h.app.bot_data["services"].mailer is not None
-        h.app.bot_data["services"].mailer.settings = smtp_settings
+        assert isinstance(h.services.mailer, SmtpMailer)
+        h.services.mailer.settings = smtp_settings
         await reviewer.send("/approve 501001-isv", chat=h.admin_group)
         job = h.app.job_queue.get_jobs_by_name("outbox")[0]
 

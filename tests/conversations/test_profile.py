@@ -3,28 +3,8 @@
 
 from __future__ import annotations
 
-import re
-
-from conftest import REVIEWERS, BotHarness, Inbox
-from journey import texts
-from test_review_desk import submit
-
-from bot.offline.people import Person
-
-
-async def approved(h: BotHarness, user_id: int) -> tuple[Person, str]:
-    applicant = await submit(h, user_id)
-    await h.kit.user(REVIEWERS[0]).send(f"/approve {user_id}-isv", chat=h.admin_group)
-    await h.deliver()
-    return h.kit.user(user_id), applicant.answers["admin_email"]
-
-
-def last_code(inbox: Inbox, address: str) -> str:
-    body = inbox.to(address)[-1].get_body(("plain",))
-    assert body is not None
-    found = re.search(r"\b(\d{6})\b", body.get_content())
-    assert found is not None
-    return found.group(1)
+from conftest import BotHarness, Inbox
+from journey import approved, last_code, texts
 
 
 async def test_profile_shows_what_was_registered(mail_harness: BotHarness) -> None:
@@ -141,3 +121,49 @@ async def test_phone_handover(mail_harness: BotHarness) -> None:
     [event] = [e for e in h.store.audit.for_subject("account:607") if e.action == "phone_changed"]
     # Only the last four digits reach the audit log.
     assert event.detail == {"old": "0607", "new": "2222"}
+
+
+async def test_a_new_code_does_not_start_the_wrong_tries_again(
+    mail_harness: BotHarness, smtp: tuple[Inbox, int]
+) -> None:
+    """Someone guessing codes asks for a fresh one after 4 wrong tries: the fifth wrong try
+    still locks (before, each new code gave 4 more guesses, without end)."""
+    h, (inbox, _) = mail_harness, smtp
+    user, email = await approved(h, 604)
+    before = len(inbox.to(email))  # the approval
+    await user.send("/profile")
+    await user.press("Verify e-mail")
+    wrong = "000000" if last_code(inbox, email) != "000000" else "111111"
+    for _ in range(4):
+        await user.send(wrong)
+    h.clock.advance(minutes=2)
+    await user.send("/profile")
+    await user.press("Verify e-mail")
+    wrong = "000000" if last_code(inbox, email) != "000000" else "111111"
+    assert "locked for an hour" in texts(await user.send(wrong))
+    # While locked, even the right code of a new request is not checked: none is sent.
+    await user.send("/profile")
+    assert "locked for an hour" in texts(await user.press("Verify e-mail"))
+    assert len(inbox.to(email)) == before + 2
+
+
+async def test_code_emails_are_limited(mail_harness: BotHarness, smtp: tuple[Inbox, int]) -> None:
+    """Codes go to whatever address was typed: one a minute and 5 a day at most."""
+    h, (inbox, _) = mail_harness, smtp
+    user, email = await approved(h, 605)
+    before = len(inbox.to(email))  # the approval
+    for _ in range(2):
+        await user.send("/profile")
+        said = texts(await user.press("Verify e-mail"))
+    assert "at most one a minute" in said and len(inbox.to(email)) == before + 1
+    for _ in range(4):
+        h.clock.advance(minutes=2)
+        await user.send("/profile")
+        assert "A code was sent" in texts(await user.press("Verify e-mail"))
+    h.clock.advance(minutes=2)
+    await user.send("/profile")
+    assert "5 a day" in texts(await user.press("Verify e-mail"))
+    assert len(inbox.to(email)) == before + 5
+    h.clock.advance(hours=24)
+    await user.send("/profile")
+    assert "A code was sent" in texts(await user.press("Verify e-mail"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import REVIEWERS, BotHarness
-from test_review_desk import cards, submit
+from journey import cards, submit
 
 from bot.offline.people import Group, Person
 from bot.rules.models import Status
@@ -83,9 +83,9 @@ async def test_stale_buttons_of_a_decided_registration_change_nothing(
         await reviewer.press_data(f"rv:{action}:301-isv", card.message_id, harness.admin_group)
         assert reviewer.last_answer is not None and "不能再执行此操作" in reviewer.last_answer
     registration = harness.store.registrations.get("301-isv")
-    assert registration is not None and registration.status is Status.REJECTED
+    assert registration is not None and registration.status is Status.CHANGES_REQUESTED
     actions = [e.action for e in harness.store.audit.for_subject("301-isv")]
-    assert actions.count("rejected") == 1 and "approved" not in actions
+    assert actions.count("changes_requested") == 1 and "approved" not in actions
 
 
 async def test_a_reviewer_cannot_decide_a_draft(harness: BotHarness) -> None:
@@ -98,3 +98,104 @@ async def test_a_reviewer_cannot_decide_a_draft(harness: BotHarness) -> None:
     assert "没有找到注册" in answer[-1].text
     registration = harness.store.registrations.get("305-partner")
     assert registration is not None and registration.status is Status.DRAFT
+
+
+#: Every shape of forged data a button handler might index into: missing, extra, huge,
+#: negative and non-numeric parts.
+FORGED_TAILS = [
+    "",
+    ":",
+    ":x",
+    ":{rid}",
+    ":{rid}:99",
+    ":{rid}:-1",
+    ":{rid}:x",
+    ":{rid}:0:99",
+    ":{rid}:99:0",
+    ":{rid}:99:99",
+    ":{rid}:0:x",
+    ":nobody-isv:0",
+    ":{rid}:0:0:0",
+]
+PREFIXES = [
+    *(
+        f"rv:{name}"
+        for name in (
+            "page",
+            "open",
+            "claim",
+            "release",
+            "approve",
+            "reject",
+            "reveal",
+            "history",
+            "changes",
+            "f",
+            "next",
+            "r",
+            "other",
+            "send",
+            "drop",
+            "unknown",
+        )
+    ),
+    *(
+        f"ap:{name}"
+        for name in (
+            "cont",
+            "fix",
+            "submit",
+            "edit",
+            "choice",
+            "keep",
+            "skip",
+            "back",
+            "role",
+            "role_ok",
+            "agr",
+            "agree",
+        )
+    ),
+    "pf:email",
+    "pf:verify",
+    "faq:y",
+    "faq:n",
+    "faq:t",
+    "sup:open",
+    "sup:close",
+    "my:del",
+    "fq:x",
+    "lang",
+    "menu:x",
+]
+
+
+async def test_no_forged_button_makes_a_handler_fail(harness: BotHarness) -> None:
+    """Reviewers (with a change request being drafted) and applicants press buttons with
+    made-up data: each gets an answer or nothing, and no handler raises."""
+    h = harness
+    await submit(h, 351)
+    rid = "351-isv"
+    reviewer = h.kit.user(REVIEWERS[0])
+    await reviewer.press("认领", chat=h.admin_group)
+    await reviewer.press("要求修改", chat=h.admin_group)
+    await reviewer.press("企业描述", chat=h.admin_group)
+    await reviewer.press("下一步", chat=h.admin_group)
+    card = h.kit.last(h.admin_group).message_id
+    mine = h.kit.user(351).messages()[-1].message_id
+    failed: list[str] = []
+    h.kit.raise_errors = False
+    try:
+        for prefix in PREFIXES:
+            for tail in FORGED_TAILS:
+                data = (prefix + tail.format(rid=rid))[:64]
+                for person, chat, message in (
+                    (reviewer, h.admin_group.id, card),
+                    (h.kit.user(351), 351, mine),
+                ):
+                    await person.press_data(data, message, chat=chat)
+                    failed += [f"{data} by {person.id}: {e!r}" for e in h.kit.errors]
+                    h.kit.errors.clear()
+    finally:
+        h.kit.raise_errors = True
+    assert not failed, "\n".join(failed)

@@ -12,11 +12,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BotHarness
-from journey import Applicant, fill_form, reach_form, texts
-from test_review_desk import submit
+from conftest import ADMIN_CHAT, BotHarness
+from journey import (
+    JPEG,
+    PDF,
+    PNG,
+    Applicant,
+    answer,
+    answer_until,
+    fill_form,
+    reach_form,
+    submit,
+    texts,
+)
+from PIL import Image
 
 from bot.logs import RedactSecrets
+from bot.offline.people import Person
+from bot.rules import form
 
 TOKEN = "123456789:AAHk3x9_abcdefghijklmnopqrstuvwxyz012"
 
@@ -115,3 +128,53 @@ async def test_an_applicant_cannot_reach_another_applicants_registration(
     registration = harness.store.registrations.get("911-isv")
     assert registration is not None and registration.status.value == "submitted"
     assert [e.actor for e in harness.store.audit.for_subject("911-isv")] == [911, 911]
+
+
+async def test_uploads_are_parsed_and_forwarded_under_their_detected_type(
+    harness: BotHarness,
+) -> None:
+    """A file that only starts like a PDF is refused; a real PDF named ``licence.pdf.exe``
+    reaches the reviewers as ``licence.pdf``, and a broken or tiny photo is refused."""
+    h = harness
+    user = h.kit.user(931, language_code="en")
+    applicant = Applicant(931, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await answer_until(user, applicant, "legal_id_front")
+    for photo in (JPEG[: len(JPEG) // 2], _tiny_jpeg()):
+        refused = await user.upload(photo, as_photo=True)
+        assert "front (portrait side)" in texts(refused) and "Please send" in texts(refused)
+    await user.upload(PNG, file_name="front.png.exe", mime_type="image/png")
+    await answer_until_from(user, applicant, "legal_id_back", "licence")
+    fake = b"%PDF-1.7\n<html><script>alert(1)</script></html>\n"
+    refused = await user.upload(fake, file_name="licence.html", mime_type="application/pdf")
+    assert "could not be opened" in texts(refused)
+    await user.upload(PDF, file_name="licence.pdf.exe", mime_type="application/pdf")
+    await answer_until_from(user, applicant, "business_scope", None)
+    await user.press("Submit for review")
+    await h.deliver()
+
+    files = h.kit.api.calls("sendDocument", ADMIN_CHAT)
+    documents = [call.message.document for call in files if call.message]
+    names = sorted(str(document["file_name"]) for document in documents if document)
+    assert names == ["id-back.png", "id-front.png", "licence.pdf"]
+    card = "\n".join(m.text for m in h.admin_group.messages())
+    assert ".exe" not in card and ".html" not in card and "licence.pdf" in card
+    stored = h.store.registrations.get("931-isv")
+    assert stored is not None and stored.answers["licence"]["mime_type"] == "application/pdf"
+
+
+def _tiny_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def answer_until_from(
+    user: Person, applicant: Applicant, first: str, stop: str | None
+) -> None:
+    """Answer the applicant's fields from ``first`` up to ``stop`` (to the end when None)."""
+    keys = [f.key for f in form.fields_for(applicant.role)]
+    for key in keys[keys.index(first) :]:
+        if key == stop:
+            return
+        await answer(user, applicant, key)

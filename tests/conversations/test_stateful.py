@@ -38,19 +38,18 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from journey import JPEG, PDF, Applicant
+from journey import JPEG, PDF, Applicant, submit
 from test_faults import errors_expected
-from test_review_desk import submit
 
 from bot import factory
 from bot.offline import Person
 from bot.offline.transport import BotMessage
 from bot.rules import form
 from bot.rules.form import Kind
-from bot.rules.models import AuditEvent, Delivery, Document, Registration, Role, Status
+from bot.rules.models import AuditEvent, Delivery, Registration, Role, Status
 from bot.rules.status import EDITABLE, TRANSITIONS, WAITING, Action
 from bot.texts import Texts
-from conversations import _applicant_prompts
+from conversations.applicant import prompts
 from storage import atomic
 from storage.tinydb_store import INDEXED_STATUSES, status_dir
 
@@ -94,10 +93,10 @@ MOVES = {
     "released": Action.RELEASE,
     "approved": Action.APPROVE,
     "changes_requested": Action.REQUEST_CHANGES,
-    "rejected": Action.REJECT,
+    "removed": Action.REMOVE,
 }
 #: Each decision's message to the applicant, recognised by its first character.
-DECISIONS = {"approved": "🎉", "changes_requested": "✏️", "rejected": "⛔"}
+DECISIONS = {"approved": "🎉", "changes_requested": "✏️", "removed": "⛔"}
 
 
 class NoSync:
@@ -183,7 +182,7 @@ class BotMachine(RuleBasedStateMachine):
 
     def active(self, uid: int) -> Registration | None:
         """The registration the applicant is filling in, as the bot picks it."""
-        editable: list[Registration] = self.h.app.bot_data["services"].registrations.editable(uid)
+        editable: list[Registration] = self.h.services.registrations.editable(uid)
         chosen = self.h.app.user_data.get(uid, {}).get("active")
         for registration in editable:
             if registration.id == chosen:
@@ -244,7 +243,7 @@ class BotMachine(RuleBasedStateMachine):
         asked = (await person.send("/apply"))[-1]
         data = callbacks(asked)
         account = self.h.store.accounts.get(person.id)
-        version = self.h.app.bot_data["services"].agreement_version
+        version = self.h.services.agreement_version
         if account is None or account.phone is None:
             await person.share_contact()
         elif account.agreement_version != version:
@@ -287,7 +286,7 @@ class BotMachine(RuleBasedStateMachine):
         every answer and the submission ("submitted"), stored through the services exactly as
         the bot stores them: the form through Telegram takes most of an example's steps
         (``completes_the_form`` still walks it)."""
-        services = self.h.app.bot_data["services"]
+        services = self.h.services
         services.accounts.ensure(uid, language_code=LANGUAGES[uid])
         services.accounts.bind_phone(uid, self.people[uid].phone_number)
         services.accounts.accept_agreement(uid, services.agreement_version)
@@ -303,14 +302,8 @@ class BotMachine(RuleBasedStateMachine):
                 pdf = key == "licence"
                 data, mime = (PDF, "application/pdf") if pdf else (JPEG, "image/jpeg")
                 file_id, unique_id = self.kit.api.add_file(data, mime_type=mime)
-                sha256, stored_as = services.files.put(data, "pdf" if pdf else "jpg", uid)
-                document = Document(
-                    file_id=file_id,
-                    file_unique_id=unique_id,
-                    mime_type=mime,
-                    size=len(data),
-                    sha256=sha256,
-                    stored_as=stored_as,
+                document = services.uploads.accept(
+                    data, owner=uid, file_id=file_id, file_unique_id=unique_id, file_name=None
                 )
                 registration = services.registrations.answer_document(
                     registration.id, key, document
@@ -545,6 +538,11 @@ class BotMachine(RuleBasedStateMachine):
         registrations, _ = self.view()
         for registration in registrations:
             for key, value in registration.answers.items():
+                # An answer waiting to be confirmed again may no longer hold (a licence
+                # representative after a new legal name): it is asked before submission.
+                if key in registration.recheck:
+                    assert registration.status in EDITABLE, registration.id
+                    continue
                 validate = form.FIELDS[key].validate
                 if validate is not None and isinstance(value, str):
                     validate(value, registration.answers, registration.role)
@@ -584,7 +582,7 @@ async def test_a_double_tap_on_an_agreement_page_is_harmless(
 ) -> None:
     """Tapping "Next »" twice before the page turns (the second tap arrives with the old
     message) shows page 2 once, with no error."""
-    monkeypatch.setattr(_applicant_prompts, "PAGE_CHARS", 600)
+    monkeypatch.setattr(prompts, "PAGE_CHARS", 600)
     user = harness.kit.user(7201, language_code="en")
     await user.send("/apply")
     page = (await user.press("Share my phone number"))[-1]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.offline import samples
 from bot.offline.http_server import BotApiServer, HttpTelegram
 from bot.offline.people import Person
 from bot.offline.transport import BOT_ID, BotMessage, FakeBotAPI
@@ -44,6 +45,7 @@ BUTTONS = {
     "roles": f"ap:role:{ROLE}",
     "confirm": f"ap:role_ok:{ROLE}",
     "legal_id_type": "ap:choice:legal_id_type:resident",
+    "admin_id_type": "ap:choice:admin_id_type:resident",
     "summary": "ap:submit:",
 }
 #: How each file is sent: the front of the ID card as a photo, the others as documents.
@@ -63,9 +65,7 @@ ERROR_TEXT = TEXTS.plain("en", "misc.error")  # the apology after a handler fail
 APPROVED_TEXT = "registration is approved"  # templates/en/decision_approved.html
 CARD_ID = re.compile(r"新的注册申请.*?编号：(\d+-\w+)", re.DOTALL)  # zh: the group's language
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2048)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(1024)
-PDF = b"%PDF-1.7\n" + b"1 0 obj<<>>endobj\n" * 50 + b"%%EOF\n"
+JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
 
 
 # --- what applicants type -----------------------------------------------------------------
@@ -100,6 +100,7 @@ def answers(n: int) -> dict[str, str | bytes]:
         "licence_legal_rep": "Wei Zhang",
         "description": "We build order printing and shipping software for online stores.",
         "admin_name": "Na Li",
+        "admin_id_type": "resident",
         "admin_id_number": resident_id(n + 500, "19851120"),
         "admin_mobile": f"1391234{n:04d}",
         "admin_email": f"dev{n}@example.com",
@@ -264,10 +265,11 @@ class Walker:
 
 
 class BotProcess:
-    """``python -m bot run`` as a child process; its output goes to a log file."""
+    """``python -m bot run`` (or another command) as a child process; its output goes to a
+    log file."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.env, self.cwd, self.log = env, cwd, log
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path, command: str = "run") -> None:
+        self.env, self.cwd, self.log, self.command = env, cwd, log, command
         self.proc: asyncio.subprocess.Process | None = None
         self.spawns = 0
 
@@ -285,7 +287,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot",
-                "run",
+                self.command,
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -355,7 +357,9 @@ class Witness:
 
     cards: Counter[str] = field(default_factory=Counter)  # registration id -> cards
     documents: Counter[str] = field(default_factory=Counter)  # registration id -> documents
-    files: Counter[str] = field(default_factory=Counter)  # file id -> sent to the reviewers
+    # "<registration id> · <field label>" (each document's caption) -> sent to the reviewers;
+    # files are uploaded afresh under their detected type's name, so their ids differ.
+    files: Counter[str] = field(default_factory=Counter)
     approvals: Counter[int] = field(default_factory=Counter)  # applicant -> approvals
 
     @classmethod
@@ -367,7 +371,7 @@ class Witness:
             if message is None:
                 continue
             if call.chat_id == ADMIN_CHAT and call.method in ("sendPhoto", "sendDocument"):
-                seen.files[str(call.params.get("photo") or call.params.get("document"))] += 1
+                seen.files[message.text] += 1
                 seen.documents[message.text.split(" · ")[0]] += 1  # caption: "<id> · <field>"
             elif call.method != "sendMessage":
                 continue
@@ -383,7 +387,10 @@ class Witness:
             return self.cards[registration.id]
         if note.template == "approved":
             return self.approvals[registration.user_id]
-        document = registration.answers.get(str(note.params.get("field")))
-        if note.template.startswith("document-") and isinstance(document, dict):
-            return self.files[str(document["file_id"])]
+        key = str(note.params.get("field"))
+        if note.template.startswith("document-") and isinstance(
+            registration.answers.get(key), dict
+        ):
+            label = TEXTS.plain("zh", f"field.{key}.label")  # the group's language
+            return self.files[f"{registration.id} · {label}"]
         raise AssertionError(f"a notification this test does not expect: {note.id}")

@@ -1,6 +1,6 @@
 """The FAQ benchmark (``python -m bench.faq``) runs and meets its quality targets on the labelled
 questions in tests/data/. Its timing target is printed, not checked here: machines are
-noisy (the figures in the README come from a full run)."""
+noisy (the figures in docs/PERFORMANCE.md come from a full run)."""
 
 from __future__ import annotations
 

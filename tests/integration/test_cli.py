@@ -57,6 +57,7 @@ def test_check_passes_with_good_settings(tmp_path: Path) -> None:
         ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN"),
         ("SMTP_PORT", "99999", "SMTP_PORT"),
+        ("WEBHOOK_SECRET_TOKEN", "hunter2", "WEBHOOK_SECRET_TOKEN"),  # guessable
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(
@@ -68,6 +69,15 @@ def test_a_bad_setting_is_one_line_naming_it(
     assert len(lines) == 1 and lines[0].startswith(f"error: {named}"), done.stderr
     assert "Traceback" not in done.stderr
     assert value not in lines[0] or variable != "TELEGRAM_BOT_TOKEN"  # secrets are not echoed
+
+
+def test_check_says_how_webhook_calls_are_authenticated(tmp_path: Path) -> None:
+    unset = run_bot(tmp_path, "check")
+    assert "webhook secret: not set: `webhook` generates a random one" in unset.stdout
+    secret = "operator-chosen_secret-0123456789"
+    configured = run_bot(tmp_path, "check", WEBHOOK_SECRET_TOKEN=secret)
+    assert "webhook secret: set" in configured.stdout
+    assert secret not in configured.stdout + configured.stderr
 
 
 def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""One contract for every ``Storage``: the in-memory one and TinyDB on a real temp folder."""
+"""One contract for every ``Storage``: the in-memory one, TinyDB on a real temp folder and
+PostgreSQL on a throwaway database."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tinydb import TinyDB
 
@@ -21,6 +23,7 @@ from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage.atomic import AtomicJSONStorage, read_json, write_json_atomic
 from storage.lock import DataDirLock, DataDirLocked
 from storage.memory import MemoryStorage
+from storage.postgres import PostgresStorage
 from storage.protocols import Storage
 from storage.tinydb_store import (
     INDEXED_STATUSES,
@@ -30,6 +33,11 @@ from storage.tinydb_store import (
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def postgres_connection(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """A plain autocommit connection, to look at or arrange what the store cannot."""
+    return psycopg.connect(url, autocommit=True)
 
 
 def reg(
@@ -43,10 +51,19 @@ def reg(
     )
 
 
-@pytest.fixture(params=["memory", "tinydb"])
+def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """A new, empty storage of ``kind`` (PostgreSQL only asks for its server when used)."""
+    if kind == "memory":
+        return MemoryStorage()
+    if kind == "tinydb":
+        return TinyDBStorage.open(tmp_path)
+    return PostgresStorage.open(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=["memory", "tinydb", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """Each implementation in turn."""
-    s: Storage = MemoryStorage() if request.param == "memory" else TinyDBStorage.open(tmp_path)
+    s = open_store(request.param, request, tmp_path)
     yield s
     s.close()
 
@@ -288,6 +305,36 @@ def test_kv_stays_inside_its_folder(disk: TinyDBStorage, tmp_path: Path) -> None
     for path in tmp_path.rglob("*"):
         assert path.resolve().is_relative_to(tmp_path.resolve())
     assert not (tmp_path.parent / "x").exists()
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def test_documents_are_named_by_content_per_owner_and_swept(store: Storage) -> None:
+    files = store.files
+    digest, name = files.put(b"%PDF-1.4 licence", "pdf", 300)
+    assert name == f"files/2c/300/{digest}.pdf"
+    assert files.put(b"%PDF-1.4 licence", "pdf", 300) == (digest, name)  # stored once
+    _, other = files.put(b"%PDF-1.4 licence", "pdf", 301)  # another owner's own copy
+    _, photo = files.put(b"\xff\xd8\xff photo", "jpg", 300)
+    assert files.read(name) == b"%PDF-1.4 licence" and files.read(other) == files.read(name)
+    assert files.sweep(300, keep={photo}) == 1
+    with pytest.raises(FileNotFoundError):
+        files.read(name)
+    assert files.read(photo) == b"\xff\xd8\xff photo"
+    assert files.read(other) == b"%PDF-1.4 licence"  # user 301's are not swept with 300's
+    assert files.sweep(300, keep=()) == 1 and files.sweep(300, keep=()) == 0
+
+
+@pytest.mark.parametrize(("extension", "owner"), [("p/df", 1), ("", 1), ("pdf", 0), ("pdf", -3)])
+def test_documents_refuse_bad_names(store: Storage, extension: str, owner: int) -> None:
+    with pytest.raises(ValueError):
+        store.files.put(b"x", extension, owner)
+
+
+def test_documents_are_read_only_inside_the_file_store(store: Storage) -> None:
+    with pytest.raises(ValueError):
+        store.files.read("kv/secret.json")
 
 
 # --- TinyDB only: durability, locking, errors -----------------------------------------------
@@ -537,12 +584,20 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
+# The database is emptied at the start of every example (the fixture is set up once).
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=OPS)
-def test_memory_and_tinydb_agree(ops: list[tuple[str, int, Role, Status, int]]) -> None:
+def test_memory_tinydb_and_postgres_agree(
+    ops: list[tuple[str, int, Role, Status, int]], pg_url: str
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        stores: list[Storage] = [MemoryStorage(), TinyDBStorage.open(Path(tmp))]
+        postgres = PostgresStorage.open(pg_url)
+        stores: list[Storage] = [MemoryStorage(), TinyDBStorage.open(Path(tmp)), postgres]
         try:
+            with postgres_connection(pg_url) as conn:  # every example starts empty
+                conn.execute("TRUNCATE registrations")
             for action, user_id, role, status, minute in ops:
                 for s in stores:
                     if action == "save":
@@ -550,23 +605,24 @@ def test_memory_and_tinydb_agree(ops: list[tuple[str, int, Role, Status, int]]) 
                         s.registrations.save(reg(user_id, role, status, updated_at=when))
                     else:
                         s.registrations.delete(Registration.make_id(user_id, role))
-            memory, disk = stores
-            assert sorted(disk.registrations.all(), key=attrgetter("id")) == sorted(
-                memory.registrations.all(), key=attrgetter("id")
-            )
-            for status in Status:
-                assert disk.registrations.with_status(status) == (
-                    memory.registrations.with_status(status)
+            memory = stores[0]
+            for other in stores[1:]:
+                assert sorted(other.registrations.all(), key=attrgetter("id")) == sorted(
+                    memory.registrations.all(), key=attrgetter("id")
                 )
-            assert disk.registrations.with_status(*Status) == memory.registrations.with_status(
-                *Status
-            )
-            for user_id in range(1, 5):
-                assert disk.registrations.for_user(user_id) == memory.registrations.for_user(
-                    user_id
+                for status in Status:
+                    assert other.registrations.with_status(status) == (
+                        memory.registrations.with_status(status)
+                    )
+                assert other.registrations.with_status(*Status) == memory.registrations.with_status(
+                    *Status
                 )
-            assert disk.registrations.count() == memory.registrations.count()
-            assert_consistent(disk)
+                for user_id in range(1, 5):
+                    assert other.registrations.for_user(user_id) == memory.registrations.for_user(
+                        user_id
+                    )
+                assert other.registrations.count() == memory.registrations.count()
+                assert_consistent(other)
         finally:
             for s in stores:
                 s.close()

@@ -160,3 +160,47 @@ def test_rules_import_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_field_depends_only_on_earlier_answers_or_the_role(role: Role) -> None:
+    from bot.rules.form import ROLE
+
+    asked = keys(role)
+    for field in fields_for(role):
+        for dependency in field.depends_on:
+            assert dependency == ROLE or asked.index(dependency) < asked.index(field.key)
+
+
+def test_changes_invalidate_what_the_guide_ties_to_them() -> None:
+    from bot.rules.form import dependants
+
+    assert dependants("legal_name", Role.ISV) == ["licence_legal_rep"]
+    assert dependants("legal_id_type", Role.ISV) == [
+        "legal_id_number",
+        "legal_id_front",
+        "legal_id_back",
+    ]
+    assert dependants("description", Role.ISV) == []
+
+
+def test_a_resident_id_card_needs_both_sides() -> None:
+    answers: dict[str, Any] = dict.fromkeys(keys(Role.PARTNER), "x")
+    answers["legal_id_back"] = None
+    answers["legal_id_type"] = "resident"
+    assert first_missing(answers, Role.PARTNER) == "legal_id_back"
+    answers["legal_id_type"] = "other"  # a passport has one side
+    assert first_missing(answers, Role.PARTNER) is None
+
+
+def test_the_administrator_may_hold_the_same_ids_as_the_legal_representative() -> None:
+    from bot.rules.form import dependants
+
+    assert FIELDS["admin_id_type"].choices == FIELDS["legal_id_type"].choices
+    check = FIELDS["admin_id_number"].validate
+    assert check is not None
+    assert check("E12345678", {"admin_id_type": "other"}, Role.ISV) == "E12345678"
+    assert check(ID_SAMPLE, {"admin_id_type": "resident"}, Role.ISV) == ID_SAMPLE
+    with pytest.raises(v.Invalid):
+        check("E12345678", {"admin_id_type": "resident"}, Role.ISV)
+    assert dependants("admin_id_type", Role.ISV) == ["admin_id_number"]

@@ -9,6 +9,7 @@ import pytest
 from bot.rules.models import Status
 from bot.rules.status import (
     EDITABLE,
+    FINAL,
     WAITING,
     Action,
     InvalidTransition,
@@ -21,7 +22,14 @@ S, A = Status, Action
 # The rules of the brief, written out once more independently of the module's table.
 ALLOWED = {
     (S.DRAFT, A.SUBMIT): S.SUBMITTED,
+    # Not passed: fix and submit again, as often as needed (also a "rejected" of old).
     (S.CHANGES_REQUESTED, A.SUBMIT): S.RESUBMITTED,
+    (S.REJECTED, A.SUBMIT): S.RESUBMITTED,
+    # 清退 for a violation: from every submitted status, even after approval.
+    **{
+        (status, A.REMOVE): S.REMOVED
+        for status in (*WAITING, S.CHANGES_REQUESTED, S.REJECTED, S.APPROVED)
+    },
     (S.SUBMITTED, A.CLAIM): S.IN_REVIEW,
     (S.RESUBMITTED, A.CLAIM): S.IN_REVIEW,
     (S.IN_REVIEW, A.RELEASE): S.SUBMITTED,
@@ -31,7 +39,6 @@ ALLOWED = {
         for action, result in (
             (A.APPROVE, S.APPROVED),
             (A.REQUEST_CHANGES, S.CHANGES_REQUESTED),
-            (A.REJECT, S.REJECTED),
         )
     },
 }
@@ -49,9 +56,8 @@ def test_every_transition(status: Status, action: Action) -> None:
         assert action not in allowed_actions(status)
 
 
-@pytest.mark.parametrize("final", [S.APPROVED, S.REJECTED])
-def test_final_statuses_allow_nothing(final: Status) -> None:
-    assert allowed_actions(final) == frozenset()
+def test_only_a_removal_is_final() -> None:
+    assert {s for s in Status if not allowed_actions(s)} == FINAL == {S.REMOVED}
 
 
 def test_waiting_statuses_are_those_a_reviewer_can_decide() -> None:
@@ -60,10 +66,10 @@ def test_waiting_statuses_are_those_a_reviewer_can_decide() -> None:
 
 
 def test_editable_statuses_are_those_the_applicant_can_submit() -> None:
-    assert frozenset({S.DRAFT, S.CHANGES_REQUESTED}) == EDITABLE
+    assert frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.REJECTED}) == EDITABLE
     assert {s for s in Status if A.SUBMIT in allowed_actions(s)} == EDITABLE
 
 
-def test_a_rejected_application_cannot_be_resubmitted() -> None:
+def test_a_removed_registration_cannot_be_resubmitted() -> None:
     with pytest.raises(InvalidTransition, match="submit"):
-        next_status(S.REJECTED, A.SUBMIT)
+        next_status(S.REMOVED, A.SUBMIT)

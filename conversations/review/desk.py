@@ -10,49 +10,38 @@ the registration's current state, so a stale or replayed button changes nothing.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
-from telegram import InputFile, Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.rules.models import Registration
-from bot.rules.workdays import CHINA, china_date
-from bot.services import reports
+from bot.rules.models import AuditEvent, Registration
+from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
-from conversations import _review_common as common
-from conversations import keyboards
-from conversations._review_requests import (
+from conversations import keyboards, presenter
+from conversations.common import Context, Services, acknowledge, callback_parts, reply
+from conversations.review import cards
+from conversations.review.change_requests import (
     changes,
     drop_draft,
     next_reason,
     send_changes,
     typed_answer,
 )
-from conversations.common import (
-    Context,
-    Services,
-    acknowledge,
-    callback_parts,
-    edit_pressed,
-    reply,
-)
-
-log = logging.getLogger(__name__)
+from conversations.review.overview import export, stats
+from conversations.review.removal import cancel_removal, confirm_removal, remove
 
 PAGE_SIZE = 10
+#: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
+MESSAGE_LIMIT = 4096
 COMMANDS = (
     "queue",
     "review",
     "approve",
     "reject",
+    "remove",
     "history",
     "find",
     "release",
@@ -64,19 +53,20 @@ COMMANDS = (
 # -- commands --------------------------------------------------------------------------
 async def queue(update: Update, context: Context) -> None:
     """/queue: waiting registrations, oldest first, with age and overdue marks, paged."""
-    await acknowledge(update, context)
+    turn = cards.turn_of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     page = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
     await _show_queue(update, context, page)
 
 
 async def _show_queue(update: Update, context: Context, page: int) -> None:
+    turn = cards.turn_of(update, context)
     items = context.services.review.queue()
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    text = context.services.texts.render(
-        common.locale(context),
+    text = turn.render(
         "review_queue",
         items=shown,
         total=len(items),
@@ -86,33 +76,34 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
     )
     nav = []
     if page > 0:
-        nav.append((common.b(context, "previous"), f"rv:page:{page - 1}"))
+        nav.append((turn.button("previous"), f"rv:page:{page - 1}"))
     if page + 1 < pages:
-        nav.append((common.b(context, "next"), f"rv:page:{page + 1}"))
+        nav.append((turn.button("next"), f"rv:page:{page + 1}"))
     rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     query = update.callback_query
     if query is not None and (query.data or "").startswith("rv:page:"):
-        await edit_pressed(update, text, markup)
+        await turn.edit_pressed(text, markup)
     else:
-        await reply(update, text, markup)
+        await turn.reply(text, markup)
 
 
 async def review(update: Update, context: Context) -> None:
     """/review ID (or a queue button): the registration's card."""
-    await acknowledge(update, context)
+    turn = cards.turn_of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
-    rid = parts[2] if len(parts) == 3 else common.arg(context)
+    rid = parts[2] if len(parts) == 3 else cards.arg(context)
     if not rid:
-        await reply(update, common.t(context, "review.usage.review"))
+        await turn.reply(turn.t("review.usage.review"))
         return
     try:
         registration = context.services.review.get(rid)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
-    text, markup = common.card(context.services, registration)
-    await reply(update, text, markup)
+    text, markup = presenter.card(context.services, registration)
+    await turn.reply(text, markup)
 
 
 async def _on_target(
@@ -123,11 +114,12 @@ async def _on_target(
     done: str,
 ) -> None:
     """A reviewer action on the registration a button or command names (usage if none)."""
-    rid = common.target(update, context)
+    turn = cards.turn_of(update, context)
+    rid = cards.target(update, context)
     if rid is None:
-        await reply(update, common.t(context, f"review.usage.{usage}"))
+        await turn.reply(turn.t(f"review.usage.{usage}"))
         return
-    await common.act(update, context, lambda reviewer: action(rid, reviewer), done)
+    await cards.act(turn, lambda reviewer: action(rid, reviewer), done)
 
 
 async def approve(update: Update, context: Context) -> None:
@@ -137,6 +129,7 @@ async def approve(update: Update, context: Context) -> None:
 
 async def reject(update: Update, context: Context) -> None:
     """/reject ID REASON; the Reject button asks for the reason."""
+    turn = cards.turn_of(update, context)
     user = update.effective_user
     assert user is not None
     parts = callback_parts(update)
@@ -145,25 +138,21 @@ async def reject(update: Update, context: Context) -> None:
         try:
             context.services.review.open_for(rid, user.id)
         except Denied as denied:
-            await common.deny(update, context, denied)
+            await cards.deny(turn, denied)
             return
-        await acknowledge(update, context)
-        await common.await_text(
-            update,
-            context,
-            user.id,
-            {"action": "reject", "id": rid},
-            common.t(context, "review.ask_reject_reason", id=rid),
+        await turn.acknowledge()
+        await cards.await_text(
+            turn,
+            AwaitedAnswer(action="reject", id=rid),
+            turn.t("review.ask_reject_reason", id=rid),
         )
         return
     args = context.args or []
     if len(args) < 2:
-        await reply(update, common.t(context, "review.usage.reject"))
+        await turn.reply(turn.t("review.usage.reject"))
         return
     rid, reason = args[0], " ".join(args[1:])
-    await common.act(
-        update, context, lambda r: context.services.review.reject(rid, r, reason), "rejected"
-    )
+    await cards.act(turn, lambda r: context.services.review.not_passed(rid, r, reason), "rejected")
 
 
 async def claim(update: Update, context: Context) -> None:
@@ -177,54 +166,99 @@ async def release(update: Update, context: Context) -> None:
 
 
 async def reveal(update: Update, context: Context) -> None:
-    """The Reveal button: the card with full ID numbers, sent to the group, audited."""
+    """The Reveal button: the card with full ID numbers, sent privately to the reviewer who
+    asked (every group member would read it in the group), audited; the group is told."""
+    turn = cards.turn_of(update, context)
     user = update.effective_user
-    rid = common.target(update, context)
+    rid = cards.target(update, context)
     assert user is not None and rid is not None
     try:
         registration = context.services.review.reveal(rid, user.id)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
-    await acknowledge(update, context)
-    text, _ = common.card(context.services, registration, revealed=True)
-    await reply(update, text)
+    await turn.acknowledge()
+    text, _ = presenter.card(context.services, registration, revealed=True)
+    name = user.full_name
+    try:
+        await context.bot.send_message(user.id, text)
+    except (Forbidden, BadRequest):
+        # The reviewer never opened a private chat with the bot (or blocked it).
+        await turn.reply(turn.t("review.reveal_no_private", id=rid, name=name))
+        return
+    await turn.reply(turn.t("review.revealed_privately", id=rid, name=name))
 
 
 async def history(update: Update, context: Context) -> None:
-    """/history ID or the History button: the audit trail."""
-    await acknowledge(update, context)
-    rid = common.target(update, context)
+    """/history ID or the History button: the audit trail, a page at a time (the latest
+    first); a page's buttons lead to earlier and later events."""
+    turn = cards.turn_of(update, context)
+    await turn.acknowledge()
+    rid = cards.target(update, context)
     if rid is None:
-        await reply(update, common.t(context, "review.usage.history"))
+        await turn.reply(turn.t("review.usage.history"))
         return
     try:
         events = context.services.review.history(rid)
     except Denied as denied:
-        await common.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
-    await reply(
-        update,
-        context.services.texts.render(
-            common.locale(context), "review_history", id=rid, events=events[-40:], total=len(events)
-        ),
-    )
+
+    def render(start: int, shown: list[AuditEvent]) -> str:
+        return turn.render(
+            "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+        )
+
+    pages = _pages(events, render)
+    parts = callback_parts(update)
+    wanted = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else len(pages) - 1
+    page = min(wanted, len(pages) - 1)
+    start, shown = pages[page]
+    nav = []
+    if page > 0:
+        nav.append((turn.button("previous"), f"rv:history:{rid}:{page - 1}"))
+    if page + 1 < len(pages):
+        nav.append((turn.button("next"), f"rv:history:{rid}:{page + 1}"))
+    markup = keyboards.inline([nav]) if nav else None
+    if len(parts) == 4:
+        await turn.edit_pressed(render(start, shown), markup)
+    else:
+        await turn.reply(render(start, shown), markup)
+
+
+#: Events per history page at most; fewer when their text would not fit one message.
+HISTORY_PAGE = 10
+
+
+def _pages(
+    events: list[AuditEvent], render: Callable[[int, list[AuditEvent]], str]
+) -> list[tuple[int, list[AuditEvent]]]:
+    """The events cut into pages (first index, events) that each fit one message."""
+    pages: list[tuple[int, list[AuditEvent]]] = []
+    start, current = 0, list[AuditEvent]()
+    for i, event in enumerate(events):
+        longer = [*current, event]
+        if current and (len(current) >= HISTORY_PAGE or len(render(start, longer)) > MESSAGE_LIMIT):
+            pages.append((start, current))
+            start, longer = i, [event]
+        current = longer
+    pages.append((start, current))
+    return pages
 
 
 async def find(update: Update, context: Context) -> None:
     """/find TEXT: by company name, credit code or e-mail."""
+    turn = cards.turn_of(update, context)
     text = " ".join(context.args or [])
     if len(text.strip()) < 2:
-        await reply(update, common.t(context, "review.usage.find"))
+        await turn.reply(turn.t("review.usage.find"))
         return
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
     found = await asyncio.to_thread(context.services.review.find, text)
     rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
-    await reply(
-        update,
-        context.services.texts.render(
-            common.locale(context),
+    await turn.reply(
+        turn.render(
             "review_found",
             query=text,
             found=found[:PAGE_SIZE],
@@ -234,71 +268,9 @@ async def find(update: Update, context: Context) -> None:
     )
 
 
-# -- reports and deadlines -------------------------------------------------------------
-async def export(update: Update, context: Context) -> None:
-    """/export: every registration with status and timestamps, as a CSV document."""
-    storage = context.services.storage
-    data = await asyncio.to_thread(lambda: reports.registrations_csv(storage.registrations.all()))
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_document(
-        InputFile(data, filename="registrations.csv"),
-        caption=common.t(context, "review.export_caption"),
-    )
-
-
-async def stats(update: Update, context: Context) -> None:
-    """/stats: a chart of submissions and decisions per day, with the median wait."""
-    services = context.services
-    today = china_date(services.clock())
-    data = await asyncio.to_thread(
-        lambda: reports.activity(services.storage.registrations.all(), today)
-    )
-    # ASCII in the picture (server fonts may lack CJK glyphs); the caption is localised.
-    png = reports.activity_chart(
-        data, "Submissions and decisions per day (last 30 days)", ("submitted", "decided")
-    )
-    median = None if data.median_hours is None else round(data.median_hours, 1)
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_photo(
-        InputFile(png, filename="stats.png"),
-        caption=common.t(
-            context,
-            "review.stats_caption",
-            submitted=sum(data.submitted),
-            decided=sum(data.decided),
-            median=median,
-        ),
-    )
-
-
-async def digest(context: Context) -> None:
-    """The daily list of registrations near or past 3 working days (nothing if none)."""
-    services = context.services
-    admin = services.settings.ADMIN_CHAT_ID
-    items = services.review.overdue()
-    if admin is None or not items:
-        return
-    text = services.texts.render(
-        services.settings.DEFAULT_LOCALE,
-        "review_digest",
-        items=items,
-        holder=services.review.holder,
-    )
-    await context.bot.send_message(admin, text)
-
-
-def schedule_digest(application: Application) -> None:  # type: ignore[type-arg]
-    """Arm the daily digest at REVIEW_DIGEST_TIME, China time (again at every start)."""
-    services: Services = application.bot_data["services"]
-    assert application.job_queue is not None
-    at = services.settings.REVIEW_DIGEST_TIME.replace(tzinfo=CHINA)
-    application.job_queue.run_daily(cast(Any, digest), time=at, name="review-digest")
-
-
 async def refuse(update: Update, context: Context) -> None:
     """Anyone else, anywhere else: a refusal that reveals nothing."""
+    # Not a Turn: a refused update may come from anyone, anywhere (even without a chat).
     locale = context.services.settings.DEFAULT_LOCALE
     text = context.services.texts.plain(locale, "review.refused")
     if update.callback_query is not None:
@@ -314,6 +286,9 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("release", release),
     ("approve", approve),
     ("reject", reject),
+    ("remove", remove),
+    ("rmok", confirm_removal),
+    ("rmno", cancel_removal),
     ("reveal", reveal),
     ("history", history),
     ("changes", changes),
@@ -328,6 +303,7 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
 
 async def on_button(update: Update, context: Context) -> None:
     """Every reviewer button: checked for chat and reviewer once, then dispatched."""
+    turn = cards.turn_of(update, context)
     settings = context.services.settings
     chat, user = update.effective_chat, update.effective_user
     if (
@@ -343,12 +319,11 @@ async def on_button(update: Update, context: Context) -> None:
         if len(parts) >= 3 and parts[1] == name:
             await callback(update, context)
             return
-    await acknowledge(update, context, common.b(context, "stale"), alert=True)
+    await turn.acknowledge(turn.button("stale"), alert=True)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     """Reviewer commands and buttons, behind one access filter."""
-    services: Services = application.bot_data["services"]
     settings = services.settings
     admin = settings.ADMIN_CHAT_ID
     if admin is None or not settings.REVIEWER_IDS:
@@ -359,6 +334,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("review", review, filters=allowed),
         CommandHandler("approve", approve, filters=allowed),
         CommandHandler("reject", reject, filters=allowed),
+        CommandHandler("remove", remove, filters=allowed),
         CommandHandler("history", history, filters=allowed),
         CommandHandler("find", find, filters=allowed),
         CommandHandler("release", release, filters=allowed),
@@ -369,7 +345,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     for handler in handlers:
         application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^rv:"))
-    schedule_digest(application)
     # Everyone else: reviewer commands in other groups or from non-reviewers.
     application.add_handler(
         CommandHandler(list(COMMANDS), refuse, filters=~filters.ChatType.PRIVATE)

@@ -3,6 +3,7 @@ content, stored by hash, and an album gets one answer for all of its items."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
@@ -13,48 +14,42 @@ from telegram.error import TelegramError
 from bot.rules import documents, validators
 from bot.rules.models import Document, Registration
 from bot.services.registrations import AlreadyAnswered
-from conversations import _applicant_prompts as prompts
-from conversations._applicant_prompts import State
-from conversations.common import (
-    Context,
-    locale_of,
-)
+from conversations.applicant import prompts
+from conversations.applicant.prompts import State
+from conversations.common import Context, Turn
 
 log = logging.getLogger(__name__)
 
 
 async def on_document(update: Update, context: Context) -> State | int:
     """A photo or document for the current field; albums get one answer for all items."""
+    turn = Turn.of(update, context)
     message = update.effective_message
     assert message is not None
-    locale = locale_of(update, context)
-    registration = prompts.active(update, context)
+    registration = prompts.active(turn)
     if registration is None or registration.cursor is None:
-        return await prompts.resume(update, context)
+        return await prompts.resume_turn(turn)
     if registration.already_answered(message.message_id):
         # Handed over again after a restart (see on_text): not downloaded, not stored again.
-        return await prompts.resume(update, context)
+        return await prompts.resume_turn(turn)
     key = registration.cursor
-    texts = context.services.texts
     outcome: str
     try:
         doc = await _download(message, context, registration.user_id)
         registration = context.services.registrations.answer_document(
             registration.id, key, doc, message.message_id
         )
-        outcome = texts.t(
-            locale, "misc.file_saved", field=texts.plain(locale, f"field.{key}.label")
-        )
+        outcome = turn.t("misc.file_saved", field=turn.plain(f"field.{key}.label"))
     except validators.Invalid as error:
-        outcome = prompts.error_text(context, locale, error)
+        outcome = prompts.error_text(turn, error)
     except AlreadyAnswered:
-        return await prompts.resume(update, context)
+        return await prompts.resume_turn(turn)
     except TelegramError:
         log.warning("download failed for a document of %s", registration.id, exc_info=True)
-        outcome = texts.t(locale, "error.document.download")
+        outcome = turn.t("error.document.download")
     if message.media_group_id is not None:
-        return _collect_album_item(update, context, message.media_group_id, outcome, registration)
-    return await prompts.ask(update, context, registration, outcome)
+        return _collect_album_item(turn, message.media_group_id, outcome, registration)
+    return await prompts.ask(turn, registration, outcome)
 
 
 async def _download(message: Message, context: Context, owner: int) -> Document:
@@ -78,31 +73,21 @@ async def _download(message: Message, context: Context, owner: int) -> Document:
     if telegram_file.file_size is not None and telegram_file.file_size > documents.MAX_BYTES:
         raise validators.Invalid("document.too_big")
     data = bytes(await telegram_file.download_as_bytearray())
-    if len(data) > documents.MAX_BYTES:
-        raise validators.Invalid("document.too_big")
-    mime = documents.sniff(data)
-    if mime is None:
-        raise validators.Invalid("document.bad_type")
-    sha256, stored_as = context.services.files.put(data, documents.EXTENSIONS[mime], owner)
-    return Document(
-        file_id=file_id,
-        file_unique_id=unique_id,
-        file_name=(name or "")[:255] or None,
-        mime_type=mime,
-        size=len(data),
-        sha256=sha256,
-        stored_as=stored_as,
+    accept = context.services.uploads.accept
+    return await asyncio.to_thread(  # parsing the file is CPU: off the event loop
+        lambda: accept(data, owner=owner, file_id=file_id, file_unique_id=unique_id, file_name=name)
     )
 
 
 def _collect_album_item(
-    update: Update, context: Context, group_id: str, outcome: str, registration: Registration
+    turn: Turn, group_id: str, outcome: str, registration: Registration
 ) -> State:
     """Keep the outcome of one album item; a job answers once the album has arrived."""
+    context = turn.context
     albums: dict[str, list[str]] = context.bot_data.setdefault("albums", {})
     albums.setdefault(group_id, []).append(outcome)
     job_queue = context.job_queue
-    assert job_queue is not None and update.effective_chat is not None
+    assert job_queue is not None
     name = f"album:{group_id}"
     for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
@@ -110,16 +95,9 @@ def _collect_album_item(
         cast(Any, _answer_album),  # JobQueue is not generic over our Context subclass
         context.services.album_wait,
         name=name,
-        chat_id=update.effective_chat.id,
+        chat_id=turn.chat_id,
         user_id=registration.user_id,
-        data={
-            "group": group_id,
-            "registration": registration.id,
-            "locale": locale_of(update, context),
-            "language_code": update.effective_user.language_code
-            if update.effective_user is not None
-            else None,
-        },
+        data={"group": group_id, "registration": registration.id, "locale": turn.locale},
     )
     return State.SUMMARY if registration.cursor is None else State.FORM
 
@@ -133,26 +111,6 @@ async def _answer_album(context: Context) -> None:
     registration = context.services.registrations.get(data["registration"])
     if registration is None:
         return
-    texts = context.services.texts
-    notice = texts.render(data["locale"], "album", outcomes=outcomes)
-    await prompts.ask(
-        _job_update(context, job.chat_id, registration.user_id, data), context, registration, notice
-    )
-
-
-def _job_update(context: Context, chat_id: int, user_id: int, data: dict[str, Any]) -> Update:
-    """A minimal Update standing for the job's private chat, so the prompt is built and sent
-    exactly as in a direct answer."""
-    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "-"}
-    if data.get("language_code"):
-        user["language_code"] = data["language_code"]
-    payload = {
-        "update_id": 0,
-        "message": {
-            "message_id": 0,
-            "date": 0,
-            "chat": {"id": chat_id, "type": "private"},
-            "from": user,
-        },
-    }
-    return Update.de_json(payload, context.bot)
+    # The prompt goes to the chat the album came from, as a direct answer would.
+    turn = Turn.in_chat(context, job.chat_id, registration.user_id, data["locale"])
+    await prompts.ask(turn, registration, turn.render("album", outcomes=outcomes))

@@ -1,0 +1,152 @@
+"""Before the form: the applicant binds their phone, accepts the agreement and chooses a
+role (or picks which of their registrations to continue). Diagram: applicant.mmd."""
+
+from __future__ import annotations
+
+from telegram import ReplyKeyboardRemove, Update
+
+from bot.rules import form, validators
+from bot.rules.models import Role
+from bot.services.registrations import RoleTaken
+from conversations import keyboards
+from conversations.applicant import prompts
+from conversations.applicant.prompts import State
+from conversations.common import Context, Turn, callback_parts
+
+
+# -- phone -------------------------------------------------------------------------------
+async def on_contact(update: Update, context: Context) -> State | int:
+    """A shared contact: accepted only when it is the sender's own."""
+    turn = Turn.of(update, context)
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and message.contact is not None and user is not None
+    if message.contact.user_id != user.id:
+        return await prompts.ask_phone(turn, turn.t("error.contact.not_yours"))
+    return await _bind_phone(turn, message.contact.phone_number)
+
+
+async def on_phone_text(update: Update, context: Context) -> State | int:
+    """A typed mobile number."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    return await _bind_phone(Turn.of(update, context), message.text)
+
+
+async def _bind_phone(turn: Turn, number: str) -> State | int:
+    try:
+        account = turn.services.accounts.bind_phone(turn.user_id, number)
+    except validators.Invalid as error:
+        return await prompts.ask_phone(turn, prompts.error_text(turn, error))
+    assert account.phone is not None
+    await turn.reply(
+        turn.t("misc.phone_saved", phone=form.mask(account.phone)),
+        ReplyKeyboardRemove(),
+    )
+    return await prompts.resume_turn(turn)
+
+
+# -- agreement ---------------------------------------------------------------------------
+async def on_agreement_page(update: Update, context: Context) -> State:
+    """Turn a page of the agreement."""
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    parts = callback_parts(update)
+    page = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
+    return await prompts.show_agreement(turn, page)
+
+
+async def on_agree(update: Update, context: Context) -> State | int:
+    """Record acceptance of the version shown (an outdated page is shown anew)."""
+    turn = Turn.of(update, context)
+    user = update.effective_user
+    assert user is not None
+    parts = callback_parts(update)
+    version = context.services.agreement_version
+    if len(parts) != 3 or parts[2] != version:
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        return await prompts.show_agreement(turn, 0, updated=True)
+    context.services.accounts.accept_agreement(user.id, version)
+    await turn.acknowledge()
+    await turn.reply(turn.t("misc.agreement_accepted", version=version))
+    return await prompts.resume_turn(turn)
+
+
+async def on_decline(update: Update, context: Context) -> State:
+    """Registration needs the agreement: explain, and offer to read it again."""
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    await turn.reply(
+        turn.render("agreement_declined"),
+        keyboards.inline([[(turn.plain("button.read_again"), "ap:agr:0")]]),
+    )
+    return State.AGREEMENT
+
+
+# -- role --------------------------------------------------------------------------------
+def _picked_role(update: Update) -> Role | None:
+    """The role a button names (None for a button that names none we know)."""
+    parts = callback_parts(update)
+    try:
+        return Role(parts[2])
+    except (IndexError, ValueError):
+        return None
+
+
+async def on_role(update: Update, context: Context) -> State | int:
+    """A role was picked: show what it means and ask to confirm (it cannot change)."""
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    role = _picked_role(update)
+    if role is None:
+        return await prompts.show_roles(turn, turn.t("misc.stale_button"))
+    if role not in context.services.registrations.available_roles(turn.user_id):
+        return await prompts.show_roles(turn, turn.t("error.role.taken"))
+    await turn.reply(
+        turn.render("role_confirm", role=role.value),
+        keyboards.inline(
+            [
+                [(turn.plain("button.confirm_role"), f"ap:role_ok:{role}")],
+                [(turn.plain("button.other_role"), "ap:roles")],
+            ]
+        ),
+    )
+    return State.ROLE
+
+
+async def on_roles(update: Update, context: Context) -> State | int:
+    """Back to the list of roles."""
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    return await prompts.show_roles(turn)
+
+
+async def on_role_confirmed(update: Update, context: Context) -> State | int:
+    """Open the registration for the confirmed role and ask the first field."""
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    role = _picked_role(update)
+    if role is None:
+        return await prompts.show_roles(turn, turn.t("misc.stale_button"))
+    try:
+        registration = context.services.registrations.start(turn.user_id, role)
+    except RoleTaken:
+        return await prompts.show_roles(turn, turn.t("error.role.taken"))
+    prompts.choose(context, registration)
+    return await prompts.ask(turn, registration)
+
+
+async def on_choose(update: Update, context: Context) -> State | int:
+    """Work on one registration: "continue" one of several unfinished ones, or "Fix it now"
+    under a change request (which then walks exactly the flagged fields)."""
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
+    parts = callback_parts(update)
+    user = update.effective_user
+    assert user is not None
+    service = context.services.registrations
+    registration = service.get(parts[2]) if len(parts) == 3 else None
+    if registration is None or registration not in service.editable(user.id):
+        return await prompts.resume_turn(turn, turn.t("misc.stale_button"))
+    prompts.choose(context, registration)
+    return await prompts.resume_turn(turn)

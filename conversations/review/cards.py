@@ -1,0 +1,95 @@
+"""What the reviewers' desk modules share: texts in the group's language, the card, and
+running a reviewer's action with its answer, card refresh and delivery."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from markupsafe import Markup
+from telegram import ForceReply, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.rules.models import Registration
+from bot.services.change_requests import AwaitedAnswer
+from bot.services.review import Denied
+from conversations import delivery, presenter
+from conversations.common import Context, Turn, callback_parts
+
+log = logging.getLogger(__name__)
+
+
+#: Where the reviewers' button labels are.
+BUTTONS = "review.button"
+
+
+def turn_of(update: Update, context: Context) -> Turn:
+    """The turn of an update in the admin group (the platform's language)."""
+    return Turn.staff(update, context, BUTTONS)
+
+
+async def refresh_card(context: Context, registration: Registration) -> None:
+    """Edit the group's card to the registration's current state (best effort)."""
+    if registration.card_message_id is None:
+        return
+    chat = context.services.settings.ADMIN_CHAT_ID
+    assert chat is not None
+    text, markup = presenter.card(context.services, registration)
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=chat, message_id=registration.card_message_id, reply_markup=markup
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            log.warning("card of %s not updated: %s", registration.id, error)
+    except TelegramError:
+        log.warning("card of %s not updated", registration.id, exc_info=True)
+
+
+def arg(context: Context) -> str | None:
+    """The first argument of a command, if any."""
+    return context.args[0] if context.args else None
+
+
+async def await_text(turn: Turn, what: AwaitedAnswer, prompt: str) -> None:
+    """Ask for a typed answer as a reply (the bot sees replies to it in privacy mode)."""
+    message = await turn.reply(prompt, ForceReply(selective=True))
+    if message is not None:
+        turn.services.reviewer_drafts.expect(turn.user_id, message.message_id, what)
+
+
+# -- shared ------------------------------------------------------------------------------
+def target(update: Update, context: Context) -> str | None:
+    """The registration a button or command is about."""
+    parts = callback_parts(update)
+    if len(parts) >= 3:
+        return parts[2]
+    return arg(context)
+
+
+async def act(turn: Turn, action: Any, done_key: str) -> bool:
+    """Run a service action for the acting reviewer, answer, refresh the card, deliver."""
+    try:
+        registration: Registration = action(turn.user_id)
+    except Denied as denied:
+        await deny(turn, denied)
+        return False
+    done = turn.t(f"review.done.{done_key}", id=registration.id)
+    await turn.acknowledge(Markup(done).striptags())  # answers are plain text
+    await turn.reply(done)
+    await refresh_card(turn.context, registration)
+    if registration.pending:
+        delivery.trigger(turn.context)
+    return True
+
+
+async def deny(turn: Turn, denied: Denied) -> None:
+    """Why the reviewer cannot do that (an alert for a button)."""
+    params = dict(denied.params)
+    if "status" in params:
+        params["status"] = turn.plain(f"status.{params['status']}")
+    text = turn.t(f"review.denied.{denied.code.removeprefix('review.')}", **params)
+    if turn.is_press:
+        await turn.acknowledge(Markup(text).striptags(), alert=True)
+    else:
+        await turn.reply(text)

@@ -1,0 +1,537 @@
+"""The ``Storage`` protocol on PostgreSQL (psycopg 3 and its connection pool).
+
+Every change that must be atomic is one transaction: a record, its audit events and its
+outbox entries (which travel inside the registration) commit together or not at all.
+Uniqueness is the primary key of ``unique_claims``; nothing is checked and then written
+in two steps that another process could interleave.
+
+Records are stored as the same JSON the TinyDB store writes (``json`` columns keep the text
+as written), beside the few columns the indexes need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage.files import document_name
+from storage.postgres.migrations import migrate
+from storage.protocols import (
+    AccountRepository,
+    AuditLog,
+    DocumentStore,
+    Inbox,
+    KeyValueStore,
+    RegistrationRepository,
+    UniqueIndex,
+)
+from storage.tinydb_store import StorageClosed, registration_user
+
+#: Identifies the one-process-per-database advisory lock (``pg_try_advisory_lock``).
+PROCESS_LOCK = 0x6F6E_0002
+#: Seconds between a standby process's attempts to take over.
+STANDBY_POLL = 0.5
+#: Rows fetched per round trip by full scans (exports, searches).
+SCAN_BATCH = 500
+
+Conn = psycopg.Connection[TupleRow]
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or refused the connection."""
+
+
+class DatabaseInUse(RuntimeError):
+    """Another bot process holds the database."""
+
+
+class _Pool:
+    """The connection pool and the closed flag, shared by the repositories."""
+
+    def __init__(self, pool: ConnectionPool[Conn]) -> None:
+        self.pool = pool
+        self.closed = False
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Conn]:
+        """A connection in autocommit mode: each statement is its own transaction unless
+        the caller opens one with ``conn.transaction()``."""
+        if self.closed:
+            raise StorageClosed("PostgreSQL storage is closed")
+        with self.pool.connection() as conn:
+            yield conn
+
+
+def _normalize(value: str) -> str:
+    return value.strip().casefold()
+
+
+def _events(conn: Conn, events: Sequence[AuditEvent]) -> None:
+    if events:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO audit (subject, doc) VALUES (%s, %s::json)",
+                [(e.subject, e.model_dump_json()) for e in events],
+            )
+
+
+class PostgresAccounts:
+    """Accounts by user id."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def get(self, user_id: int) -> Account | None:
+        """The account of ``user_id``, or None."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT doc::text FROM accounts WHERE user_id = %s", (user_id,)
+            ).fetchone()
+        return None if row is None else Account.model_validate_json(row[0])
+
+    def save(self, account: Account, events: Sequence[AuditEvent] = ()) -> None:
+        """Insert or replace the account with its audit events, in one transaction."""
+        if account.user_id <= 0:
+            raise ValueError(f"invalid user id {account.user_id}")
+        if any(e.subject != account.subject for e in events):
+            raise ValueError("events must be about the account saved with them")
+        with self._db.connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO accounts (user_id, doc) VALUES (%s, %s::json) "
+                "ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc",
+                (account.user_id, account.model_dump_json()),
+            )
+            _events(conn, events)
+
+    def delete(self, user_id: int) -> None:
+        """Remove the account (its registrations and audit events stay)."""
+        with self._db.connection() as conn:
+            conn.execute("DELETE FROM accounts WHERE user_id = %s", (user_id,))
+
+
+class PostgresRegistrations:
+    """Registrations, indexed by user, by status and by pending notifications."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def get(self, registration_id: str) -> Registration | None:
+        """The registration, or None (also for a malformed id)."""
+        if registration_user(registration_id) is None:
+            return None
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
+            ).fetchone()
+        return None if row is None else Registration.model_validate_json(row[0])
+
+    def for_user(self, user_id: int) -> list[Registration]:
+        """The user's registrations, oldest first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT doc::text FROM registrations WHERE user_id = %s ORDER BY created_at, id",
+                (user_id,),
+            ).fetchall()
+        return [Registration.model_validate_json(row[0]) for row in rows]
+
+    def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
+        """Insert or replace the registration with its audit events, in one transaction."""
+        rid = registration.id
+        if registration.user_id <= 0 or rid != Registration.make_id(
+            registration.user_id, registration.role
+        ):
+            raise ValueError(f"registration id {rid!r} does not match its user and role")
+        if any(e.subject != rid for e in events):
+            raise ValueError("events must be about the registration saved with them")
+        with self._db.connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO registrations "
+                "(id, user_id, status, created_at, updated_at, pending, doc) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s::json) "
+                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+                "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+                "pending = excluded.pending, doc = excluded.doc",
+                (
+                    rid,
+                    registration.user_id,
+                    registration.status.value,
+                    registration.created_at,
+                    registration.updated_at,
+                    bool(registration.pending),
+                    registration.model_dump_json(),
+                ),
+            )
+            _events(conn, events)
+
+    def delete(self, registration_id: str) -> None:
+        """Remove the registration (no-op when missing)."""
+        with self._db.connection() as conn:
+            conn.execute("DELETE FROM registrations WHERE id = %s", (registration_id,))
+
+    def with_status(
+        self, *statuses: str, where: Callable[[Registration], bool] | None = None
+    ) -> list[Registration]:
+        """Registrations in any of ``statuses`` for which ``where`` holds, oldest
+        ``updated_at`` first (from the status index)."""
+        wanted = sorted({Status(s).value for s in statuses})
+        found: list[Registration] = []
+        with self._db.connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT doc::text FROM registrations WHERE status = ANY(%s) "
+                "ORDER BY updated_at, id",
+                (wanted,),
+            )
+            while batch := cur.fetchmany(SCAN_BATCH):
+                for row in batch:
+                    reg = Registration.model_validate_json(row[0])
+                    if where is None or where(reg):
+                        found.append(reg)
+        return found
+
+    def with_pending_notifications(self) -> list[Registration]:
+        """Registrations with undelivered notifications (from a partial index)."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT doc::text FROM registrations WHERE pending ORDER BY id"
+            ).fetchall()
+        return [Registration.model_validate_json(row[0]) for row in rows]
+
+    def count(self) -> int:
+        """How many registrations are stored."""
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT count(*) FROM registrations").fetchone()
+        return int(row[0]) if row else 0
+
+    def all(self) -> Iterator[Registration]:
+        """Every registration, by id, fetched in batches (no connection held in between)."""
+        last = ""
+        while True:
+            with self._db.connection() as conn:
+                rows = conn.execute(
+                    "SELECT id, doc::text FROM registrations WHERE id > %s ORDER BY id LIMIT %s",
+                    (last, SCAN_BATCH),
+                ).fetchall()
+            for _, doc in rows:
+                yield Registration.model_validate_json(doc)
+            if len(rows) < SCAN_BATCH:
+                return
+            last = rows[-1][0]
+
+
+class PostgresUniqueIndex:
+    """Claimed values, one row each; values compare case-insensitively."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def claim(self, kind: str, value: str, owner: str) -> bool:
+        """Reserve ``value`` for ``owner``; True when it was free or already ``owner``'s."""
+        normalized = _normalize(value)
+        with self._db.connection() as conn:
+            # The insert either takes the value or waits for whoever holds it; the select
+            # then reads the holder. Released in between: try again.
+            while True:
+                row = conn.execute(
+                    "INSERT INTO unique_claims (kind, value, owner) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (kind, value) DO NOTHING RETURNING owner",
+                    (kind, normalized, owner),
+                ).fetchone()
+                if row is None:
+                    row = conn.execute(
+                        "SELECT owner FROM unique_claims WHERE kind = %s AND value = %s",
+                        (kind, normalized),
+                    ).fetchone()
+                if row is not None:
+                    return bool(row[0] == owner)
+
+    def release(self, kind: str, value: str, owner: str) -> None:
+        """Free ``value`` if ``owner`` holds it."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "DELETE FROM unique_claims WHERE kind = %s AND value = %s AND owner = %s",
+                (kind, _normalize(value), owner),
+            )
+
+    def owner(self, kind: str, value: str) -> str | None:
+        """Who holds ``value``, or None."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT owner FROM unique_claims WHERE kind = %s AND value = %s",
+                (kind, _normalize(value)),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+
+class PostgresAuditLog:
+    """Append-only events in one table, numbered by a sequence."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def append(self, event: AuditEvent) -> None:
+        """Append ``event`` to its subject's log."""
+        with self._db.connection() as conn:
+            _events(conn, [event])
+
+    def for_subject(self, subject: str) -> list[AuditEvent]:
+        """Events of ``subject`` in the order they were appended."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT doc::text FROM audit WHERE subject = %s ORDER BY seq", (subject,)
+            ).fetchall()
+        return [AuditEvent.model_validate_json(row[0]) for row in rows]
+
+
+class PostgresKeyValueStore:
+    """JSON documents by (namespace, key)."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        """The value stored under ``key``, or None."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT value::text FROM kv WHERE namespace = %s AND key = %s", (namespace, key)
+            ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-serialisable) under ``key``."""
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO kv (namespace, key, value) VALUES (%s, %s, %s::json) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+                (namespace, key, text),
+            )
+
+    def delete(self, namespace: str, key: str) -> None:
+        """Remove ``key`` (no-op when missing)."""
+        with self._db.connection() as conn:
+            conn.execute("DELETE FROM kv WHERE namespace = %s AND key = %s", (namespace, key))
+
+    def items(self, namespace: str) -> Mapping[str, Any]:
+        """Every (key, value) of ``namespace`` (from the primary key's index)."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT key, value::text FROM kv WHERE namespace = %s ORDER BY key", (namespace,)
+            ).fetchall()
+        return {key: json.loads(text) for key, text in rows}
+
+
+class PostgresDocuments:
+    """Uploaded documents in the ``documents`` table, by the file store's names."""
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
+        """Store ``data`` for user ``owner`` (once: the name is its content's digest)."""
+        digest, name = document_name(data, extension, owner)
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO documents (name, owner, data) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name, owner, data),
+            )
+        return digest, name
+
+    def read(self, relative: str) -> bytes:
+        """The bytes stored under ``relative``."""
+        if not relative.startswith("files/"):
+            raise ValueError("path outside the file store")
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT data FROM documents WHERE name = %s", (relative,)).fetchone()
+        if row is None:
+            raise FileNotFoundError(relative)
+        return bytes(row[0])
+
+    def sweep(self, owner: int, keep: Collection[str]) -> int:
+        """Delete user ``owner``'s documents not named in ``keep``; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM documents WHERE owner = %s AND NOT (name = ANY(%s))",
+                (owner, list(keep)),
+            )
+            return cur.rowcount
+
+
+class PostgresInbox:
+    """Received updates in the ``inbox`` table."""
+
+    #: Telegram keeps an unconfirmed update for 24 hours: a handled one's id is kept longer.
+    KEEP_HANDLED = "2 days"
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
+        """Store the update (committed on return); False when its id was stored before."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "INSERT INTO inbox (update_id, payload) VALUES (%s, %s::json) "
+                "ON CONFLICT (update_id) DO NOTHING",
+                (update_id, text),
+            )
+            return cur.rowcount == 1
+
+    def done(self, update_id: int) -> None:
+        """Mark the update handled."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE inbox SET handled_at = now() WHERE update_id = %s AND handled_at IS NULL",
+                (update_id,),
+            )
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Updates not handled yet, oldest first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT payload::text FROM inbox WHERE handled_at IS NULL ORDER BY update_id"
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def prune(self) -> int:
+        """Forget handled updates Telegram can no longer hand over; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM inbox WHERE handled_at < now() - %s::interval", (self.KEEP_HANDLED,)
+            )
+            return cur.rowcount
+
+
+class PostgresStorage:
+    """The application's storage in one PostgreSQL database; open with ``open``."""
+
+    def __init__(self, pool: ConnectionPool[Conn], lock: Conn | None) -> None:
+        """Use ``open``: it migrates the schema and takes the process lock first."""
+        self._db = _Pool(pool)
+        self._lock = lock
+        self._close_lock = threading.Lock()
+        self.accounts: AccountRepository = PostgresAccounts(self._db)
+        self.registrations: RegistrationRepository = PostgresRegistrations(self._db)
+        self.unique: UniqueIndex = PostgresUniqueIndex(self._db)
+        self.audit: AuditLog = PostgresAuditLog(self._db)
+        self.kv: KeyValueStore = PostgresKeyValueStore(self._db)
+        self.files: DocumentStore = PostgresDocuments(self._db)
+        self.inbox: Inbox | None = PostgresInbox(self._db)
+
+    @classmethod
+    def open(
+        cls,
+        conninfo: str,
+        *,
+        exclusive: bool = True,
+        standby: Callable[[], None] | None = None,
+        pool_size: int = 4,
+    ) -> PostgresStorage:
+        """Connect, apply the missing migrations, and (``exclusive``) hold the database
+        for this process alone until ``close``.
+
+        While another process holds it: ``DatabaseInUse``, or, with ``standby``, call it
+        once and wait until that process stops or dies (the server releases its lock with
+        its connection), then take over.
+        """
+        lock = _connect(conninfo)
+        try:
+            migrate(lock)
+            if exclusive:
+                _take_process_lock(lock, standby)
+            else:
+                lock.close()
+            pool: ConnectionPool[Conn] = ConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=pool_size,
+                kwargs={"autocommit": True, "application_name": application_name()},
+                open=True,
+                name="storage",
+            )
+            try:
+                pool.wait(timeout=10)
+            except BaseException:
+                pool.close()
+                raise
+        except BaseException:
+            lock.close()
+            raise
+        store = cls(pool, lock if exclusive else None)
+        PostgresInbox(store._db).prune()
+        return store
+
+    def connection(self) -> contextlib.AbstractContextManager[Conn]:
+        """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
+        return self._db.connection()
+
+    def close(self) -> None:
+        """Close the pool and release the database; further use raises ``StorageClosed``."""
+        with self._close_lock:
+            if self._db.closed:
+                return
+            self._db.closed = True
+        self._db.pool.close()
+        if self._lock is not None:
+            self._lock.close()
+
+    def __enter__(self) -> PostgresStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _connect(conninfo: str) -> Conn:
+    """One autocommit connection, or ``DatabaseUnavailable`` saying why (never the URL,
+    which may hold a password)."""
+    try:
+        return psycopg.connect(
+            conninfo, autocommit=True, connect_timeout=10, application_name=application_name()
+        )
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to the database: {reason}") from None
+
+
+def application_name() -> str:
+    """How this process's connections are named in ``pg_stat_activity`` (operators, tests)."""
+    return f"onboarding-bot {os.getpid()}"
+
+
+def holder(conn: Conn) -> int | None:
+    """The pid of the bot process holding the database (the active one), or None."""
+    row = conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.objid = %s::oid AND l.granted",
+        (PROCESS_LOCK,),
+    ).fetchone()
+    name = str(row[0]) if row else ""
+    return int(name.rpartition(" ")[2]) if name.startswith("onboarding-bot ") else None
+
+
+def _take_process_lock(conn: Conn, standby: Callable[[], None] | None) -> None:
+    def take() -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PROCESS_LOCK,)).fetchone()
+        return bool(row and row[0])
+
+    if take():
+        return
+    if standby is None:
+        raise DatabaseInUse(
+            "the database is in use by another bot process; stop it or point DATABASE_URL "
+            "at another database"
+        )
+    standby()
+    while not take():
+        time.sleep(STANDBY_POLL)
