@@ -1,7 +1,12 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
 Run ``python bench/flow.py [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
-[--rtt MS] [--per-user] [--no-fsync]``.
+[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres]``.
+
+``--storage postgres`` runs the bot on PostgreSQL: each stored size is filled as below and
+copied into a fresh database with the bot's own ``migrate --from-tinydb`` code; the server
+is ``DATABASE_URL``'s (its user must be allowed to create databases) or, when that is unset,
+a throwaway cluster started for the run with the server's default, durable settings.
 
 For each stored size a data folder is pre-filled straight on disk in the store's own layout
 (like ``bench/storage.py``: fast, no fsync), then a child process opens it with the real
@@ -80,6 +85,10 @@ from conversations import flood
 from conversations.applicant import reminders
 from storage.atomic import dumps
 from storage.persistence import CONVERSATION_PREFIX, USER_DATA, encode_key
+from storage.postgres import PostgresStorage
+from storage.postgres.from_tinydb import copy_from_tinydb
+from storage.postgres.throwaway import ThrowawayCluster, create_database, drop_database
+from storage.protocols import Storage
 from storage.tinydb_store import (
     INDEXED_STATUSES,
     TinyDBStorage,
@@ -332,6 +341,31 @@ def fill(data_dir: Path, size: int, seed: int) -> None:
     os.sync()  # the measured fsyncs must not pay for flushing the fill
 
 
+def copy_to_postgres(data_dir: Path, database_url: str) -> None:
+    """Copy the filled folder into the (empty) database, as ``migrate --from-tinydb`` does."""
+    with (
+        no_fsync(),
+        TinyDBStorage.open(data_dir) as source,
+        PostgresStorage.open(database_url) as target,
+    ):
+        counts, skipped = copy_from_tinydb(source, target)
+    assert not skipped and counts["registrations"].in_database > 0, (counts, skipped)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Where the benchmark's databases are created: DATABASE_URL, or a throwaway cluster."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    cluster = ThrowawayCluster(durable=True)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
 # -- one measured configuration (a child process) -----------------------------------------
 def memory_kb(field: str) -> int:
     """``VmRSS`` or ``VmHWM`` (peak) of this process in kB."""
@@ -437,8 +471,10 @@ async def run_floor(applicants: int, mode: Mode) -> dict[str, Any]:
     return result(kit, wall, startup, rss_start) | {"scan_s": 0.0, "scan_mb": 0.0}
 
 
-async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -> dict[str, Any]:
-    """The whole bot on a pre-filled data folder."""
+async def run_ours(
+    data_dir: Path, applicants: int, mode: Mode, profile: bool, database_url: str | None
+) -> dict[str, Any]:
+    """The whole bot on a pre-filled data folder (or the database it was copied into)."""
     # The hourly reminder job would first run a minute after start, in the middle of the
     # walks; it is timed on its own below instead (``scan``).
     assert hasattr(reminders, "REMINDER_FIRST"), "the reminder's first run moved"
@@ -447,7 +483,9 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
     # (its cost counts) but must not take them for flooders.
     flood.LIMIT = 10**9
     started = time.perf_counter()
-    store = TinyDBStorage.open(data_dir)
+    store: Storage = (
+        PostgresStorage.open(database_url) if database_url else TinyDBStorage.open(data_dir)
+    )
     settings = Settings(
         _env_file=None,
         DATA_DIR=data_dir,
@@ -560,12 +598,16 @@ def child(args: argparse.Namespace) -> int:
     if args.internal == "fill":
         started = time.perf_counter()
         fill(Path(args.data_dir), args.size, args.seed)
+        if args.database_url:
+            copy_to_postgres(Path(args.data_dir), args.database_url)
         figures = {"fill_s": time.perf_counter() - started}
     elif args.internal == "floor":
         figures = asyncio.run(run_floor(args.applicants, mode))
     else:
         data_dir = Path(args.data_dir)
-        figures = asyncio.run(run_ours(data_dir, args.applicants, mode, args.profile))
+        figures = asyncio.run(
+            run_ours(data_dir, args.applicants, mode, args.profile, args.database_url)
+        )
     print("RESULT " + json.dumps(figures), flush=True)
     return 0
 
@@ -628,6 +670,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-fsync", action="store_true", help="experiment: the bot's fsyncs left out"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--storage", choices=("tinydb", "postgres"), default="tinydb", help="default tinydb"
+    )
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
@@ -642,22 +688,29 @@ def main(argv: list[str] | None = None) -> int:
     mode = Mode(rtt=args.rtt / 1000, per_user=args.per_user)
     print(
         f"{applicants} applicants × {per_walk} updates, interleaved, {mode.describe()}; "
-        "latency = handling time of one update"
+        f"storage {args.storage}; latency = handling time of one update"
     )
     common = ["--applicants", str(applicants), "--seed", str(args.seed), "--rtt", str(args.rtt)]
     common += ["--per-user"] if args.per_user else []
     common += ["--no-fsync"] if args.no_fsync else []
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
-            data_dir = ["--data-dir", tmp]
-            filled = spawn("--internal", "fill", "--size", str(size), *data_dir, *common)
-            profile = ["--profile"] if args.profile and size == sizes[-1] else []
-            ours[size] = spawn(
-                "--internal", "ours", *data_dir, *common, *profile, show_output=bool(profile)
-            )
-            print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(postgres_server()) if args.storage == "postgres" else None
+        for size in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
+                data_dir = ["--data-dir", tmp]
+                if server is not None:
+                    name = f"bench_flow_{os.getpid()}_{size}"
+                    data_dir += ["--database-url", create_database(server, name)]
+                filled = spawn("--internal", "fill", "--size", str(size), *data_dir, *common)
+                profile = ["--profile"] if args.profile and size == sizes[-1] else []
+                ours[size] = spawn(
+                    "--internal", "ours", *data_dir, *common, *profile, show_output=bool(profile)
+                )
+                if server is not None:
+                    drop_database(server, name)
+                print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
 
     header = " ".join(f"{title:>{len(fmt.format(0))}}" for _, title, fmt in COLUMNS)
     print(f"\n{'config':<6} {'stored':>7} {header}")
