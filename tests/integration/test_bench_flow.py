@@ -1,5 +1,5 @@
-"""The flow benchmark (``python -m bench.flow``) runs end to end in its quick mode and prints its table
-and ratios. The targets themselves are not checked here: machines are noisy."""
+"""The flow benchmark (``python -m bench.flow``) runs end to end in its quick mode and prints
+its table and ratios. The targets themselves are not checked here: machines are noisy."""
 
 from __future__ import annotations
 
