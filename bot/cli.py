@@ -250,10 +250,14 @@ def _console(settings: Settings, storage: Storage, user_id: int) -> int:
     if settings.LOG_LEVEL != "DEBUG":
         logging.getLogger("telegram").setLevel(logging.WARNING)
     notes = settings.DATA_DIR / "console"
+    restarted = (notes / "ids.json").exists()
     # Message and update ids go on rising after a restart, as Telegram's do: the bot takes
     # a message it has seen (a smaller id) as already handled.
     kit = OfflineTelegram(FakeBotAPI(ids=RisingIds(notes / "ids.json")))
     roles = console_roles(settings, kit)
+    if restarted:
+        # The bot's data is kept, the console's screen is not: old buttons are gone.
+        roles.append("Earlier messages are not on screen after a restart: /apply resumes.")
     kit.user(user_id, "Applicant" if user_id == 1 else None)
     application = build(settings, storage, request=kit.api, rate_limit=False)
     kit.attach(application)
