@@ -164,6 +164,7 @@ async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
             "roles",
             roles=list(Role),
             available=available,
+            states={r.role.value: r.status.value for r in service.of_user(turn.user_id)},
             notice=notice,
             continuing=bool(editable),
         ),

@@ -208,3 +208,39 @@ async def test_real_licence_scopes_pass_without_a_question(harness: BotHarness) 
     await answer_until(user, merchant, "business_scope")
     following = await user.send("服装服饰零售；日用百货销售；技术开发")
     assert "执照上的法定代表人" in texts(following)
+
+
+async def test_fixing_a_flagged_and_an_unflagged_answer_shows_both_to_reviewers(
+    harness: BotHarness,
+) -> None:
+    """Not passed on one field; the applicant fixes it and, on the summary, another one
+    nobody asked about; the card shows the round and which change was asked for; approved.
+    /status tells the story in the applicant's language meanwhile."""
+    h = harness
+    await submit(h, 308)
+    applicant: Person = h.kit.user(308)
+    await flag(h, "308-isv", "企业描述", "企业描述过于笼统")
+    status = texts(await applicant.send("/status"))
+    assert "Not passed: changes requested" in status
+    assert "Description" in status and "too vague" in status
+    assert "not passed, changes requested" in status and "submitted" in status
+
+    await applicant.press("Fix it now")
+    summary = await applicant.send("We build order management software for 3,000 online shops.")
+    assert "Please check your registration" in texts(summary)
+    await applicant.press("✏️ Administrator mobile")
+    await applicant.send("13800138000")
+    await applicant.press("Submit for review")
+    await h.deliver()
+    [again] = cards(h, "重新提交")
+    changed = again.text.split("自上次审核以来修改的字段")[1].split("\n")[0]
+    assert "第 2 轮" in changed
+    assert "企业描述（按要求修改）" in changed and "管理员手机号（主动修改）" in changed
+    await approve(h)
+    history = texts(await applicant.send("/status"))
+    assert "Approved" in history
+    assert history.count("submitted") >= 2 and "approved" in history
+
+    # The roles list shows each registration's real state.
+    roles = texts(await applicant.send("/apply"))
+    assert "Third-party developer</b> (Approved)" in roles or "(Approved)" in roles
