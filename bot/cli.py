@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,24 @@ from storage.postgres.migrations import SchemaTooNew
 from storage.protocols import Storage
 from storage.tinydb_store import TinyDBStorage
 
+HELP_DESCRIPTION = """\
+The developer onboarding bot for Telegram.
+
+Without a command it polls Telegram when TELEGRAM_BOT_TOKEN is set, and opens the
+offline console otherwise, so you can try it without registering a bot."""
+HELP_EPILOG = """\
+Settings come from the environment or a .env file (see .env.example);
+`python -m bot check` validates them. First steps: `python -m bot console`, then /start."""
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=HELP_DESCRIPTION,
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     sub.add_parser("run", help="long polling (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("webhook", help="PTB's webhook server (needs WEBHOOK_URL)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
@@ -74,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.LOG_LEVEL, [s.get_secret_value() for s in hidden if s])
     if command == "check":
         return check(settings)
+    for warning in settings.warnings():
+        logging.getLogger(__name__).warning(warning)
     if command == "migrate":
         return migrate_from_tinydb(settings, args.from_tinydb)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
@@ -106,8 +123,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         storage.close()
 
 
+class _StartFailureAtDebug(logging.Filter):
+    """PTB logs a failed start-up (unreachable API, refused token) with a whole traceback
+    at ERROR; ``main`` prints one line naming the setting, so the traceback goes to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "(Bootstrap" not in message or "Abort" not in message:
+            return True
+        logging.getLogger(__name__).debug("start-up failed: %s", message, exc_info=record.exc_info)
+        return False
+
+
 def _serve(application: Any, settings: Settings, command: str) -> None:
     """Run until SIGINT/SIGTERM; both modes stop cleanly and flush the persistence."""
+    # The records come from PTB's network loop, whose logger is "telegram.ext".
+    logging.getLogger("telegram.ext").addFilter(_StartFailureAtDebug())
     if command == "webhook":
         secret = settings.WEBHOOK_SECRET_TOKEN
         assert secret is not None, "main() sets one: webhook mode never runs without a secret"
@@ -202,6 +233,9 @@ def check(settings: Settings) -> int:
     problems = check_templates(texts)
     for problem in problems:
         print(f"error: template {problem}", file=sys.stderr)
+    unwritable = data_dir_problem(settings.DATA_DIR) if settings.DATABASE_URL is None else None
+    if unwritable:
+        print(f"error: DATA_DIR: {unwritable}", file=sys.stderr)
     token = "set" if settings.TELEGRAM_BOT_TOKEN else "not set (console only)"
     email = f"on via {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.email_enabled else "off"
     print(f"token: {token}")
@@ -212,16 +246,29 @@ def check(settings: Settings) -> int:
     print(f"admin chat: {settings.ADMIN_CHAT_ID or 'not set'}; reviewers: {reviewers}")
     agents = len(settings.SUPPORT_AGENT_IDS)
     print(f"support chat: {settings.SUPPORT_CHAT_ID or 'not set'}; agents: {agents}")
-    if settings.SUPPORT_CHAT_ID is not None and not agents:
-        # Not an error (the FAQ and e-mail still work), but nobody could answer a ticket.
-        print("warning: SUPPORT_AGENT_IDS is empty: tickets are not offered", file=sys.stderr)
+    for warning in settings.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"e-mail: {email}")
     print(f"webhook secret: {webhook_secret(settings)}")
     count = sum(
         len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings
     )
     print(f"templates: {count} rendered, {len(problems)} problem(s)")
-    return 1 if problems else 0
+    return 1 if problems or unwritable else 0
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why the bot could not write its files under ``data_dir``, or None. A real write
+    (permissions alone say nothing for root, nor for a read-only or special file system)."""
+    probe = data_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as error:
+        return f"cannot write in {probe}: {error.strerror or error}"
+    return None
 
 
 def webhook_secret(settings: Settings) -> str:
