@@ -7,6 +7,7 @@ a newcomer uses it from a fresh clone: what a person types, line by line, and wh
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.texts import Texts
 from storage.tinydb_store import TinyDBStorage
 
 TEXTS = Texts()
+LOGGERS = ("", "telegram", "httpx", "apscheduler", "pypdf")  # what the command line sets
 A = Applicant(7).answers
 
 
@@ -29,13 +31,27 @@ Console = Callable[[list[str]], str]
 
 @pytest.fixture
 def console(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> Console:
     """Run ``python -m bot console`` in-process over typed lines; the transcript."""
     monkeypatch.chdir(tmp_path)  # no .env of the developer's
     for name in ("TELEGRAM_BOT_TOKEN", "ADMIN_CHAT_ID", "REVIEWER_IDS", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+
+    # The command line configures logging for the process; the other tests' must not change.
+    root, handlers = logging.getLogger(), list(logging.getLogger().handlers)
+    levels = {name: logging.getLogger(name).level for name in LOGGERS}
+
+    def restore() -> None:
+        root.handlers[:] = handlers
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)  # setLevel also clears the loggers' caches
+
+    request.addfinalizer(restore)
 
     def run(lines: list[str]) -> str:
         monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{line}\n" for line in lines)))
