@@ -22,6 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.mailer import Mailer, SmtpMailer
+from bot.offline.identity import OFFLINE_TOKEN
 from bot.rules.models import utcnow
 from bot.rules.workdays import CHINA, china_date
 from bot.services.accounts import AccountService
@@ -52,9 +53,6 @@ from conversations.review import overview
 from storage.persistence import StorePersistence
 from storage.protocols import Storage
 from storage.update_inbox import InboxQueue
-
-#: The token used when no real one is set (offline console and tests); never sent anywhere.
-OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
 
 PRIVATE_COMMANDS = (
     "start",
