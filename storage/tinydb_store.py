@@ -602,6 +602,13 @@ class TinyDBStorage:
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
         self.files: DocumentStore = FileStore(data_dir)
         self.inbox: Inbox | None = None
+        self.commits_in_groups = False
+
+    def begin(self) -> None:
+        """Nothing to track: every change is durable when its call returns."""
+
+    def barrier(self) -> None:
+        """Nothing to commit: every change is durable when its call returns."""
 
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:

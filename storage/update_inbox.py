@@ -12,6 +12,7 @@ is not queued twice.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from telegram import Bot, Update
 
@@ -21,14 +22,18 @@ from storage.protocols import Inbox
 class InboxQueue(asyncio.Queue[object]):
     """An ``asyncio.Queue`` of updates that go through ``inbox``."""
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox, commit: Callable[[], None]) -> None:
         super().__init__()
         self.inbox = inbox
+        self._commit = commit
 
     async def put(self, item: object) -> None:
-        """Store an update, then queue it; drop one the inbox has seen."""
-        if isinstance(item, Update) and not self.inbox.add(item.update_id, item.to_dict()):
-            return
+        """Store an update (committed), then queue it; drop one the inbox has seen."""
+        if isinstance(item, Update):
+            new = self.inbox.add(item.update_id, item.to_dict())
+            self._commit()
+            if not new:
+                return
         await super().put(item)
 
     async def replay(self, bot: Bot) -> int:

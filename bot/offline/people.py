@@ -307,7 +307,8 @@ class OfflineTelegram:
 
     def attach(self, app: AnyApplication, *, raise_errors: bool = True) -> None:
         """Feed updates to `app`; with raise_errors, an action re-raises its handler's error."""
-        if app.bot.request is not self.api:
+        # The bot's transport may wrap the kit's (bot/commit_barrier.py).
+        if getattr(app.bot.request, "inner", app.bot.request) is not self.api:
             # Otherwise the bot would try the real network with a fake token.
             raise ValueError("build the application over kit.api: kit.wire(ApplicationBuilder())")
         self.app = app

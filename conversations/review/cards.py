@@ -4,7 +4,8 @@ running a reviewer's action with its answer, card refresh and delivery."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from markupsafe import Markup
 from telegram import ForceReply, Update
@@ -73,6 +74,36 @@ async def named(turn: Turn, update: Update, context: Context, usage: str) -> str
     if not rid:
         await turn.reply(turn.t(f"review.usage.{usage}"))
     return rid or None
+
+
+async def with_reason(
+    turn: Turn,
+    update: Update,
+    context: Context,
+    action: Literal["reject", "remove"],
+    check: Callable[[str, int], object] | None = None,
+) -> tuple[str, str] | None:
+    """A decision that needs a reason: its button asks for the reason as a reply (after
+    ``check``, when given, lets this reviewer decide), its command takes ``ID REASON``.
+    (id, reason) when both are given; None when asked for, refused, or told the usage."""
+    parts = callback_parts(update)
+    if parts:  # the button
+        rid = parts[2]
+        if check is not None:
+            try:
+                check(rid, turn.user_id)
+            except Denied as denied:
+                await deny(turn, denied)
+                return None
+        await turn.acknowledge()
+        prompt = turn.t(f"review.ask_{action}_reason", id=rid)
+        await await_text(turn, AwaitedAnswer(action=action, id=rid), prompt)
+        return None
+    args = context.args or []
+    if len(args) < 2:
+        await turn.reply(turn.t(f"review.usage.{action}"))
+        return None
+    return args[0], " ".join(args[1:])
 
 
 async def act(turn: Turn, action: Any, done_key: str) -> bool:

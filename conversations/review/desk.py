@@ -18,7 +18,6 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import AuditEvent, Registration
-from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
 from bot.telegram_html import MAX_TEXT
 from conversations import keyboards, presenter
@@ -126,29 +125,11 @@ async def approve(update: Update, context: Context) -> None:
 async def reject(update: Update, context: Context) -> None:
     """/reject ID REASON; the Reject button asks for the reason."""
     turn = cards.turn_of(update, context)
-    user = update.effective_user
-    assert user is not None
-    parts = callback_parts(update)
-    if parts:  # the button: ask for the reason as a reply
-        rid = parts[2]
-        try:
-            context.services.review.open_for(rid, user.id)
-        except Denied as denied:
-            await cards.deny(turn, denied)
-            return
-        await turn.acknowledge()
-        await cards.await_text(
-            turn,
-            AwaitedAnswer(action="reject", id=rid),
-            turn.t("review.ask_reject_reason", id=rid),
-        )
-        return
-    args = context.args or []
-    if len(args) < 2:
-        await turn.reply(turn.t("review.usage.reject"))
-        return
-    rid, reason = args[0], " ".join(args[1:])
-    await cards.act(turn, lambda r: context.services.review.not_passed(rid, r, reason), "rejected")
+    review = context.services.review
+    given = await cards.with_reason(turn, update, context, "reject", review.open_for)
+    if given is not None:
+        rid, reason = given
+        await cards.act(turn, lambda r: review.not_passed(rid, r, reason), "rejected")
 
 
 async def claim(update: Update, context: Context) -> None:

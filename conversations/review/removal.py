@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
@@ -17,21 +16,9 @@ async def remove(update: Update, context: Context) -> None:
     """/remove ID REASON, or the Remove button (asks for the reason): removal for a
     violation (清退) is final, so it is only recorded after the reviewer confirms it."""
     turn = cards.turn_of(update, context)
-    parts = callback_parts(update)
-    if parts:  # the button: ask for the reason as a reply
-        rid = parts[2]
-        await turn.acknowledge()
-        await cards.await_text(
-            turn,
-            AwaitedAnswer(action="remove", id=rid),
-            turn.t("review.ask_remove_reason", id=rid),
-        )
-        return
-    args = context.args or []
-    if len(args) < 2:
-        await turn.reply(turn.t("review.usage.remove"))
-        return
-    await ask_to_confirm_removal(turn, args[0], " ".join(args[1:]))
+    given = await cards.with_reason(turn, update, context, "remove")
+    if given is not None:
+        await ask_to_confirm_removal(turn, *given)
 
 
 async def ask_to_confirm_removal(turn: Turn, rid: str, reason: str) -> None:

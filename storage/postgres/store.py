@@ -12,6 +12,7 @@ as written), beside the few columns the indexes need.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import threading
@@ -29,6 +30,7 @@ from storage.postgres.migrations import migrate
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    CommitFailed,
     DocumentStore,
     Inbox,
     KeyValueStore,
@@ -55,19 +57,101 @@ class DatabaseInUse(RuntimeError):
     """Another bot process holds the database."""
 
 
+#: The group-commit batches (by number) the current unit of work (an update, a job) used.
+_BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "postgres_batches", default=None
+)
+
+
+class _Group:
+    """Group commit: on the event loop's thread every repository call joins one open
+    transaction, committed by ``commit`` (the application's barrier before every Bot API
+    request and e-mail, and at the end of each update); the updates in flight share it.
+
+    Reads join it too, so an update reads what others wrote before their commit, and fails
+    with them if that commit fails: every unit of work that used a failed batch gets
+    ``CommitFailed`` at its next barrier, and the batch is dropped.
+    """
+
+    def __init__(self, pool: ConnectionPool[Conn]) -> None:
+        self.pool = pool
+        self.thread = threading.get_ident()
+        self.conn = pool.getconn()
+        self.batch = 0  # the number of the open (or next) transaction
+        self.open = False
+        self.failed: set[int] = set()
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Conn]:
+        used = _BATCHES.get()
+        if used is None:
+            used = set()
+            _BATCHES.set(used)
+        if not self.open:
+            self.conn.execute("BEGIN")
+            self.open = True
+        used.add(self.batch)
+        try:
+            yield self.conn
+        finally:
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                self._drop()
+
+    def commit(self) -> None:
+        """Commit the open batch; ``CommitFailed`` when a batch this unit used failed."""
+        if self.open:
+            try:
+                self.conn.execute("COMMIT")
+            except psycopg.Error:
+                self._drop()
+            else:
+                self.open = False
+                self.batch += 1
+        used = _BATCHES.get()
+        if used:
+            lost = used & self.failed
+            used.clear()
+            if lost:
+                raise CommitFailed(f"group commit of batch {min(lost)} failed")
+
+    def _drop(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self.conn.execute("ROLLBACK")
+        self.failed.add(self.batch)
+        self.open = False
+        self.batch += 1
+
+    def close(self) -> None:
+        """Commit what is open (a clean stop: PTB's last persistence flush), then let go."""
+        if self.open:
+            try:
+                self.conn.execute("COMMIT")
+            except psycopg.Error:
+                self._drop()
+        self.open = False
+        self.pool.putconn(self.conn)
+
+
 class _Pool:
-    """The connection pool and the closed flag, shared by the repositories."""
+    """The connection pool, the closed flag and group commit, shared by the repositories."""
 
     def __init__(self, pool: ConnectionPool[Conn]) -> None:
         self.pool = pool
         self.closed = False
+        self.group: _Group | None = None
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Conn]:
         """A connection in autocommit mode: each statement is its own transaction unless
-        the caller opens one with ``conn.transaction()``."""
+        the caller opens one with ``conn.transaction()`` (then a savepoint in the group's
+        transaction, on the event loop's thread once group commit is on)."""
         if self.closed:
             raise StorageClosed("PostgreSQL storage is closed")
+        group = self.group
+        if group is not None and threading.get_ident() == group.thread:
+            with group.use() as conn:
+                yield conn
+            return
         with self.pool.connection() as conn:
             yield conn
 
@@ -427,6 +511,8 @@ class PostgresStorage:
         self.kv: KeyValueStore = PostgresKeyValueStore(self._db)
         self.files: DocumentStore = PostgresDocuments(self._db)
         self.inbox: Inbox | None = PostgresInbox(self._db)
+        #: Changes wait for ``barrier`` (once ``begin`` has turned group commit on).
+        self.commits_in_groups = True
 
     @classmethod
     def open(
@@ -475,12 +561,28 @@ class PostgresStorage:
         """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
         return self._db.connection()
 
+    def begin(self) -> None:
+        """Start a unit of work (an update) in the current task: the barrier answers for
+        the batches it uses from now on. The first call (on the event loop's thread) turns
+        group commit on."""
+        if self._db.group is None:
+            self._db.group = _Group(self._db.pool)
+        _BATCHES.set(set())
+
+    def barrier(self) -> None:
+        """Make every change made so far durable (commit the group's open batch);
+        ``CommitFailed`` when this unit of work's changes were in a batch that failed."""
+        if self._db.group is not None and threading.get_ident() == self._db.group.thread:
+            self._db.group.commit()
+
     def close(self) -> None:
         """Close the pool and release the database; further use raises ``StorageClosed``."""
         with self._close_lock:
             if self._db.closed:
                 return
             self._db.closed = True
+        if self._db.group is not None:
+            self._db.group.close()
         self._db.pool.close()
         if self._lock is not None:
             self._lock.close()

@@ -58,7 +58,13 @@ async def test_a_new_legal_name_asks_for_the_licence_representative_in_the_same_
     assert stored is not None and stored.status is Status.APPROVED
     assert stored.answers["legal_name"] == stored.answers["licence_legal_rep"] == "Wei Zhao"
     assert "is approved" in applicant.messages()[-1].text
-    assert any("is approved" in m["Subject"] for m in inbox.to(answers.answers["admin_email"]))
+    mails = inbox.to(answers.answers["admin_email"])
+    assert any("is approved" in m["Subject"] for m in mails)
+    # Every result e-mail names where to ask (the change request and the approval).
+    assert len(mails) == 2
+    for mail in mails:
+        body = mail.get_body(("plain",))
+        assert body is not None and "support@example.com" in body.get_content()
 
 
 async def test_a_new_id_type_asks_for_the_id_number_in_the_same_walk(
@@ -119,6 +125,8 @@ async def test_a_not_passed_registration_is_fixed_beyond_the_flags_and_approved(
     await applicant.send("13800138000")
     done = await applicant.press("Submit for review")
     assert "Submitted for review" in texts(done)
+    # No SMTP server is configured here: nothing promises an e-mail.
+    assert "e-mail" not in texts(done)
     stored = h.store.registrations.get("303-isv")
     assert stored is not None and stored.status is Status.RESUBMITTED and stored.round == 2
     await approve(h)
