@@ -8,7 +8,7 @@ from conftest import REVIEWERS, BotHarness
 from journey import Applicant, answer_until, reach_form, submit, texts
 
 from bot.offline import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules.models import Role
 
 
