@@ -24,6 +24,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commit_barrier import CommittingMailer, CommittingRequest
 from bot.mailer import Mailer, SmtpMailer
+from bot.offline.identity import OFFLINE_TOKEN
 from bot.rules.models import utcnow
 from bot.rules.workdays import CHINA, china_date
 from bot.services.accounts import AccountService
@@ -56,9 +57,6 @@ from storage.protocols import CommitFailed, Storage
 from storage.update_inbox import InboxQueue
 
 log = logging.getLogger(__name__)
-
-#: The token used when no real one is set (offline console and tests); never sent anywhere.
-OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
 
 PRIVATE_COMMANDS = (
     "start",

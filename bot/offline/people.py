@@ -16,15 +16,10 @@ from typing import Any, Literal, TypeAlias, TypeVar
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, ExtBot
 
-from bot.offline.transport import (
-    BOT_ID,
-    BOT_USERNAME,
-    OFFLINE_TOKEN,
-    BotMessage,
-    FakeBotAPI,
-    JSONDict,
-    utf16_len,
-)
+from bot.offline.identity import BOT_ID, BOT_USERNAME, OFFLINE_TOKEN
+from bot.offline.records import BotMessage, JSONDict
+from bot.offline.transport import FakeBotAPI
+from bot.telegram_html import utf16_len
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 BuilderT = TypeVar("BuilderT", bound=ApplicationBuilder[Any, Any, Any, Any, Any, Any])

@@ -7,6 +7,7 @@ from conftest import REVIEWERS, BotHarness, Inbox
 from journey import Applicant, answer, answer_until, cards, reach_form, submit, texts
 
 from bot.offline import Person
+from bot.offline.transport import BotMessage
 from bot.rules import form
 from bot.rules.models import Role, Status
 
@@ -30,15 +31,21 @@ async def approve(harness: BotHarness) -> None:
     await harness.deliver()
 
 
+async def fix_flagged(
+    harness: BotHarness, uid: int, label: str, reason: str
+) -> tuple[Applicant, Person, list[BotMessage]]:
+    """Submitted, one field flagged by a reviewer, "Fix it now" pressed: the first prompt."""
+    answers = await submit(harness, uid)
+    applicant: Person = harness.kit.user(uid)
+    await flag(harness, f"{uid}-isv", label, reason)
+    return answers, applicant, await applicant.press("Fix it now")
+
+
 async def test_a_new_legal_name_asks_for_the_licence_representative_in_the_same_walk(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    answers = await submit(h, 301)
-    applicant: Person = h.kit.user(301)
-    await flag(h, "301-isv", "法人姓名", "法人信息与营业执照")
-
-    first = await applicant.press("Fix it now")
+    answers, applicant, first = await fix_flagged(h, 301, "法人姓名", "法人信息与营业执照")
     assert "Step 1 of 1" in texts(first) and "Legal representative" in texts(first)
     second = await applicant.send("Wei Zhao")
     # The licence's legal representative no longer matches: asked next, in the same walk.
@@ -71,11 +78,7 @@ async def test_a_new_id_type_asks_for_the_id_number_in_the_same_walk(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    answers = await submit(h, 302)
-    applicant: Person = h.kit.user(302)
-    await flag(h, "302-isv", "法人证件类型", "证件号码与证件照片")
-
-    first = await applicant.press("Fix it now")
+    answers, applicant, first = await fix_flagged(h, 302, "法人证件类型", "证件号码与证件照片")
     assert "Step 1 of" in texts(first) and "ID type" in texts(first)
     second = await applicant.press("Other (passport")
     assert "ID number" in texts(second)

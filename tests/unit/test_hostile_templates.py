@@ -48,8 +48,11 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 def html_problems(text: str) -> list[str]:
-    """What Telegram would refuse, except the length (judged by the tests below)."""
-    return [p for p in telegram_html.problems(text) if "characters, more than" not in p]
+    """What Telegram would refuse, except the length (judged by the tests below) and an empty
+    text (the fuzz fills every parameter with the same text, labels too; people's empty
+    answers are refused before they are shown)."""
+    found = telegram_html.problems(text)
+    return [p for p in found if "characters, more than" not in p and p != "empty message"]
 
 
 def renders(render: Callable[[], object]) -> bool:
