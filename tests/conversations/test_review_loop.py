@@ -7,7 +7,7 @@ from conftest import REVIEWERS, BotHarness, Inbox
 from journey import Applicant, answer, answer_until, cards, reach_form, submit, texts
 
 from bot.offline import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.models import Role, Status
 
