@@ -293,7 +293,6 @@ class OfflineTelegram:
         self.unseen: list[JSONDict] = []  # group messages privacy mode kept from the bot
         self.people: dict[int, Person] = {}
         self.groups: dict[int, Group] = {}
-        self._update_id = 0
         self.last_payload: JSONDict | None = None
         self._query_id = 0
 
@@ -329,10 +328,10 @@ class OfflineTelegram:
         if self.app is None:
             raise RuntimeError("attach an application first: kit.attach(app)")
         app = self.app
-        self._update_id += 1
+        update_id = self.api.ids.next("update")
         self.last_payload = payload
         mark, errors = len(self.api.sent), len(self.errors)
-        update = Update.de_json({"update_id": self._update_id, **payload}, app.bot)
+        update = Update.de_json({"update_id": update_id, **payload}, app.bot)
         if isinstance(app.bot, ExtBot):
             # What the polling and webhook paths do, so arbitrary callback data resolves.
             app.bot.insert_callback_data(update)

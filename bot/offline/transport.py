@@ -23,6 +23,7 @@ from telegram.request import BaseRequest, RequestData
 from bot import telegram_html
 from bot.offline.faults import ApiError, Fault, FaultKind, bad_request
 from bot.offline.identity import BOT_ID, BOT_USER
+from bot.offline.ids import RisingIds
 from bot.offline.records import BotMessage, JSONDict, SentCall, StoredFile
 from bot.telegram_html import (
     MAX_CALLBACK_DATA,
@@ -79,7 +80,9 @@ class FakeBotAPI(BaseRequest):
         clock: Callable[[], float] = time.time,
         privacy_mode: bool = True,
         idle_seconds: float = 0.05,
+        ids: RisingIds | None = None,
     ) -> None:
+        self.ids = ids or RisingIds()  # message ids per chat, and the kit's update ids
         self.clock = clock
         self.privacy_mode = privacy_mode
         self.idle_seconds = idle_seconds  # how long an empty getUpdates waits
@@ -95,7 +98,6 @@ class FakeBotAPI(BaseRequest):
         self.listeners: list[Listener] = []
         self.users: dict[int, JSONDict] = {}
         self._chats: dict[int, _Chat] = {}
-        self._last_ids: dict[int, int] = {}
         self._keyboards: dict[int, int] = {}  # chat id -> message carrying the reply keyboard
         self._counter = 0
         self._handlers: dict[str, Callable[[JSONDict, dict[str, Any]], Answer]] = {
@@ -278,8 +280,7 @@ class FakeBotAPI(BaseRequest):
 
     def next_message_id(self, chat_id: int) -> int:
         """Message ids rise per chat and are shared by people and the bot, as in Telegram."""
-        self._last_ids[chat_id] = self._last_ids.get(chat_id, 0) + 1
-        return self._last_ids[chat_id]
+        return self.ids.next(f"chat {chat_id}")
 
     def remember(self, message: JSONDict) -> None:
         """Keep a message (a person's, too) so replies, copies and forwards can find it."""
