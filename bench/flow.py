@@ -65,7 +65,8 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from bench.seed import answers, fill, no_fsync
 from bot.factory import build
 from bot.offline import OfflineTelegram, Person, samples
-from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
+from bot.offline.records import BotMessage, JSONDict
+from bot.offline.transport import FakeBotAPI
 from bot.rules.models import Registration, Role, Status
 from bot.settings import Settings
 from bot.texts import Texts

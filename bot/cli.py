@@ -23,6 +23,8 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import logs
 from bot.factory import build
+from bot.offline import FakeBotAPI, OfflineTelegram
+from bot.offline.ids import RisingIds
 from bot.settings import Settings, describe_errors, load_settings
 from bot.template_check import check_templates
 from bot.texts import Texts
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"DATA_DIR: cannot open {settings.DATA_DIR}: {error.strerror or error}")
     try:
         if command == "console":
-            return _console(settings, storage, getattr(args, "user", 1))
+            return _console(console_settings(settings), storage, getattr(args, "user", 1))
         application = build(settings, storage)
         try:
             _serve(application, settings, command)
@@ -207,23 +209,61 @@ def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:
     return 1 if skipped else 0
 
 
+#: Who plays the desks in the console when the settings name nobody (a fresh clone).
+CONSOLE_REVIEWERS_GROUP, CONSOLE_REVIEWER = -1001000000001, 2
+CONSOLE_SUPPORT_GROUP, CONSOLE_AGENT = -1001000000002, 3
+
+
+def console_settings(settings: Settings) -> Settings:
+    """The settings with a reviewers' group and a support group filled in where unset, so
+    every journey can be tried offline; configured ones are kept."""
+    update: dict[str, object] = {}
+    if settings.ADMIN_CHAT_ID is None:
+        update |= {"ADMIN_CHAT_ID": CONSOLE_REVIEWERS_GROUP, "REVIEWER_IDS": [CONSOLE_REVIEWER]}
+    if settings.SUPPORT_CHAT_ID is None:
+        update |= {"SUPPORT_CHAT_ID": CONSOLE_SUPPORT_GROUP, "SUPPORT_AGENT_IDS": [CONSOLE_AGENT]}
+    return settings.model_copy(update=update)
+
+
+def console_roles(settings: Settings, kit: OfflineTelegram) -> list[str]:
+    """Greeting lines on who to act as; the groups and their people exist in ``kit``."""
+    lines = ["Roles (switch with /as, then /in the group):"]
+    for chat_id, people, title, name in (
+        (settings.ADMIN_CHAT_ID, settings.REVIEWER_IDS, "Reviewers", "reviewer"),
+        (settings.SUPPORT_CHAT_ID, settings.SUPPORT_AGENT_IDS, "Support", "support agent"),
+    ):
+        if chat_id is None:
+            continue
+        group = kit.group(chat_id, title)
+        for user_id in people:
+            group.add(kit.user(user_id, name.title().replace(" ", "")))
+        if people:
+            lines.append(f"  {name}: /as {people[0]} then /in {chat_id} ({title} group)")
+    lines.append("  applicant: /as 1 (any other id is a new applicant)")
+    return lines
+
+
 def _console(settings: Settings, storage: Storage, user_id: int) -> int:
     from bot.console import run_console
-    from bot.offline import OfflineTelegram
 
     # The console is a chat: PTB's INFO lines (started, stopping) would interleave with it.
     if settings.LOG_LEVEL != "DEBUG":
         logging.getLogger("telegram").setLevel(logging.WARNING)
-    kit = OfflineTelegram()
-    for chat_id, title in (
-        (settings.ADMIN_CHAT_ID, "Reviewers"),
-        (settings.SUPPORT_CHAT_ID, "Support"),
-    ):
-        if chat_id is not None:
-            kit.group(chat_id, title)
+    notes = settings.DATA_DIR / "console"
+    restarted = (notes / "ids.json").exists()
+    # Message and update ids go on rising after a restart, as Telegram's do: the bot takes
+    # a message it has seen (a smaller id) as already handled.
+    kit = OfflineTelegram(FakeBotAPI(ids=RisingIds(notes / "ids.json")))
+    roles = console_roles(settings, kit)
+    if restarted:
+        # The bot's data is kept, the console's screen is not: old buttons are gone.
+        roles.append("Earlier messages are not on screen after a restart: /apply resumes.")
+    kit.user(user_id, "Applicant" if user_id == 1 else None)
     application = build(settings, storage, request=kit.api, rate_limit=False)
     kit.attach(application)
-    asyncio.run(run_console(application, kit, user_id=user_id))
+    asyncio.run(
+        run_console(application, kit, user_id=user_id, files_dir=notes / "files", roles=roles)
+    )
     return 0
 
 

@@ -24,6 +24,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commit_barrier import CommittingMailer, CommittingRequest
 from bot.mailer import Mailer, SmtpMailer
+from bot.offline.identity import OFFLINE_TOKEN
 from bot.rules.models import utcnow
 from bot.rules.workdays import CHINA, china_date
 from bot.services.accounts import AccountService
@@ -44,7 +45,17 @@ from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
 from bot.update_order import PerUserUpdateProcessor
-from conversations import basics, delivery, faq, flood, mydata, profile, support, support_group
+from conversations import (
+    admin_confirm,
+    basics,
+    delivery,
+    faq,
+    flood,
+    mydata,
+    profile,
+    support,
+    support_group,
+)
 from conversations.applicant import journey as applicant
 from conversations.applicant import reminders
 from conversations.common import BotData, Context, Services
@@ -56,9 +67,6 @@ from storage.protocols import CommitFailed, Storage
 from storage.update_inbox import InboxQueue
 
 log = logging.getLogger(__name__)
-
-#: The token used when no real one is set (offline console and tests); never sent anywhere.
-OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
 
 PRIVATE_COMMANDS = (
     "start",
@@ -243,6 +251,8 @@ def register_handlers(application: Application, services: Services) -> None:  # 
     # answer what they leave (commands that work anywhere, and anything unexpected).
     flood.register(application)
     # The profile's short steps (a code, a new address) come before the long form.
+    # The administrator's confirmation first: only "/start adm-…" enters it.
+    admin_confirm.register(application)
     profile.register(application)
     applicant.register(application)
     # The FAQ, /mydata and tickets after the form (it keeps its text) and before the basic

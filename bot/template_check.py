@@ -78,7 +78,8 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
     ]
     sections = [(s.key, [(f.key, user_text) for f in s.fields]) for s in FORM]
     samples: dict[str, dict[str, Any]] = {
-        "start": {"name": user_text},
+        "start": {"name": user_text, "email": True},
+        "agreement": {"email": True},
         "phone": {"notice": user_text},
         "agreement_page": {
             "body": "…",
@@ -113,7 +114,12 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "flagged": {"legal_name": user_text},
             "notice": user_text,
         },
-        "submitted": {"registration": registration},
+        "submitted": {
+            "registration": registration,
+            "email": True,
+            "admin_link": "https://t.me/onboarding_bot?start=adm-42-isv-secret",
+        },
+        "admin_invite": {"registration": decided},
         "status": {
             "registrations": sample_registrations(),
             "reasons": {r.id: reasons for r in sample_registrations()},

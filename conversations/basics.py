@@ -35,7 +35,11 @@ async def start(update: Update, context: Context) -> None:
     context.services.accounts.ensure(user.id, source=source, language_code=user.language_code)
     turn = Turn.of(update, context)
     await turn.reply(
-        turn.render("start", name=user.first_name or ""),
+        turn.render(
+            "start",
+            name=user.first_name or "",
+            email=context.services.settings.email_enabled,
+        ),
         keyboards.main_menu(turn.texts, turn.locale),
     )
 

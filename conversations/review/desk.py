@@ -19,6 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.rules.models import AuditEvent, Registration
 from bot.services.review import Denied
+from bot.telegram_html import MAX_TEXT
 from conversations import keyboards, presenter
 from conversations.common import Context, Services, acknowledge, callback_parts, reply
 from conversations.review import cards
@@ -33,8 +34,6 @@ from conversations.review.overview import export, stats
 from conversations.review.removal import cancel_removal, confirm_removal, remove
 
 PAGE_SIZE = 10
-#: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
-MESSAGE_LIMIT = 4096
 COMMANDS = (
     "queue",
     "review",
@@ -215,7 +214,7 @@ def _pages(
     start, current = 0, list[AuditEvent]()
     for i, event in enumerate(events):
         longer = [*current, event]
-        if current and (len(current) >= HISTORY_PAGE or len(render(start, longer)) > MESSAGE_LIMIT):
+        if current and (len(current) >= HISTORY_PAGE or len(render(start, longer)) > MAX_TEXT):
             pages.append((start, current))
             start, longer = i, [event]
         current = longer

@@ -11,7 +11,7 @@ from conftest import REVIEWERS, BotHarness, Inbox
 
 from bot.offline import samples
 from bot.offline.people import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role

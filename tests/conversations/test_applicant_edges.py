@@ -12,9 +12,9 @@ from conftest import BotHarness
 from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
-from bot.rules import documents
 from bot.rules.idle import Due, IdleRules
 from bot.rules.models import Registration
+from bot.telegram_html import MAX_DOWNLOAD
 from conversations.applicant import prompts
 
 
@@ -114,7 +114,7 @@ async def test_a_file_over_20_mb_is_refused_before_download(harness: BotHarness)
     await user.send("Wei Zhang")
     await user.press("Mainland resident ID card")
     await user.send("11010519491231002X")
-    big = JPEG + bytes(documents.MAX_BYTES)
+    big = JPEG + bytes(MAX_DOWNLOAD)
     answer = await user.upload(big, file_name="huge.jpg", mime_type="image/jpeg")
     assert "too large" in texts(answer)
     assert harness.kit.api.calls("getFile") == []

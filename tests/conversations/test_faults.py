@@ -24,7 +24,8 @@ from conftest import REVIEWERS, BotHarness, Clock, Inbox, free_port, make_settin
 from journey import PDF, Applicant, answer, answer_until, reach_form, registration, submit, texts
 
 from bot.offline import OfflineTelegram, Person
-from bot.offline.transport import BotMessage, FaultKind
+from bot.offline.faults import FaultKind
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.models import Delivery, Role, Status
 from storage import atomic, tinydb_store

@@ -14,7 +14,7 @@ from conftest import REVIEWERS, BotHarness, Inbox
 from journey import Applicant, approved, fill_form, last_code, reach_form, texts
 
 from bot.offline.people import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from storage.files import FileStore
 
 

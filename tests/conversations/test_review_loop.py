@@ -7,6 +7,7 @@ from conftest import REVIEWERS, BotHarness, Inbox
 from journey import Applicant, answer, answer_until, cards, reach_form, submit, texts
 
 from bot.offline import Person
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.models import Role, Status
 
@@ -30,15 +31,21 @@ async def approve(harness: BotHarness) -> None:
     await harness.deliver()
 
 
+async def fix_flagged(
+    harness: BotHarness, uid: int, label: str, reason: str
+) -> tuple[Applicant, Person, list[BotMessage]]:
+    """Submitted, one field flagged by a reviewer, "Fix it now" pressed: the first prompt."""
+    answers = await submit(harness, uid)
+    applicant: Person = harness.kit.user(uid)
+    await flag(harness, f"{uid}-isv", label, reason)
+    return answers, applicant, await applicant.press("Fix it now")
+
+
 async def test_a_new_legal_name_asks_for_the_licence_representative_in_the_same_walk(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    answers = await submit(h, 301)
-    applicant: Person = h.kit.user(301)
-    await flag(h, "301-isv", "法人姓名", "法人信息与营业执照")
-
-    first = await applicant.press("Fix it now")
+    answers, applicant, first = await fix_flagged(h, 301, "法人姓名", "法人信息与营业执照")
     assert "Step 1 of 1" in texts(first) and "Legal representative" in texts(first)
     second = await applicant.send("Wei Zhao")
     # The licence's legal representative no longer matches: asked next, in the same walk.
@@ -58,18 +65,20 @@ async def test_a_new_legal_name_asks_for_the_licence_representative_in_the_same_
     assert stored is not None and stored.status is Status.APPROVED
     assert stored.answers["legal_name"] == stored.answers["licence_legal_rep"] == "Wei Zhao"
     assert "is approved" in applicant.messages()[-1].text
-    assert any("is approved" in m["Subject"] for m in inbox.to(answers.answers["admin_email"]))
+    mails = inbox.to(answers.answers["admin_email"])
+    assert any("is approved" in m["Subject"] for m in mails)
+    # Every result e-mail names where to ask (the change request and the approval).
+    assert len(mails) == 2
+    for mail in mails:
+        body = mail.get_body(("plain",))
+        assert body is not None and "support@example.com" in body.get_content()
 
 
 async def test_a_new_id_type_asks_for_the_id_number_in_the_same_walk(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    answers = await submit(h, 302)
-    applicant: Person = h.kit.user(302)
-    await flag(h, "302-isv", "法人证件类型", "证件号码与证件照片")
-
-    first = await applicant.press("Fix it now")
+    answers, applicant, first = await fix_flagged(h, 302, "法人证件类型", "证件号码与证件照片")
     assert "Step 1 of" in texts(first) and "ID type" in texts(first)
     second = await applicant.press("Other (passport")
     assert "ID number" in texts(second)
@@ -119,6 +128,8 @@ async def test_a_not_passed_registration_is_fixed_beyond_the_flags_and_approved(
     await applicant.send("13800138000")
     done = await applicant.press("Submit for review")
     assert "Submitted for review" in texts(done)
+    # No SMTP server is configured here: nothing promises an e-mail.
+    assert "e-mail" not in texts(done)
     stored = h.store.registrations.get("303-isv")
     assert stored is not None and stored.status is Status.RESUBMITTED and stored.round == 2
     await approve(h)
@@ -244,3 +255,41 @@ async def test_fixing_a_flagged_and_an_unflagged_answer_shows_both_to_reviewers(
     # The roles list shows each registration's real state.
     roles = texts(await applicant.send("/apply"))
     assert "Third-party developer</b> (Approved)" in roles or "(Approved)" in roles
+
+
+async def test_the_administrator_confirms_with_their_own_contact(harness: BotHarness) -> None:
+    """The applicant forwards the link; a stranger's contact and a wrong number confirm
+    nothing; the administrator's own contact with the administrator mobile does, and the
+    reviewers' card says so."""
+    h = harness
+    user = h.kit.user(309, language_code="en")
+    applicant = Applicant(309, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await answer_until(user, applicant, None)
+    done = await user.press("Submit for review")
+    link = next(w for w in texts(done).split() if "?start=adm-" in w)
+    payload = link.split("?start=")[1]
+    [card] = cards(h, "新的注册申请")
+    assert "管理员手机号确认：尚未确认" in card.text
+
+    mobile = applicant.answers["admin_mobile"]
+    admin = h.kit.user(3091, "Na", language_code="en", phone_number=f"+86{mobile}")
+    wrong = h.kit.user(3092, "Li", language_code="en", phone_number="+8613100000000")
+    await wrong.send(f"/start {payload}")
+    refused = await wrong.share_contact()
+    assert "not the administrator mobile" in texts(refused)
+    forged = await admin.send(f"/start {payload[:-2]}xx")
+    assert "not valid" in texts(forged)
+
+    invited = await admin.send(f"/start {payload}")
+    assert "Confirm you are the administrator" in texts(invited)
+    assert "own Telegram contact" in texts(invited)
+    someone_else = await admin.share_contact(user_id=3092)
+    assert "your own" in texts(someone_else).casefold() or "own" in texts(someone_else)
+    confirmed = await admin.share_contact()
+    assert "confirmed as the administrator" in texts(confirmed)
+    stored = h.store.registrations.get("309-isv")
+    assert stored is not None and stored.admin_confirmed_by == 3091
+    [card] = cards(h, "新的注册申请")
+    assert "管理员手机号确认：已确认" in card.text
+    assert "admin_confirmed" in [e.action for e in h.store.audit.for_subject("309-isv")]

@@ -43,7 +43,7 @@ from test_faults import errors_expected
 
 from bot import factory
 from bot.offline import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.form import Kind
 from bot.rules.models import AuditEvent, Delivery, Registration, Role, Status

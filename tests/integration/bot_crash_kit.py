@@ -19,8 +19,10 @@ from typing import Any
 
 from bot.offline import samples
 from bot.offline.http_server import BotApiServer, HttpTelegram
+from bot.offline.identity import BOT_ID
 from bot.offline.people import Person
-from bot.offline.transport import BOT_ID, BotMessage, FakeBotAPI
+from bot.offline.records import BotMessage
+from bot.offline.transport import FakeBotAPI
 from bot.rules import form
 from bot.rules.models import Notification, Registration, Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char

@@ -59,7 +59,7 @@ from test_crash import every_file_parses
 
 from bot.factory import agreement_version
 from bot.offline.http_server import BotApiServer, HttpTelegram
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form, validators
 from bot.rules.models import Delivery, Status
 from storage.postgres import PostgresStorage

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.offline import samples
-from bot.rules import documents, form, reasons, validators
+from bot.rules import form, reasons, validators
 from bot.rules.models import Channel, Delivery, Registration, Role, Status
 from bot.services import outbox
 from bot.services.accounts import AccountService
@@ -26,6 +26,7 @@ from bot.services.outbox import Deliveries, Outcome
 from bot.services.reports import CSV_COLUMNS, Reports
 from bot.services.review import ReviewService
 from bot.services.uploads import Uploads
+from bot.telegram_html import MAX_DOWNLOAD
 from storage.files import FileStore
 from storage.memory import MemoryStorage
 
@@ -218,7 +219,7 @@ def test_an_upload_is_kept_by_content_in_its_uploaders_folder(tmp_path: Path) ->
     ("data", "code"),
     [
         (b"MZ\x90\x00 not a picture", "document.bad_type"),
-        (JPEG + bytes(documents.MAX_BYTES), "document.too_big"),
+        (JPEG + bytes(MAX_DOWNLOAD), "document.too_big"),
     ],
 )
 def test_an_upload_that_is_not_a_jpeg_png_or_pdf_or_too_big_is_refused(
