@@ -156,7 +156,9 @@ async def _send_document(
         id=registration.id,
         field=services.texts.plain(locale, f"field.{key}.label"),
     )
-    reply_to = note.params.get("reply_to")
+    # The card's message, known once it was sent (documents wait for it); "reply_to" is
+    # how documents queued before that was so named it.
+    reply_to = registration.card_message_id or note.params.get("reply_to")
     kwargs: dict[str, Any] = {"caption": caption}
     if isinstance(reply_to, int):
         kwargs["reply_to_message_id"] = reply_to

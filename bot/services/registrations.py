@@ -13,7 +13,7 @@ from typing import Any
 from bot.rules import form, validators
 from bot.rules.form import Field, Kind
 from bot.rules.idle import REMINDED, Due, IdleRules, due
-from bot.rules.models import AuditEvent, Channel, Document, Registration, Role
+from bot.rules.models import AuditEvent, Document, Registration, Role
 from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
@@ -261,10 +261,9 @@ class RegistrationService:
         registration.round += 1
         if self.admin_chat is not None:
             # The reviewers' card leaves through the outbox, saved in this same write.
-            card = outbox.notification(
-                registration, "card", Channel.CHAT, str(self.admin_chat), now
+            outbox.add(
+                registration, *outbox.card_with_documents(registration, str(self.admin_chat), now)
             )
-            outbox.add(registration, card)
         event = self._event(
             registration, "submitted", registration.user_id, previous=previous.value
         )

@@ -55,7 +55,9 @@ async def test_find_reveal_and_reject(harness: BotHarness) -> None:
     harness.kit.api.block(REVIEWERS[1])
     other = harness.kit.user(REVIEWERS[1])
     pointed = await other.press("👁 显示证件号", chat=group, message_id=card.message_id)
-    assert "私聊" in pointed[-1].text and applicant.answers["legal_id_number"] not in pointed[-1].text
+    assert (
+        "私聊" in pointed[-1].text and applicant.answers["legal_id_number"] not in pointed[-1].text
+    )
     ask = await reviewer.press("⛔ 驳回", chat=group, message_id=card.message_id)
     await reviewer.reply_to(ask[-1].message_id, "Licence expired in 2020", group)
     await harness.deliver()
