@@ -27,6 +27,7 @@ from conversations.common import (
     acknowledge,
     callback_parts,
     edit_pressed,
+    refuse_in_group,
     reply,
 )
 from conversations.review import cards
@@ -274,13 +275,9 @@ async def find(update: Update, context: Context) -> None:
 
 
 async def refuse(update: Update, context: Context) -> None:
-    """Anyone else, anywhere else: a refusal that reveals nothing."""
+    """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
     locale = context.services.settings.DEFAULT_LOCALE
-    text = context.services.texts.plain(locale, "review.refused")
-    if update.callback_query is not None:
-        await acknowledge(update, context, text, alert=True)
-    elif update.effective_chat is not None and update.effective_chat.type != "private":
-        await reply(update, text)
+    await refuse_in_group(update, context, context.services.texts.plain(locale, "review.refused"))
 
 
 _BUTTONS: tuple[tuple[str, Any], ...] = (

@@ -113,6 +113,7 @@ async def test_a_submitted_registration_is_explained_and_kept(harness: BotHarnes
     await reach_form(user, "平台合作伙伴")
     await fill_form(user, applicant)
     await user.press("提交审核")
+    await harness.deliver()  # the card leaves in the background; let it go first
     plan = await user.send("/delete")
     said = texts(plan)
     assert "没有尚未提交的注册草稿" in said
@@ -137,6 +138,7 @@ async def submitted_and_draft(user: Person) -> None:
 async def test_only_drafts_go_when_both_kinds_exist(harness: BotHarness) -> None:
     user = harness.kit.user(607, language_code="en")
     await submitted_and_draft(user)
+    await harness.deliver()  # the card leaves in the background; let it go first
 
     plan = await user.send("/delete")
     said = texts(plan)
