@@ -1,7 +1,7 @@
 """FAQ matching, measured: how often the right entry answers, how often a question the FAQ
 does not cover gets an answer anyway, and how long one match takes with 1,000 entries.
 
-Run ``python bench/faq.py [--entries 1000] [--repeat 20] [--quick]``.
+Run ``python -m bench.faq [--entries 1000] [--repeat 20] [--quick]``.
 
 Quality: every question of ``tests/data/faq_questions.toml`` (labelled by hand: paraphrases,
 typos, traditional characters, Chinese mixed with English, and off-topic questions) is
@@ -26,25 +26,17 @@ Prints the tables and the targets (top-1 ≥ 90 %, false answers ≤ 5 %, p99 of
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if not __package__:
-    # Run as a script, this folder would come first on sys.path and bench/storage.py would
-    # shadow the ``storage`` package.
-    _HERE = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-    sys.path.insert(0, str(_HERE.parent))
-
 import argparse
 import gc
 import random
 import re
 import statistics
+import sys
 import time
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.services.faq import FaqMatcher, Topic, load_topics
 from bot.texts import TEMPLATES_DIR

@@ -1,10 +1,15 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
-Run ``python bench/flow.py [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
-[--rtt MS] [--per-user] [--no-fsync]``.
+Run ``python -m bench.flow [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
+[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres]``.
+
+``--storage postgres`` runs the bot on PostgreSQL: each stored size is filled as below and
+copied into a fresh database with the bot's own ``migrate --from-tinydb`` code; the server
+is ``DATABASE_URL``'s (its user must be allowed to create databases) or, when that is unset,
+a throwaway cluster started for the run with the server's default, durable settings.
 
 For each stored size a data folder is pre-filled straight on disk in the store's own layout
-(like ``bench/storage.py``: fast, no fsync), then a child process opens it with the real
+(``bench/seed.py``: fast, no fsync), then a child process opens it with the real
 ``TinyDBStorage`` and the whole bot (``bot.factory.build``: full PTB stack over
 ``bot.offline``), and N applicants walk the journey concurrently: /apply → share phone →
 agree → role → confirm → every field (three uploads among them) → summary → submit. Their
@@ -34,16 +39,6 @@ never runs so).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if not __package__:
-    # Run as a script, this folder would come first on sys.path and bench/storage.py would
-    # shadow the ``storage`` package.
-    _HERE = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-    sys.path.insert(0, str(_HERE.parent))
-
 import argparse
 import asyncio
 import contextlib
@@ -52,40 +47,38 @@ import io
 import json
 import os
 import pstats
-import random
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bench.storage import BACKGROUND, T0
-from bot.factory import agreement_version, build
+from bench.seed import answers, fill, no_fsync
+from bot.factory import build
 from bot.offline import OfflineTelegram, Person, samples
-from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
-from bot.rules import form
-from bot.rules.models import Account, AuditEvent, Document, Registration, Role, Status
-from bot.rules.validators import credit_code_check_char, resident_id_check_char
+from bot.offline.records import BotMessage, JSONDict
+from bot.offline.transport import FakeBotAPI
+from bot.rules.models import Registration, Role, Status
 from bot.settings import Settings
 from bot.texts import Texts
 from bot.update_order import PerUserUpdateProcessor
 from conversations import flood
 from conversations.applicant import reminders
-from storage.atomic import dumps
-from storage.persistence import CONVERSATION_PREFIX, USER_DATA, encode_key
+from storage.postgres import PostgresStorage
+from storage.postgres.from_tinydb import copy_from_tinydb
+from storage.postgres.throwaway import ThrowawayCluster, create_database, drop_database
+from storage.protocols import Storage
 from storage.tinydb_store import (
-    INDEXED_STATUSES,
     TinyDBStorage,
-    counter_path,
-    status_dir,
-    user_path,
 )
 
 #: Telegram's overall sending limit for one bot (FACTS.md), the yardstick for throughput.
@@ -100,37 +93,6 @@ ADMIN_CHAT, REVIEWERS = -1001000, (501, 502)
 # Small uploads: the download path's cost per byte is not what this measures, and the kit
 # keeps every file in memory (which would blur the RSS comparison).
 JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
-
-
-# -- what applicants type -----------------------------------------------------------------
-def resident_id(n: int, born: date) -> str:
-    """A valid resident ID number (GB 11643) for sequence ``n``."""
-    first17 = f"110105{born:%Y%m%d}{n % 1000:03d}"
-    return first17 + resident_id_check_char(first17)
-
-
-def answers(n: int, zh: bool) -> dict[str, str]:
-    """Valid typed answers of applicant ``n``; e-mail and administrator id are unique per n."""
-    name = "张伟" if zh else "Wei Zhang"
-    credit17 = f"91330100MA{n % 10**7:07d}"
-    return {
-        "legal_name": name,
-        "legal_id_number": resident_id(n, date(1970, 1, 1) + timedelta(days=n % 12000)),
-        "company_name": f"杭州测试{n}网络科技有限公司" if zh else f"Test {n} Ltd",
-        "credit_code": credit17 + credit_code_check_char(credit17),
-        "business_scope": "技术开发、技术咨询、技术服务；软件开发；互联网销售"
-        if zh
-        else "technology development, technical consulting, software development",
-        "licence_legal_rep": name,
-        "description": "我们为电商商家开发订单打印和发货管理软件，已服务两千多家店铺。"
-        if zh
-        else "We build order printing and shipping software for online stores.",
-        "admin_name": "李娜" if zh else "Na Li",
-        "admin_id_number": resident_id(n + 500, date(1960, 1, 1) + timedelta(days=n % 9000)),
-        "admin_mobile": f"139{n % 10**8:08d}",
-        "admin_email": f"dev{n}@example.com",
-        "admin_account_id": f"admin_{n}",
-    }
 
 
 StepKind = Literal["send", "press", "contact", "upload"]
@@ -172,16 +134,10 @@ def journey(n: int, locale: str, texts: Texts) -> list[Step]:
         Step("send", a["credit_code"]),
         Step("upload", data=PDF + tag, file_name="licence.pdf", mime_type="application/pdf"),
     ]
-    for key in (
-        "business_scope",
-        "licence_legal_rep",
-        "description",
-        "admin_name",
-        "admin_id_number",
-        "admin_mobile",
-        "admin_email",
-        "admin_account_id",
-    ):
+    for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
+        steps.append(Step("send", a[key]))
+    steps.append(press("choice.admin_id_type.resident"))
+    for key in ("admin_id_number", "admin_mobile", "admin_email", "admin_account_id"):
         steps.append(Step("send", a[key]))
     steps.append(press("button.submit"))
     return steps
@@ -202,140 +158,29 @@ async def perform(person: Person, step: Step, floor: bool) -> list[BotMessage]:
     return await person.press(step.text)
 
 
-# -- pre-filling a data folder ------------------------------------------------------------
+def copy_to_postgres(data_dir: Path, database_url: str) -> None:
+    """Copy the filled folder into the (empty) database, as ``migrate --from-tinydb`` does."""
+    with (
+        no_fsync(),
+        TinyDBStorage.open(data_dir) as source,
+        PostgresStorage.open(database_url) as target,
+    ):
+        counts, skipped = copy_from_tinydb(source, target)
+    assert not skipped and counts["registrations"].in_database > 0, (counts, skipped)
+
+
 @contextlib.contextmanager
-def no_fsync() -> Iterator[None]:
-    """Setup only: writes through the storage API without paying an fsync each."""
-    real = os.fsync
-    os.fsync = lambda fd: None
+def postgres_server() -> Iterator[str]:
+    """Where the benchmark's databases are created: DATABASE_URL, or a throwaway cluster."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    cluster = ThrowawayCluster(durable=True)
     try:
-        yield
+        yield cluster.start()
     finally:
-        os.fsync = real
-
-
-def stored_registration(user_id: int, status: Status, rng: random.Random) -> Registration:
-    """A registration as the bot leaves it: drafts part-way, the others complete."""
-    when = T0 + timedelta(seconds=user_id)
-    typed: dict[str, Any] = dict(answers(user_id, zh=True))
-    typed["legal_id_type"] = "resident"
-    for key in ("legal_id_front", "legal_id_back", "licence"):
-        digest = f"{rng.getrandbits(256):064x}"
-        pdf = key == "licence"
-        typed[key] = Document(
-            file_id=f"AgACAgUAAxkBAAI{user_id:012d}{key}",
-            file_unique_id=f"AQAD{user_id:010d}",
-            file_name="licence.pdf" if pdf else None,
-            mime_type="application/pdf" if pdf else "image/jpeg",
-            size=rng.randrange(100_000, 3_000_000),
-            sha256=digest,
-            stored_as=f"files/{digest[:2]}/{digest}.{'pdf' if pdf else 'jpg'}",
-        ).model_dump(mode="json")
-    keys = [f.key for f in form.fields_for(Role.ISV)]
-    registration = Registration(
-        id=Registration.make_id(user_id, Role.ISV),
-        user_id=user_id,
-        role=Role.ISV,
-        status=status,
-        answers={k: typed[k] for k in keys},
-        created_at=when,
-        updated_at=when,
-    )
-    if status is Status.DRAFT:
-        done = rng.randrange(len(keys))
-        registration.answers = {k: typed[k] for k in keys[:done]}
-        registration.cursor = keys[done]
-    elif status is Status.CHANGES_REQUESTED:
-        registration.flagged = {"licence": "营业执照照片不清晰，请重新上传。"}
-        registration.cursor = "licence"
-    if status is not Status.DRAFT:
-        registration.submitted_at = when
-        registration.due_date = (when + timedelta(days=3)).date()
-    return registration
-
-
-def fill(data_dir: Path, size: int, seed: int) -> None:
-    """Write ``size`` applicants as the bot leaves them: account, registration, audit events,
-    status markers, unique claims, and PTB's user data and conversation state of those who
-    are mid-form (loaded at every start, so they count)."""
-    rng = random.Random(seed)
-    version = agreement_version()
-    statuses = [s for s, _ in BACKGROUND]
-    weights = [w for _, w in BACKGROUND]
-    unique_fields = [f for f in form.fields_for(Role.ISV) if f.unique is not None]
-    created: set[Path] = set()
-    claims: list[tuple[str, str, str]] = []  # (kind, value, registration id)
-    mid_form: list[tuple[int, str]] = []  # (user id, registration id)
-
-    def ensure_dir(path: Path) -> None:
-        if path not in created:
-            path.mkdir(parents=True, exist_ok=True)
-            created.add(path)
-
-    for user_id in range(1, size + 1):
-        status = rng.choices(statuses, weights)[0]
-        reg = stored_registration(user_id, status, rng)
-        when = reg.created_at
-        account = Account(
-            user_id=user_id,
-            language_code="zh-hans",
-            phone=f"138{user_id % 10**8:08d}",
-            agreement_version=version,
-            agreement_accepted_at=when,
-            created_at=when,
-            updated_at=when,
-        )
-        events = [
-            AuditEvent(subject=f"account:{user_id}", action="phone_bound", actor=user_id, at=when),
-            AuditEvent(
-                subject=f"account:{user_id}",
-                action="agreement_accepted",
-                actor=user_id,
-                at=when,
-                detail={"version": version},
-            ),
-            AuditEvent(subject=reg.id, action="created", actor=user_id, at=when),
-        ]
-        if status is not Status.DRAFT:
-            events.append(AuditEvent(subject=reg.id, action="submitted", actor=user_id, at=when))
-        # TinyDB's own file format: table -> {doc id: document}.
-        doc = {
-            "account": {"1": account.model_dump(mode="json")},
-            "audit": {str(i): e.model_dump(mode="json") for i, e in enumerate(events, 1)},
-            "registrations": {"1": reg.model_dump(mode="json")},
-        }
-        path = user_path(data_dir, user_id)
-        ensure_dir(path.parent)
-        path.write_bytes(dumps(doc))
-        if status in INDEXED_STATUSES:
-            marker = status_dir(data_dir, status) / reg.id
-            ensure_dir(marker.parent)
-            marker.touch()
-        claims += [
-            (str(f.unique), reg.answers[f.key], reg.id)
-            for f in unique_fields
-            if f.key in reg.answers
-        ]
-        if reg.cursor is not None:
-            mid_form.append((user_id, reg.id))
-    counter_path(data_dir).parent.mkdir(parents=True, exist_ok=True)
-    counter_path(data_dir).write_bytes(dumps({"count": size, "pending": None}))
-
-    # Claims and PTB's entries go through the public API (their file names are the store's
-    # business), just without the fsyncs.
-    with no_fsync(), TinyDBStorage.open(data_dir) as store:
-        for kind, value, owner in claims:
-            store.unique.claim(kind, value, owner)
-        for user_id, rid in mid_form:
-            chat = (user_id, user_id)  # a private chat's id is its user's
-            store.kv.put(USER_DATA, str(user_id), {"active": rid})
-            store.kv.put(CONVERSATION_PREFIX + "applicant", encode_key(chat), "form")
-        # The layout written by hand must read back through the real store.
-        for user_id in rng.sample(range(1, size + 1), min(size, 50)):
-            found = store.registrations.get(Registration.make_id(user_id, Role.ISV))
-            assert found is not None and store.accounts.get(user_id) is not None
-        assert store.registrations.count() == size
-    os.sync()  # the measured fsyncs must not pay for flushing the fill
+        cluster.stop()
 
 
 # -- one measured configuration (a child process) -----------------------------------------
@@ -443,8 +288,10 @@ async def run_floor(applicants: int, mode: Mode) -> dict[str, Any]:
     return result(kit, wall, startup, rss_start) | {"scan_s": 0.0, "scan_mb": 0.0}
 
 
-async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -> dict[str, Any]:
-    """The whole bot on a pre-filled data folder."""
+async def run_ours(
+    data_dir: Path, applicants: int, mode: Mode, profile: bool, database_url: str | None
+) -> dict[str, Any]:
+    """The whole bot on a pre-filled data folder (or the database it was copied into)."""
     # The hourly reminder job would first run a minute after start, in the middle of the
     # walks; it is timed on its own below instead (``scan``).
     assert hasattr(reminders, "REMINDER_FIRST"), "the reminder's first run moved"
@@ -453,7 +300,9 @@ async def run_ours(data_dir: Path, applicants: int, mode: Mode, profile: bool) -
     # (its cost counts) but must not take them for flooders.
     flood.LIMIT = 10**9
     started = time.perf_counter()
-    store = TinyDBStorage.open(data_dir)
+    store: Storage = (
+        PostgresStorage.open(database_url) if database_url else TinyDBStorage.open(data_dir)
+    )
     settings = Settings(
         _env_file=None,
         DATA_DIR=data_dir,
@@ -566,21 +415,26 @@ def child(args: argparse.Namespace) -> int:
     if args.internal == "fill":
         started = time.perf_counter()
         fill(Path(args.data_dir), args.size, args.seed)
+        if args.database_url:
+            copy_to_postgres(Path(args.data_dir), args.database_url)
         figures = {"fill_s": time.perf_counter() - started}
     elif args.internal == "floor":
         figures = asyncio.run(run_floor(args.applicants, mode))
     else:
         data_dir = Path(args.data_dir)
-        figures = asyncio.run(run_ours(data_dir, args.applicants, mode, args.profile))
+        figures = asyncio.run(
+            run_ours(data_dir, args.applicants, mode, args.profile, args.database_url)
+        )
     print("RESULT " + json.dumps(figures), flush=True)
     return 0
 
 
 # -- the parent: runs the children, prints the table --------------------------------------
 def spawn(*argv: str, show_output: bool = False) -> dict[str, Any]:
-    """Run this script as a child with ``--internal ...``; its figures."""
-    command = [sys.executable, str(Path(__file__).resolve()), *argv]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    """Run this module as a child with ``--internal ...``; its figures."""
+    command = [sys.executable, "-m", "bench.flow", *argv]
+    root = Path(__file__).resolve().parent.parent  # where ``bench`` is a package
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
         raise RuntimeError(f"benchmark child failed ({done.returncode}): {' '.join(argv)}")
@@ -634,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-fsync", action="store_true", help="experiment: the bot's fsyncs left out"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--storage", choices=("tinydb", "postgres"), default="tinydb", help="default tinydb"
+    )
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
@@ -648,22 +506,29 @@ def main(argv: list[str] | None = None) -> int:
     mode = Mode(rtt=args.rtt / 1000, per_user=args.per_user)
     print(
         f"{applicants} applicants × {per_walk} updates, interleaved, {mode.describe()}; "
-        "latency = handling time of one update"
+        f"storage {args.storage}; latency = handling time of one update"
     )
     common = ["--applicants", str(applicants), "--seed", str(args.seed), "--rtt", str(args.rtt)]
     common += ["--per-user"] if args.per_user else []
     common += ["--no-fsync"] if args.no_fsync else []
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
-            data_dir = ["--data-dir", tmp]
-            filled = spawn("--internal", "fill", "--size", str(size), *data_dir, *common)
-            profile = ["--profile"] if args.profile and size == sizes[-1] else []
-            ours[size] = spawn(
-                "--internal", "ours", *data_dir, *common, *profile, show_output=bool(profile)
-            )
-            print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(postgres_server()) if args.storage == "postgres" else None
+        for size in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
+                data_dir = ["--data-dir", tmp]
+                if server is not None:
+                    name = f"bench_flow_{os.getpid()}_{size}"
+                    data_dir += ["--database-url", create_database(server, name)]
+                filled = spawn("--internal", "fill", "--size", str(size), *data_dir, *common)
+                profile = ["--profile"] if args.profile and size == sizes[-1] else []
+                ours[size] = spawn(
+                    "--internal", "ours", *data_dir, *common, *profile, show_output=bool(profile)
+                )
+                if server is not None:
+                    drop_database(server, name)
+                print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
 
     header = " ".join(f"{title:>{len(fmt.format(0))}}" for _, title, fmt in COLUMNS)
     print(f"\n{'config':<6} {'stored':>7} {header}")

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import logs
 from bot.factory import build
+from bot.offline import FakeBotAPI, OfflineTelegram
+from bot.offline.ids import RisingIds
 from bot.settings import Settings, describe_errors, load_settings
 from bot.template_check import check_templates
 from bot.texts import Texts
@@ -31,10 +34,24 @@ from storage.postgres.migrations import SchemaTooNew
 from storage.protocols import Storage
 from storage.tinydb_store import TinyDBStorage
 
+HELP_DESCRIPTION = """\
+The developer onboarding bot for Telegram.
+
+Without a command it polls Telegram when TELEGRAM_BOT_TOKEN is set, and opens the
+offline console otherwise, so you can try it without registering a bot."""
+HELP_EPILOG = """\
+Settings come from the environment or a .env file (see .env.example);
+`python -m bot check` validates them. First steps: `python -m bot console`, then /start."""
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=HELP_DESCRIPTION,
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     sub.add_parser("run", help="long polling (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("webhook", help="PTB's webhook server (needs WEBHOOK_URL)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, offline")
@@ -74,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.LOG_LEVEL, [s.get_secret_value() for s in hidden if s])
     if command == "check":
         return check(settings)
+    for warning in settings.warnings():
+        logging.getLogger(__name__).warning(warning)
     if command == "migrate":
         return migrate_from_tinydb(settings, args.from_tinydb)
     if command in ("run", "webhook") and settings.TELEGRAM_BOT_TOKEN is None:
@@ -81,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "webhook" and not settings.WEBHOOK_URL:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
-        storage = open_storage(settings)
+        storage = open_storage(settings, standby=command in ("run", "webhook"))
     except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
         return _fail(f"DATABASE_URL: {error}")
     except DataDirLocked as error:
@@ -90,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"DATA_DIR: cannot open {settings.DATA_DIR}: {error.strerror or error}")
     try:
         if command == "console":
-            return _console(settings, storage, getattr(args, "user", 1))
+            return _console(console_settings(settings), storage, getattr(args, "user", 1))
         application = build(settings, storage)
         try:
             _serve(application, settings, command)
@@ -106,8 +125,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         storage.close()
 
 
+class _StartFailureAtDebug(logging.Filter):
+    """PTB logs a failed start-up (unreachable API, refused token) with a whole traceback
+    at ERROR; ``main`` prints one line naming the setting, so the traceback goes to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "(Bootstrap" not in message or "Abort" not in message:
+            return True
+        logging.getLogger(__name__).debug("start-up failed: %s", message, exc_info=record.exc_info)
+        return False
+
+
 def _serve(application: Any, settings: Settings, command: str) -> None:
     """Run until SIGINT/SIGTERM; both modes stop cleanly and flush the persistence."""
+    # The records come from PTB's network loop, whose logger is "telegram.ext".
+    logging.getLogger("telegram.ext").addFilter(_StartFailureAtDebug())
     if command == "webhook":
         secret = settings.WEBHOOK_SECRET_TOKEN
         assert secret is not None, "main() sets one: webhook mode never runs without a secret"
@@ -124,11 +157,23 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def open_storage(settings: Settings) -> Storage:
-    """PostgreSQL when ``DATABASE_URL`` is set, TinyDB files in ``DATA_DIR`` otherwise."""
+def open_storage(settings: Settings, *, standby: bool = False) -> Storage:
+    """PostgreSQL when ``DATABASE_URL`` is set, TinyDB files in ``DATA_DIR`` otherwise.
+
+    With ``standby`` a second process on the same database waits and takes over when the
+    first one stops or dies, instead of being refused.
+    """
     if settings.DATABASE_URL is not None:
-        return PostgresStorage.open(settings.DATABASE_URL.get_secret_value())
+        return PostgresStorage.open(
+            settings.DATABASE_URL.get_secret_value(), standby=_standing_by if standby else None
+        )
     return TinyDBStorage.open(settings.DATA_DIR)
+
+
+def _standing_by() -> None:
+    logging.getLogger(__name__).warning(
+        "standing by: another bot process holds the database; taking over when it stops"
+    )
 
 
 def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:
@@ -164,23 +209,61 @@ def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:
     return 1 if skipped else 0
 
 
+#: Who plays the desks in the console when the settings name nobody (a fresh clone).
+CONSOLE_REVIEWERS_GROUP, CONSOLE_REVIEWER = -1001000000001, 2
+CONSOLE_SUPPORT_GROUP, CONSOLE_AGENT = -1001000000002, 3
+
+
+def console_settings(settings: Settings) -> Settings:
+    """The settings with a reviewers' group and a support group filled in where unset, so
+    every journey can be tried offline; configured ones are kept."""
+    update: dict[str, object] = {}
+    if settings.ADMIN_CHAT_ID is None:
+        update |= {"ADMIN_CHAT_ID": CONSOLE_REVIEWERS_GROUP, "REVIEWER_IDS": [CONSOLE_REVIEWER]}
+    if settings.SUPPORT_CHAT_ID is None:
+        update |= {"SUPPORT_CHAT_ID": CONSOLE_SUPPORT_GROUP, "SUPPORT_AGENT_IDS": [CONSOLE_AGENT]}
+    return settings.model_copy(update=update)
+
+
+def console_roles(settings: Settings, kit: OfflineTelegram) -> list[str]:
+    """Greeting lines on who to act as; the groups and their people exist in ``kit``."""
+    lines = ["Roles (switch with /as, then /in the group):"]
+    for chat_id, people, title, name in (
+        (settings.ADMIN_CHAT_ID, settings.REVIEWER_IDS, "Reviewers", "reviewer"),
+        (settings.SUPPORT_CHAT_ID, settings.SUPPORT_AGENT_IDS, "Support", "support agent"),
+    ):
+        if chat_id is None:
+            continue
+        group = kit.group(chat_id, title)
+        for user_id in people:
+            group.add(kit.user(user_id, name.title().replace(" ", "")))
+        if people:
+            lines.append(f"  {name}: /as {people[0]} then /in {chat_id} ({title} group)")
+    lines.append("  applicant: /as 1 (any other id is a new applicant)")
+    return lines
+
+
 def _console(settings: Settings, storage: Storage, user_id: int) -> int:
     from bot.console import run_console
-    from bot.offline import OfflineTelegram
 
     # The console is a chat: PTB's INFO lines (started, stopping) would interleave with it.
     if settings.LOG_LEVEL != "DEBUG":
         logging.getLogger("telegram").setLevel(logging.WARNING)
-    kit = OfflineTelegram()
-    for chat_id, title in (
-        (settings.ADMIN_CHAT_ID, "Reviewers"),
-        (settings.SUPPORT_CHAT_ID, "Support"),
-    ):
-        if chat_id is not None:
-            kit.group(chat_id, title)
+    notes = settings.DATA_DIR / "console"
+    restarted = (notes / "ids.json").exists()
+    # Message and update ids go on rising after a restart, as Telegram's do: the bot takes
+    # a message it has seen (a smaller id) as already handled.
+    kit = OfflineTelegram(FakeBotAPI(ids=RisingIds(notes / "ids.json")))
+    roles = console_roles(settings, kit)
+    if restarted:
+        # The bot's data is kept, the console's screen is not: old buttons are gone.
+        roles.append("Earlier messages are not on screen after a restart: /apply resumes.")
+    kit.user(user_id, "Applicant" if user_id == 1 else None)
     application = build(settings, storage, request=kit.api, rate_limit=False)
     kit.attach(application)
-    asyncio.run(run_console(application, kit, user_id=user_id))
+    asyncio.run(
+        run_console(application, kit, user_id=user_id, files_dir=notes / "files", roles=roles)
+    )
     return 0
 
 
@@ -190,6 +273,9 @@ def check(settings: Settings) -> int:
     problems = check_templates(texts)
     for problem in problems:
         print(f"error: template {problem}", file=sys.stderr)
+    unwritable = data_dir_problem(settings.DATA_DIR) if settings.DATABASE_URL is None else None
+    if unwritable:
+        print(f"error: DATA_DIR: {unwritable}", file=sys.stderr)
     token = "set" if settings.TELEGRAM_BOT_TOKEN else "not set (console only)"
     email = f"on via {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.email_enabled else "off"
     print(f"token: {token}")
@@ -200,16 +286,29 @@ def check(settings: Settings) -> int:
     print(f"admin chat: {settings.ADMIN_CHAT_ID or 'not set'}; reviewers: {reviewers}")
     agents = len(settings.SUPPORT_AGENT_IDS)
     print(f"support chat: {settings.SUPPORT_CHAT_ID or 'not set'}; agents: {agents}")
-    if settings.SUPPORT_CHAT_ID is not None and not agents:
-        # Not an error (the FAQ and e-mail still work), but nobody could answer a ticket.
-        print("warning: SUPPORT_AGENT_IDS is empty: tickets are not offered", file=sys.stderr)
+    for warning in settings.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"e-mail: {email}")
     print(f"webhook secret: {webhook_secret(settings)}")
     count = sum(
         len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings
     )
     print(f"templates: {count} rendered, {len(problems)} problem(s)")
-    return 1 if problems else 0
+    return 1 if problems or unwritable else 0
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why the bot could not write its files under ``data_dir``, or None. A real write
+    (permissions alone say nothing for root, nor for a read-only or special file system)."""
+    probe = data_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as error:
+        return f"cannot write in {probe}: {error.strerror or error}"
+    return None
 
 
 def webhook_secret(settings: Settings) -> str:

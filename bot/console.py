@@ -11,7 +11,7 @@ console only chats.
 
 import asyncio
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,29 @@ PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})  # what Telegram clients se
 
 HELP = """\
 Offline console: you are a Telegram user; nothing leaves this machine.
-  TEXT            send a message (bot commands such as /start too)
+  TEXT            send a message (bot commands such as /start too); after a bot message
+                  that asks for a reply (ForceReply) the text is that reply, as in Telegram
+  TEXT \\         a line ending in a backslash goes on on the next line (multi-line text)
   N               press button N of the latest message with buttons in this chat
+  /press TEXT     press the newest button whose label is TEXT (or contains it)
+  /reply [#]N TEXT  reply to bot message #N of this chat (numbers are shown as bot #N)
+  /reply TEXT     reply to the latest bot message of this chat asking for one (else the latest)
   /say TEXT       send TEXT as it is (e.g. a number, or a line starting with /)
   /upload PATH    send a file: JPEG/PNG as a photo, anything else as a document
   /contact [NUM]  share your contact (asks for the number if none is given)
-  /as USER_ID     act as another user (created if new)
+  /as USER_ID     act as another user (created if new), in their private chat
   /in CHAT_ID     type into a group (e.g. the reviewers' group); /in alone: back to private
+  /lang zh|en     the language of your Telegram app (the bot answers in it)
   /?              this help
-  /quit           leave (end of input too)"""
+  /quit           leave (end of input too)
+Files the bot sends are saved on disk; their path is printed under the message."""
 
 
 def format_message(message: BotMessage, *, private_chat: int) -> str:
-    """One bot message as plain text: where, text, attachment, numbered buttons."""
+    """One bot message as plain text: where, its number (to reply to), text, attachment,
+    numbered buttons."""
     where = "" if message.chat_id == private_chat else f"[chat {message.chat_id}] "
-    label = f"{where}bot{' (edited)' if message.edited else ''}: "
+    label = f"{where}bot #{message.message_id}{' (edited)' if message.edited else ''}: "
     text_lines = (message.text or "").splitlines() or [""]
     lines = [label + text_lines[0], *("    " + line for line in text_lines[1:])]
     if document := message.document:
@@ -47,6 +55,8 @@ def format_message(message: BotMessage, *, private_chat: int) -> str:
         lines.append(f"    [document: {name}, {mime}, {document.get('file_size', 0)} bytes]")
     if photo := message.photo:
         lines.append(f"    [photo: {photo['width']}x{photo['height']}]")
+    if asks_for_reply(message):
+        lines.append("    (asks for a reply: type it, or /reply " + f"{message.message_id} TEXT)")
     number = 0
     kind = "" if message.is_inline else "keyboard: "
     for row in message.buttons:
@@ -58,6 +68,21 @@ def format_message(message: BotMessage, *, private_chat: int) -> str:
     return "\n".join(lines)
 
 
+def asks_for_reply(message: BotMessage) -> bool:
+    """Whether the message carries ForceReply: a client opens the reply field for it."""
+    return bool((message.markup or {}).get("force_reply"))
+
+
+def greeting(name: str, user_id: int, roles: Sequence[str] = ()) -> str:
+    """What the console says first: who you are, what to type first, the roles to try."""
+    lines = [
+        f"Offline console: you are {name} (user {user_id}) chatting with @{BOT_USERNAME};"
+        " nothing leaves this machine.",
+        "Type /start to begin (then /apply to register). /? lists the console's commands.",
+    ]
+    return "\n".join([*lines, *roles])
+
+
 class _Console:
     """The state of one console session: who acts, where, and how to print."""
 
@@ -67,12 +92,16 @@ class _Console:
         user_id: int,
         input_fn: Callable[[str], str],
         output_fn: Callable[[str], object],
+        files_dir: Path | None = None,
+        roles: Sequence[str] = (),
     ) -> None:
         self.kit = kit
         self.person: Person = kit.people.get(user_id) or kit.user(user_id, "Console")
         self.chat: int | None = None  # None: the acting person's private chat
         self.input_fn = input_fn
         self.output_fn = output_fn
+        self.files_dir = files_dir  # where files the bot sends are saved (None: not saved)
+        self.roles = roles
 
     @property
     def chat_id(self) -> int:
@@ -96,12 +125,33 @@ class _Console:
             self.out(f"! {call.method} refused: {call.error}")
             return
         for message in call.messages:
-            self.out(format_message(message, private_chat=self.person.id))
+            shown = format_message(message, private_chat=self.person.id)
+            if saved := self.save_file(message):
+                shown += f"\n    saved as {saved}"
+            self.out(shown)
         if call.method == "answerCallbackQuery" and call.params.get("text"):
             kind = "alert" if call.params.get("show_alert") else "toast"
             self.out(f"    ({kind}) {call.params['text']}")
         elif call.method == "deleteMessage":
             self.out(f"    (bot deleted message {call.params.get('message_id')})")
+
+    def save_file(self, message: BotMessage) -> Path | None:
+        """Write the file a bot message carries under ``files_dir``; its path."""
+        attachment = message.document or message.photo
+        if self.files_dir is None or attachment is None or message.edited:
+            return None
+        stored = self.kit.api.files.get(str(attachment.get("file_id")))
+        if stored is None:
+            return None
+        # Chat and message number first: names repeat (every card's licence is licence.pdf).
+        name = stored.file_name or ""
+        if not name:  # photos have no name: the type gives the extension
+            mime = stored.mime_type or ("image/jpeg" if message.photo else "")
+            name = "file" + (mimetypes.guess_extension(mime) or "")
+        path = self.files_dir / f"chat{message.chat_id}-{message.message_id}-{name}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(stored.data)
+        return path
 
     def show_error(self, error: BaseException) -> None:
         """Print an error the application reported (a handler's or a job's)."""
@@ -113,12 +163,20 @@ class _Console:
         """Read a line without blocking the event loop (jobs keep running meanwhile)."""
         return await asyncio.to_thread(self.input_fn, prompt)
 
+    async def read(self) -> str:
+        """One input, joining lines that end in a backslash (multi-line text)."""
+        lines = [await self.ask(self.prompt())]
+        while lines[-1].endswith("\\"):
+            lines[-1] = lines[-1][:-1]
+            lines.append(await self.ask("... "))
+        return "\n".join(lines).strip()
+
     async def loop(self) -> None:
         """Read and act until /quit or end of input."""
-        self.out(f"Chatting with @{BOT_USERNAME} as {self.person.first_name}. /? for help.")
+        self.out(greeting(self.person.first_name, self.person.id, self.roles))
         while True:
             try:
-                line = (await self.ask(self.prompt())).strip()
+                line = await self.read()
             except (EOFError, KeyboardInterrupt):
                 return
             if line == "/quit":
@@ -144,7 +202,15 @@ class _Console:
         elif command == "/as" and arg:
             user_id = int(arg)
             self.person = self.kit.people.get(user_id) or self.kit.user(user_id)
-            self.out(f"(now acting as {self.person.first_name}, id {self.person.id})")
+            self.chat = None  # the previous person's group is not this person's
+            self.out(f"(now acting as {self.person.first_name}, id {self.person.id}, in private)")
+        elif command == "/lang" and arg in ("zh", "en"):
+            self.person.user["language_code"] = arg
+            self.out(f"({self.person.first_name}'s Telegram app is now in {arg})")
+        elif command == "/reply":
+            await self.reply(arg)
+        elif command == "/press" and arg:
+            await self.person.press(arg, chat)
         elif command == "/in":
             self.switch_chat(arg)
         elif command == "/upload" and arg:
@@ -155,11 +221,42 @@ class _Console:
         elif line.isdigit() and (button := self.button(int(line))) is not None:
             message, text = button
             await self.person.press(text, chat, message_id=message.message_id)
+        elif (prompt := self.open_prompt()) is not None and not line.startswith("/"):
+            await self.person.reply_to(prompt.message_id, line, chat)
         else:
             await self.person.send(line, chat)
 
+    def open_prompt(self) -> BotMessage | None:
+        """The bot's latest message in this chat if it asks this person for a reply
+        (ForceReply; a selective one in a group only of the person it answers)."""
+        messages = self.kit.messages(self.chat_id)
+        if not messages or not asks_for_reply(messages[-1]):
+            return None
+        prompt = messages[-1]
+        answered = prompt.raw.get("reply_to_message", {}).get("from", {}).get("id")
+        selective = bool((prompt.markup or {}).get("selective"))
+        return None if selective and answered not in (None, self.person.id) else prompt
+
+    async def reply(self, arg: str) -> None:
+        """``/reply N TEXT`` replies to bot message #N; ``/reply TEXT`` to the prompt."""
+        number, _, rest = arg.partition(" ")
+        if number.removeprefix("#").isdigit() and rest.strip():
+            target: int | None = int(number.removeprefix("#"))
+            text = rest.strip()
+        else:
+            prompts = [m for m in self.kit.messages(self.chat_id) if asks_for_reply(m)]
+            latest = prompts or self.kit.messages(self.chat_id)
+            target, text = (latest[-1].message_id if latest else None), arg
+        if target is None or not text:
+            self.out("! /reply N TEXT: N is the number shown as bot #N in this chat")
+            return
+        await self.person.reply_to(target, text, self.chat_id)
+
     def switch_chat(self, arg: str) -> None:
         """Type into a group from now on, or back into the private chat."""
+        if arg and not arg.lstrip("-").isdigit():
+            self.out("! /in CHAT_ID: a group's id is a negative number")
+            return
         if not arg or int(arg) == self.person.id:
             self.chat = None
             self.out("(back in your private chat with the bot)")
@@ -199,11 +296,15 @@ async def run_console(
     user_id: int = 1,
     input_fn: Callable[[str], str] = input,
     output_fn: Callable[[str], object] = print,
+    files_dir: Path | None = None,
+    roles: Sequence[str] = (),
 ) -> None:
-    """Let a person chat with `app` in a terminal through the offline kit, until /quit or EOF."""
+    """Let a person chat with `app` in a terminal through the offline kit, until /quit or EOF.
+    Files the bot sends are saved under ``files_dir``; ``roles`` are greeting lines on who
+    to act as (reviewer, support agent)."""
     if kit.app is not app:
         kit.attach(app)
-    console = _Console(kit, user_id, input_fn, output_fn)
+    console = _Console(kit, user_id, input_fn, output_fn, files_dir, roles)
     remove_listener = kit.api.add_listener(console.show_call)
     kit.error_listeners.append(console.show_error)
     try:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -19,9 +20,11 @@ from telegram.ext import (
     Defaults,
     PersistenceInput,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.commit_barrier import CommittingMailer, CommittingRequest
 from bot.mailer import Mailer, SmtpMailer
+from bot.offline.identity import OFFLINE_TOKEN
 from bot.rules.models import utcnow
 from bot.rules.workdays import CHINA, china_date
 from bot.services.accounts import AccountService
@@ -50,10 +53,10 @@ from conversations.faq_desk import desk as faq_desk
 from conversations.review import desk as reviewer
 from conversations.review import overview
 from storage.persistence import StorePersistence
-from storage.protocols import Storage
+from storage.protocols import CommitFailed, Storage
+from storage.update_inbox import InboxQueue
 
-#: The token used when no real one is set (offline console and tests); never sent anywhere.
-OFFLINE_TOKEN = "1000:offline-token-0000000000000000000000"
+log = logging.getLogger(__name__)
 
 PRIVATE_COMMANDS = (
     "start",
@@ -74,11 +77,35 @@ PRIVATE_COMMANDS = (
 class DurableApplication(Application):  # type: ignore[type-arg]
     """Writes the persistence after every update instead of once a minute, so nothing the
     bot has acknowledged is lost to a crash (PTB writes its persistence every 60 s by
-    default, and kill -9 loses what that batch held)."""
+    default, and kill -9 loses what that batch held); where the storage commits in groups,
+    each update is a unit of work whose changes are committed at its end at the latest."""
+
+    storage: Storage | None = None
 
     async def process_update(self, update: object) -> None:
+        if self.storage is not None:
+            self.storage.begin()
         await super().process_update(update)
         await self.update_persistence()
+        if isinstance(self.update_queue, InboxQueue):
+            self.update_queue.handled(update)
+        if self.storage is not None:
+            try:
+                self.storage.barrier()
+            except CommitFailed:
+                # Its changes and its inbox mark are gone: handled again after a restart.
+                log.exception("the commit of an update's changes failed")
+
+
+#: How long a job's change may wait for its group commit when no update comes.
+GROUP_COMMIT_SECONDS = 0.1
+
+
+def _commit(storage: Storage) -> Callable[[Context], Coroutine[Any, Any, None]]:
+    async def commit(context: Context) -> None:
+        storage.barrier()
+
+    return commit
 
 
 def agreement_version(root: Any = TEMPLATES_DIR) -> str:
@@ -135,12 +162,32 @@ def build(
         .post_init(_post_init)
         .concurrent_updates(PerUserUpdateProcessor())
     )
-    if request is not None:
+    if storage.inbox is not None:
+        # Each update is stored before Telegram is told it arrived (storage/update_inbox.py).
+        builder = builder.update_queue(InboxQueue(storage.inbox, storage.barrier))
+    if storage.commits_in_groups:
+        # Nothing is sent to Telegram before its commit (bot/commit_barrier.py).
+        sender = request or HTTPXRequest(connection_pool_size=256)
+        builder = builder.request(CommittingRequest(sender, storage.barrier))
+        if request is not None:
+            builder = builder.get_updates_request(request)
+        if mailer is None and settings.email_enabled:
+            mailer = SmtpMailer(settings)
+        if mailer is not None:
+            mailer = CommittingMailer(mailer, storage.barrier)
+    elif request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
         # AIORateLimiter is typed for dict rate-limit args; the builder's default is None.
         builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
+    if isinstance(application, DurableApplication) and storage.commits_in_groups:
+        application.storage = storage
+        jobs = application.job_queue
+        assert jobs is not None, "the job-queue extra is a dependency"
+        # What jobs change (the outbox marking a message sent) is committed soon even when
+        # no update comes: otherwise a crash would send it again.
+        jobs.run_repeating(_commit(storage), interval=GROUP_COMMIT_SECONDS, name="commit")
     services = build_services(settings, storage, texts, clock, mailer, album_wait)
     application.bot_data.services = services
     register_handlers(application, services)
@@ -234,9 +281,13 @@ def schedule_jobs(application: Application, services: Services) -> None:  # type
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Set the command menus per scope and language; needs no getChat/getChatMember."""
+    """Hand the inbox's waiting updates to the application again, then set the command
+    menus per scope and language (needs no getChat/getChatMember)."""
     services: Services = application.bot_data.services
     bot = application.bot
+    if isinstance(application.update_queue, InboxQueue):
+        # Before any new update: what a process that died had received and not handled.
+        await application.update_queue.replay(bot)
     for locale in LOCALES:
         language = None if locale == services.settings.DEFAULT_LOCALE else locale
         commands = [

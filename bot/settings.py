@@ -11,10 +11,19 @@ import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.rules import validators
 from bot.rules.idle import IdleRules
 
 Locale = Literal["zh", "en"]
@@ -102,6 +111,42 @@ class Settings(BaseSettings):
             raise ValueError(f"directory {value} is not writable")
         return value
 
+    @field_validator("ADMIN_CHAT_ID", "SUPPORT_CHAT_ID")
+    @classmethod
+    def _a_group(cls, value: int | None) -> int | None:
+        # Group and supergroup ids are negative; a positive id is one person's private chat,
+        # where nobody else would see the cards or tickets.
+        if value is not None and value >= 0:
+            raise ValueError(
+                f"{value} is a person's private chat, not a group "
+                "(a group's id is negative, e.g. -1001234567890)"
+            )
+        return value
+
+    @field_validator("SUPPORT_CHAT_ID")
+    @classmethod
+    def _not_the_reviewers_group(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # Support agents would see applicants' documents, and both desks' commands collide.
+        if value is not None and value == info.data.get("ADMIN_CHAT_ID"):
+            raise ValueError("the same chat as ADMIN_CHAT_ID (use a group of its own)")
+        return value
+
+    @field_validator("SUPPORT_EMAIL", "SMTP_FROM")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        try:
+            return validators.email(value)
+        except validators.Invalid:
+            raise ValueError("not a valid e-mail address (e.g. support@example.com)") from None
+
+    @field_validator("WEBHOOK_URL")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme != "https" or not urlsplit(value).netloc):
+            # Telegram delivers webhooks over HTTPS only; setWebhook would refuse it.
+            raise ValueError("must be an https:// address (Telegram posts updates over HTTPS only)")
+        return value
+
     @field_validator("SMTP_HOST")
     @classmethod
     def _blank_host_is_off(cls, value: str | None) -> str | None:
@@ -116,6 +161,16 @@ class Settings(BaseSettings):
                 "(the warning comes that many days before the expiry)"
             )
         return self
+
+    def warnings(self) -> list[str]:
+        """Settings the bot runs with but that leave a desk unusable: one line each."""
+        found = []
+        if self.ADMIN_CHAT_ID is not None and not self.REVIEWER_IDS:
+            found.append("REVIEWER_IDS is empty: nobody can decide on submissions")
+        if self.SUPPORT_CHAT_ID is not None and not self.SUPPORT_AGENT_IDS:
+            # Not an error (the FAQ and e-mail still work), but nobody could answer a ticket.
+            found.append("SUPPORT_AGENT_IDS is empty: tickets are not offered")
+        return found
 
     @property
     def idle_rules(self) -> IdleRules:
@@ -143,9 +198,10 @@ def describe_errors(error: ValidationError) -> list[str]:
     """One line per invalid setting: the variable's name and the problem, no input echoed."""
     lines = []
     for item in error.errors(include_input=False, include_url=False):
-        name = ".".join(str(part) for part in item["loc"]) or "settings"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
+        # A rule between settings names its variables itself.
+        name = ".".join(str(part) for part in item["loc"])
+        lines.append(f"{name}: {message}" if name else message)
     return lines
 
 

@@ -4,6 +4,7 @@ would refuse. Used by ``python -m bot check`` and by the template tests."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import TemplateError
@@ -77,7 +78,8 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
     ]
     sections = [(s.key, [(f.key, user_text) for f in s.fields]) for s in FORM]
     samples: dict[str, dict[str, Any]] = {
-        "start": {"name": user_text},
+        "start": {"name": user_text, "email": True},
+        "agreement": {"email": True},
         "phone": {"notice": user_text},
         "agreement_page": {
             "body": "…",
@@ -90,6 +92,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "roles": {
             "roles": list(Role),
             "available": [Role.ISV],
+            "states": {Role.MERCHANT.value: Status.CHANGES_REQUESTED.value},
             "notice": user_text,
             "continuing": True,
         },
@@ -111,8 +114,23 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "flagged": {"legal_name": user_text},
             "notice": user_text,
         },
-        "submitted": {"registration": registration},
-        "status": {"registrations": sample_registrations()},
+        "submitted": {"registration": registration, "email": True},
+        "status": {
+            "registrations": sample_registrations(),
+            "reasons": {r.id: reasons for r in sample_registrations()},
+            "timelines": {
+                r.id: [
+                    SimpleNamespace(
+                        at=datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
+                        action=e.action,
+                        general=user_text,
+                        reasons=reasons,
+                    )
+                    for e in events
+                ]
+                for r in sample_registrations()
+            },
+        },
         "support": {"email": "support@example.com", "ticket": 17, "desk": True},
         "faq": {},
         "faq_answer": {"title": user_text, "answer": user_text},
@@ -245,6 +263,7 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "wording": user_text,
         "answered": 4,
         "count": 2,
+        "reason": user_text,
     }
 
 

@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from bot.rules.workdays import CHINA
 from bot.settings import LOCALES
+from bot.telegram_html import utf16_len
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -45,7 +46,7 @@ def clip(value: object, units: int) -> str:
     "…" when cut; keeps the value as escaped markup when it was markup."""
     is_markup = isinstance(value, Markup)
     text = value.unescape() if isinstance(value, Markup) else str(value)
-    if len(text.encode("utf-16-le")) // 2 <= units:
+    if utf16_len(text) <= units:
         return value if isinstance(value, str) else text
     kept: list[str] = []
     used = 0

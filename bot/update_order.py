@@ -2,7 +2,7 @@
 
 PTB handles one update at a time by default, so every user waits for every other user's Bot
 API round trips (about 50 ms each to Telegram): 1.8 calls per update make that ~10 updates/s
-for the whole bot (``python bench/flow.py --rtt 50``). PTB's own ``concurrent_updates``
+for the whole bot (``python -m bench.flow --rtt 50``). PTB's own ``concurrent_updates``
 would run two answers of the *same* user at once, and a ``ConversationHandler`` then runs a
 state's handler twice (the second update reads the state before the first has moved it).
 This processor keeps one queue per user instead: a user's updates run one after the other,

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.settings import LOCALES
-from conversations import faq, keyboards
+from conversations import faq, keyboards, presenter
 from conversations import support as tickets
 from conversations.common import (
     Context,
@@ -35,7 +35,11 @@ async def start(update: Update, context: Context) -> None:
     context.services.accounts.ensure(user.id, source=source, language_code=user.language_code)
     turn = Turn.of(update, context)
     await turn.reply(
-        turn.render("start", name=user.first_name or ""),
+        turn.render(
+            "start",
+            name=user.first_name or "",
+            email=context.services.settings.email_enabled,
+        ),
         keyboards.main_menu(turn.texts, turn.locale),
     )
 
@@ -73,8 +77,21 @@ async def status(update: Update, context: Context) -> None:
     """Each registration with its role, status, last change and expected answer date."""
     turn = Turn.of(update, context)
     await turn.acknowledge()
-    registrations = context.services.registrations.of_user(turn.user_id)
-    await turn.reply(turn.render("status", registrations=registrations))
+    service = context.services.registrations
+    registrations = service.of_user(turn.user_id)
+    await turn.reply(
+        turn.render(
+            "status",
+            registrations=registrations,
+            reasons={
+                r.id: presenter.flagged_reasons(turn.texts, turn.locale, r) for r in registrations
+            },
+            timelines={
+                r.id: presenter.timeline(turn.texts, turn.locale, service.timeline(r.id))
+                for r in registrations
+            },
+        )
+    )
 
 
 async def support(update: Update, context: Context) -> None:

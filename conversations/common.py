@@ -210,6 +210,8 @@ class Turn:
     user_id: int
     locale: str
     update: Update | None = None
+    #: Where this audience's button labels are (``<buttons>.<key>`` in the texts).
+    buttons: str = "button"
 
     @classmethod
     def of(cls, update: Update, context: Context) -> Turn:
@@ -217,6 +219,15 @@ class Turn:
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None and user is not None
         return cls(context, chat.id, user.id, locale_of(update, context), update)
+
+    @classmethod
+    def staff(cls, update: Update, context: Context, buttons: str) -> Turn:
+        """The turn of an update in a staff group (reviewers, support), which reads the
+        platform's language (DEFAULT_LOCALE) whoever writes."""
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None and user is not None
+        locale = context.services.settings.DEFAULT_LOCALE
+        return cls(context, chat.id, user.id, locale, update, buttons)
 
     @classmethod
     def in_chat(cls, context: Context, chat_id: int, user_id: int, locale: str) -> Turn:
@@ -236,6 +247,11 @@ class Turn:
         return self.context.services.texts
 
     @property
+    def is_press(self) -> bool:
+        """Whether the update is a button press."""
+        return self.update is not None and self.update.callback_query is not None
+
+    @property
     def pressed(self) -> str | None:
         """The pressed button's callback data, when the update is a press."""
         query = self.update.callback_query if self.update is not None else None
@@ -248,6 +264,10 @@ class Turn:
     def plain(self, key: str, **params: Any) -> str:
         """A short text in the turn's language, as plain text (buttons, alerts)."""
         return self.texts.plain(self.locale, key, **params)
+
+    def button(self, key: str, **params: Any) -> str:
+        """A button's label (plain text) in the turn's language."""
+        return self.plain(f"{self.buttons}.{key}", **params)
 
     def render(self, template: str, **params: Any) -> str:
         """A whole message from a template, in the turn's language."""

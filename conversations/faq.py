@@ -20,7 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.services.faq_book import Entry
 from bot.texts import Texts
 from conversations import keyboards
-from conversations.common import Context, acknowledge, callback_parts, locale_of, reply
+from conversations.common import Context, Turn, callback_parts
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -56,85 +56,80 @@ def answer(texts: Texts, locale: str, entry: Entry, email: str) -> Markup:
     return texts.t(locale, f"faq.{entry.key}.answer", email=email)
 
 
-def _tickets_available(context: Context) -> bool:
-    return context.services.settings.support_desk
-
-
 async def topics(update: Update, context: Context) -> None:
     """Every entry as a button (/faq, the menu's FAQ button, "all questions")."""
-    await acknowledge(update, context)
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    await _topics(Turn.of(update, context))
+
+
+async def _topics(turn: Turn) -> None:
+    await turn.acknowledge()
     rows = [
-        [(title_plain(texts, locale, entry), f"faq:t:{entry.key}")]
-        for entry in context.services.faq.book.entries()
+        [(title_plain(turn.texts, turn.locale, entry), f"faq:t:{entry.key}")]
+        for entry in turn.services.faq.book.entries()
     ]
-    await reply(update, texts.render(locale, "faq"), keyboards.inline(rows))
+    await turn.reply(turn.render("faq"), keyboards.inline(rows))
 
 
 async def on_topic(update: Update, context: Context) -> None:
     """An entry's button: its answer."""
+    turn = Turn.of(update, context)
     parts = callback_parts(update)
     entry = context.services.faq.book.get(parts[2]) if len(parts) == 3 else None
     if entry is None:
         # A forged button, or an entry an agent removed since the list was sent.
-        locale = locale_of(update, context)
-        await acknowledge(
-            update, context, context.services.texts.plain(locale, "misc.stale_button")
-        )
-        await topics(update, context)
+        await turn.acknowledge(turn.plain("misc.stale_button"))
+        await _topics(turn)
         return
-    await acknowledge(update, context)
-    await _answer(update, context, entry, None)
+    await turn.acknowledge()
+    await _answer(turn, entry, None)
 
 
 async def answer_question(update: Update, context: Context) -> None:
     """A question typed in the user's own words: the matching answer, else an offer of
     support with the closest entries (and the question is kept as a gap)."""
+    turn = Turn.of(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
     faq = context.services.faq
-    verdict = faq.ask(message.text, locale_of(update, context))
+    verdict = faq.ask(message.text, turn.locale)
     entry = faq.book.get(verdict.answer) if verdict.answer is not None else None
     if entry is not None:
-        await _answer(update, context, entry, message.message_id)
+        await _answer(turn, entry, message.message_id)
     else:
-        await _offer(update, context, "no_match", verdict.suggestions, message.message_id)
+        await _offer(turn, "no_match", verdict.suggestions, message.message_id)
 
 
-async def _answer(update: Update, context: Context, entry: Entry, question: int | None) -> None:
+async def _answer(turn: Turn, entry: Entry, question: int | None) -> None:
     """An entry, asking whether it helped; "no" remembers the question to pass it on. A
     typed question is quoted, so "didn't help" can read it back from the answer."""
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    texts, locale = turn.texts, turn.locale
     asked = f":{question}" if question is not None else ""
     rows = [
         [
-            (texts.plain(locale, "button.faq_helped"), f"faq:y:{entry.key}"),
-            (texts.plain(locale, "button.faq_not_helped"), f"faq:n:{entry.key}{asked}"),
+            (turn.plain("button.faq_helped"), f"faq:y:{entry.key}"),
+            (turn.plain("button.faq_not_helped"), f"faq:n:{entry.key}{asked}"),
         ],
-        [(texts.plain(locale, "button.faq_topics"), "menu:faq")],
+        [(turn.plain("button.faq_topics"), "menu:faq")],
     ]
-    email = context.services.settings.SUPPORT_EMAIL
-    text = texts.render(
-        locale,
+    email = turn.services.settings.SUPPORT_EMAIL
+    text = turn.render(
         "faq_answer",
         title=title(texts, locale, entry),
         answer=answer(texts, locale, entry, email),
     )
-    await reply(update, text, keyboards.inline(rows), quote=question)
-    context.services.faq.answered(entry.key)
+    await turn.reply(text, keyboards.inline(rows), quote=question)
+    turn.services.faq.answered(entry.key)
 
 
 async def on_helped(update: Update, context: Context) -> None:
     """The answer helped: say we are glad, and how to ask more."""
-    await acknowledge(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     faq = context.services.faq
     if len(parts) >= 3 and faq.book.get(parts[2]) is not None:
         faq.helped(parts[2])
-    locale = locale_of(update, context)
-    await reply(update, context.services.texts.t(locale, "faq_ui.glad"))
+    await turn.reply(turn.t("faq_ui.glad"))
 
 
 def _question_text(update: Update, question: int | None) -> str | None:
@@ -151,46 +146,42 @@ def _question_text(update: Update, question: int | None) -> str | None:
 async def on_not_helped(update: Update, context: Context) -> None:
     """The answer did not help: offer support, carrying the question along if there was one,
     and keep that question as a gap."""
-    await acknowledge(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     question = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
     faq = context.services.faq
     if len(parts) >= 3 and faq.book.get(parts[2]) is not None:
         text = _question_text(update, question)
-        faq.not_helped(parts[2], text, locale_of(update, context))
-    await _offer(update, context, "not_helped", (), question)
+        faq.not_helped(parts[2], text, turn.locale)
+    await _offer(turn, "not_helped", (), question)
 
 
 async def _offer(
-    update: Update,
-    context: Context,
-    reason: str,
-    suggestions: tuple[str, ...],
-    question: int | None,
+    turn: Turn, reason: str, suggestions: tuple[str, ...], question: int | None
 ) -> None:
     """Support: a ticket here (when a support desk is set) or the e-mail; plus entries that
     came close, and the full list."""
-    locale = locale_of(update, context)
-    texts = context.services.texts
-    book = context.services.faq.book
+    texts, locale = turn.texts, turn.locale
+    book = turn.services.faq.book
     close = [entry for entry in (book.get(key) for key in suggestions) if entry is not None]
     rows: list[list[tuple[str, str]]] = [
         [(title_plain(texts, locale, entry), f"faq:t:{entry.key}")] for entry in close
     ]
-    desk = _tickets_available(context)
+    desk = turn.services.settings.support_desk
     if desk:
         # The question's message id rides along, so the ticket starts with it.
         asked = f":{question}" if question is not None else ""
-        rows.append([(texts.plain(locale, "button.open_ticket"), f"sup:open{asked}")])
-    rows.append([(texts.plain(locale, "button.faq_topics"), "menu:faq")])
+        rows.append([(turn.plain("button.open_ticket"), f"sup:open{asked}")])
+    rows.append([(turn.plain("button.faq_topics"), "menu:faq")])
     params: dict[str, Any] = {
         "reason": reason,
         "suggestions": bool(close),
         "desk": desk,
         "carried": question is not None,
-        "email": context.services.settings.SUPPORT_EMAIL,
+        "email": turn.services.settings.SUPPORT_EMAIL,
     }
-    await reply(update, texts.render(locale, "faq_offer", **params), keyboards.inline(rows))
+    await turn.reply(turn.render("faq_offer", **params), keyboards.inline(rows))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -4,12 +4,16 @@ numbers masked unless a reviewer reveals them; files by name and size; choices b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
 from markupsafe import escape
 from telegram import InlineKeyboardMarkup
 
 from bot.rules import documents, form, reasons
 from bot.rules.form import Kind
-from bot.rules.models import Registration
+from bot.rules.models import AuditEvent, Registration
 from bot.rules.status import WAITING
 from bot.texts import Texts
 from conversations import keyboards
@@ -79,6 +83,31 @@ def flagged_reasons(texts: Texts, locale: str, registration: Registration) -> li
     ]
 
 
+@dataclass(frozen=True)
+class Moment:
+    """One step of an applicant's timeline: when, what, and the reasons given."""
+
+    at: datetime
+    action: str
+    general: str | None
+    reasons: Sequence[tuple[str, str]]
+
+
+def timeline(texts: Texts, locale: str, events: list[AuditEvent]) -> list[Moment]:
+    """Submissions and decisions as the applicant reads them (reasons in their language)."""
+    moments = []
+    for event in events:
+        fields = event.detail.get("fields")
+        reasons = [
+            (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, str(value)))
+            for key, value in (fields.items() if isinstance(fields, dict) else [])
+            if key in form.FIELDS
+        ]
+        general = event.detail.get("reason")
+        moments.append(Moment(event.at, event.action, str(general) if general else None, reasons))
+    return moments
+
+
 def card(
     services: Services, registration: Registration, *, revealed: bool = False
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -112,6 +141,7 @@ def card_buttons(services: Services, registration: Registration) -> InlineKeyboa
         [
             [first, (b("approve"), f"rv:approve:{rid}")],
             [(b("changes"), f"rv:changes:{rid}"), (b("reject"), f"rv:reject:{rid}")],
+            [(b("remove"), f"rv:remove:{rid}")],
             [(b("reveal"), f"rv:reveal:{rid}"), (b("history"), f"rv:history:{rid}")],
         ]
     )

@@ -31,11 +31,9 @@ from conversations import keyboards
 from conversations.common import (
     Context,
     Services,
-    acknowledge,
+    Turn,
     callback_parts,
-    locale_of,
     refuse_in_group,
-    reply,
 )
 
 log = logging.getLogger(__name__)
@@ -120,16 +118,16 @@ def staff_locale(context: Context) -> str:
 # -- the user's side ---------------------------------------------------------------------
 async def open_ticket(update: Update, context: Context) -> None:
     """Open a ticket (or show the open one); a question carried from the FAQ goes first."""
-    await acknowledge(update, context)
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     services = context.services
     texts = services.texts
-    locale = locale_of(update, context)
     support_chat = services.settings.SUPPORT_CHAT_ID
     if support_chat is None or not services.settings.support_desk or chat.type != ChatType.PRIVATE:
         email = services.settings.SUPPORT_EMAIL
-        await reply(update, texts.t(locale, "ticket.unavailable", email=email))
+        await turn.reply(turn.t("ticket.unavailable", email=email))
         return
     # Agents' replies and the closing notice reach the user outside their updates: the
     # account remembers the language to write in.
@@ -137,17 +135,16 @@ async def open_ticket(update: Update, context: Context) -> None:
     tickets = context.services.support
     ticket, new = tickets.open(user.id)
     if not new:
-        await reply(
-            update,
-            texts.t(locale, "ticket.already_open", ticket=ticket.id),
-            ticket_buttons(texts, locale, ticket),
+        await turn.reply(
+            turn.t("ticket.already_open", ticket=ticket.id),
+            ticket_buttons(turn.texts, turn.locale, ticket),
         )
         return
     staff = staff_locale(context)
     try:
         header = await context.bot.send_message(
             support_chat,
-            _header(context, user, ticket, locale),
+            _header(context, user, ticket, turn.locale),
             reply_markup=ticket_buttons(texts, staff, ticket),
         )
     except TelegramError:
@@ -155,7 +152,7 @@ async def open_ticket(update: Update, context: Context) -> None:
         # Nobody would read the user's messages: close it and point to the e-mail.
         tickets.close(ticket, ClosedBy.SYSTEM)
         email = services.settings.SUPPORT_EMAIL
-        await reply(update, texts.t(locale, "ticket.unavailable", email=email))
+        await turn.reply(turn.t("ticket.unavailable", email=email))
         return
     ticket = tickets.posted_header(ticket, support_chat, header.message_id)
     parts = callback_parts(update)
@@ -163,10 +160,9 @@ async def open_ticket(update: Update, context: Context) -> None:
     passed_on = False
     if question is not None:
         passed_on = await _copy_to_support(context, ticket, chat.id, question) is not None
-    await reply(
-        update,
-        texts.render(locale, "ticket_opened", ticket=ticket.id, question=passed_on),
-        ticket_buttons(texts, locale, ticket),
+    await turn.reply(
+        turn.render("ticket_opened", ticket=ticket.id, question=passed_on),
+        ticket_buttons(turn.texts, turn.locale, ticket),
     )
 
 
@@ -218,43 +214,39 @@ async def relay_to_support(update: Update, context: Context) -> None:
     ticket = tickets.open_ticket(user.id)
     if ticket is None:
         return
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    turn = Turn.of(update, context)
     if not tickets.allow(user.id):
-        await reply(update, texts.t(locale, "ticket.rate_limited", limit=tickets.limit))
+        await turn.reply(turn.t("ticket.rate_limited", limit=tickets.limit))
         return
     if not relayable(message):
-        await reply(update, texts.t(locale, "ticket.unsupported"))
+        await turn.reply(turn.t("ticket.unsupported"))
         return
     relayed = await _copy_to_support(context, ticket, message.chat_id, message.message_id)
     if relayed is None:
-        await reply(update, texts.t(locale, "ticket.relay_failed"))
+        await turn.reply(turn.t("ticket.relay_failed"))
     elif relayed.from_user == 1:
         # Said once per ticket: acknowledging every message would double the chat.
-        await reply(update, texts.t(locale, "ticket.sent", ticket=ticket.id))
+        await turn.reply(turn.t("ticket.sent", ticket=ticket.id))
 
 
 async def close_own(update: Update, context: Context) -> None:
     """The user closes their ticket (/close, or the button in the private chat)."""
-    await acknowledge(update, context)
-    user = update.effective_user
-    assert user is not None
-    locale = locale_of(update, context)
-    texts = context.services.texts
+    turn = Turn.of(update, context)
+    await turn.acknowledge()
     tickets = context.services.support
-    ticket = tickets.open_ticket(user.id)
+    ticket = tickets.open_ticket(turn.user_id)
     parts = callback_parts(update)
     if len(parts) == 3 and (ticket is None or parts[2] != str(ticket.id)):
         # The button of an earlier ticket: that one is closed, a newer one stays open.
-        await reply(update, texts.t(locale, "ticket.already_closed", ticket=parts[2]))
+        await turn.reply(turn.t("ticket.already_closed", ticket=parts[2]))
         return
     if ticket is None:
-        await reply(update, texts.t(locale, "ticket.none_open"))
+        await turn.reply(turn.t("ticket.none_open"))
         return
     ticket = tickets.close(ticket, ClosedBy.USER)
-    notice = texts.t(staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
+    notice = turn.texts.t(staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)
     await _tell_support(context, ticket, notice)
-    await reply(update, texts.t(locale, "ticket.closed_by_user", ticket=ticket.id))
+    await turn.reply(turn.t("ticket.closed_by_user", ticket=ticket.id))
 
 
 async def _tell_support(context: Context, ticket: Ticket, text: str) -> None:

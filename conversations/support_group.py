@@ -16,10 +16,10 @@ from bot.services.support import ClosedBy, Ticket
 from conversations.common import (
     Context,
     Services,
+    Turn,
     account_locale,
     acknowledge,
     callback_parts,
-    reply,
 )
 from conversations.support import (
     RepliesToTicket,
@@ -28,7 +28,6 @@ from conversations.support import (
     is_agent,
     refuse,
     relayable,
-    staff_locale,
 )
 
 log = logging.getLogger(__name__)
@@ -45,21 +44,20 @@ async def answer_user(update: Update, context: Context) -> None:
     ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
     if ticket is None:
         return
-    texts = context.services.texts
-    staff = staff_locale(context)
+    turn = Turn.staff(update, context, "button")
     problem: str | None = None
     if not ticket.is_open:
-        problem = texts.t(staff, "ticket.group_closed_not_delivered", ticket=ticket.id)
+        problem = turn.t("ticket.group_closed_not_delivered", ticket=ticket.id)
     elif not relayable(message):
-        problem = texts.t(staff, "ticket.group_unsupported")
+        problem = turn.t("ticket.group_unsupported")
     else:
         try:
             await _deliver(context, ticket, message)
         except Forbidden:
-            problem = texts.t(staff, "ticket.group_blocked", ticket=ticket.id)
+            problem = turn.t("ticket.group_blocked", ticket=ticket.id)
         except TelegramError:
             log.warning("ticket %s: reply not delivered", ticket.id, exc_info=True)
-            problem = texts.t(staff, "ticket.group_not_delivered", ticket=ticket.id)
+            problem = turn.t("ticket.group_not_delivered", ticket=ticket.id)
         else:
             tickets.relayed_to_user(ticket)
     if problem is not None:
@@ -89,12 +87,11 @@ async def _deliver(context: Context, ticket: Ticket, message: Message) -> None:
 
 async def close_by_agent(update: Update, context: Context) -> None:
     """/close in reply to a ticket message, or the header's button: close it, tell the user."""
-    await acknowledge(update, context)
+    turn = Turn.staff(update, context, "button")
+    await turn.acknowledge()
     message = update.effective_message
     agent = update.effective_user
     assert message is not None and agent is not None
-    texts = context.services.texts
-    staff = staff_locale(context)
     tickets = context.services.support
     parts = callback_parts(update)
     ticket: Ticket | None = None
@@ -103,22 +100,20 @@ async def close_by_agent(update: Update, context: Context) -> None:
     elif message.reply_to_message is not None:
         ticket = tickets.ticket_for(message.chat_id, message.reply_to_message.message_id)
     if ticket is None:
-        await reply(update, texts.t(staff, "ticket.group_reply_to_close"))
+        await turn.reply(turn.t("ticket.group_reply_to_close"))
         return
     if not ticket.is_open:
-        await reply(update, texts.t(staff, "ticket.group_already_closed", ticket=ticket.id))
+        await turn.reply(turn.t("ticket.group_already_closed", ticket=ticket.id))
         return
     ticket = tickets.close(ticket, ClosedBy.SUPPORT)
     locale = account_locale(context.services, ticket.user_id)
+    told = turn.texts.t(locale, "ticket.closed_by_agent", ticket=ticket.id)
     try:
-        await context.bot.send_message(
-            ticket.user_id, texts.t(locale, "ticket.closed_by_agent", ticket=ticket.id)
-        )
+        await context.bot.send_message(ticket.user_id, told)
     except TelegramError:
         log.info("ticket %s: the user was not told of the closing", ticket.id, exc_info=True)
-    await reply(
-        update,
-        texts.t(staff, "ticket.group_closed_by_agent", ticket=ticket.id, name=agent.full_name),
+    await turn.reply(
+        turn.t("ticket.group_closed_by_agent", ticket=ticket.id, name=agent.full_name),
     )
 
 

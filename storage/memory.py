@@ -17,6 +17,7 @@ from storage.protocols import (
     AccountRepository,
     AuditLog,
     DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -215,6 +216,14 @@ class MemoryStorage:
         self.audit: AuditLog = audit
         self.kv: KeyValueStore = MemoryKeyValueStore()
         self.files: DocumentStore = MemoryDocuments()
+        self.inbox: Inbox | None = None
+        self.commits_in_groups = False
+
+    def begin(self) -> None:
+        """Nothing to track: every change is durable when its call returns."""
+
+    def barrier(self) -> None:
+        """Nothing to commit: every change is durable when its call returns."""
 
     def close(self) -> None:
         """Nothing to release."""

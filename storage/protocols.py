@@ -1,8 +1,10 @@
 """The contracts the services depend on (the rules in ``bot/rules/`` depend on none);
 implementations: ``tinydb_store``, ``memory`` (tests) and ``postgres``.
 
-Every method is synchronous and returns only after the change is durable: the caller may
-acknowledge it to the user as soon as the call returns.
+Every method is synchronous. A change is durable when the call returns, or, where the
+storage commits in groups (``Storage.commits_in_groups``: PostgreSQL), once ``barrier``
+returns: the application calls it before every Bot API request and e-mail and at the end of
+each update, so nothing is acknowledged before its commit.
 
 Changes come from one thread (the event loop's). Reads and scans may also run in a worker
 thread meanwhile (exports, searches, the reminders' scan of drafts): files are replaced
@@ -15,6 +17,11 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.rules.models import Account, AuditEvent, Registration
+
+
+class CommitFailed(RuntimeError):
+    """A group commit holding this unit of work's changes failed: they are gone, and
+    nothing that depends on them may be told to anyone."""
 
 
 class AccountRepository(Protocol):
@@ -108,6 +115,20 @@ class DocumentStore(Protocol):
         """Delete user ``owner``'s documents whose names are not in ``keep``; how many."""
 
 
+class Inbox(Protocol):
+    """Updates received from Telegram, stored before Telegram is told they arrived, so an
+    update handed over is handled even when the process dies before handling it."""
+
+    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
+        """Store an update durably; False when it was received before (handled or not)."""
+
+    def done(self, update_id: int) -> None:
+        """Mark an update handled (it is not handed out again; its id is remembered)."""
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """The payloads of the updates received and not handled, oldest first."""
+
+
 class Storage(Protocol):
     """Everything the application stores, opened once per process."""
 
@@ -117,5 +138,19 @@ class Storage(Protocol):
     audit: AuditLog
     kv: KeyValueStore
     files: DocumentStore
+    #: None where updates are not stored (TinyDB, memory): as PTB does, Telegram's own
+    #: redelivery of unconfirmed updates is all there is.
+    inbox: Inbox | None
+    #: True where changes are committed in groups by ``barrier`` (PostgreSQL).
+    commits_in_groups: bool
+
+    def begin(self) -> None:
+        """Start a unit of work (one update) in the current task."""
+
+    def barrier(self) -> None:
+        """Make every change made so far durable. Where changes are committed in groups
+        (PostgreSQL), nothing may be told to anyone before this returns; it raises when a
+        change of this unit of work was lost with its group. Elsewhere a change is durable
+        when its call returns and this does nothing."""
 
     def close(self) -> None: ...

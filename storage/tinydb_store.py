@@ -47,6 +47,7 @@ from storage.protocols import (
     AccountRepository,
     AuditLog,
     DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -600,6 +601,14 @@ class TinyDBStorage:
         self.audit: AuditLog = TinyDBAuditLog(self._root)
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
         self.files: DocumentStore = FileStore(data_dir)
+        self.inbox: Inbox | None = None
+        self.commits_in_groups = False
+
+    def begin(self) -> None:
+        """Nothing to track: every change is durable when its call returns."""
+
+    def barrier(self) -> None:
+        """Nothing to commit: every change is durable when its call returns."""
 
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:

@@ -1,20 +1,12 @@
 """Telegram without the network: a fake Bot API and people who chat with the bot through it,
 in-process or over HTTP on 127.0.0.1 (``BotApiServer``) for a bot in another process."""
 
+from bot.offline.faults import Fault, FaultKind
 from bot.offline.http_server import BotApiServer, HttpTelegram, UpdateQueue
+from bot.offline.identity import BOT_ID, BOT_USERNAME, OFFLINE_TOKEN
 from bot.offline.people import Group, OfflineTelegram, Person
-from bot.offline.transport import (
-    BOT_ID,
-    BOT_USERNAME,
-    OFFLINE_TOKEN,
-    BotMessage,
-    FakeBotAPI,
-    Fault,
-    FaultKind,
-    SentCall,
-    StoredFile,
-    html_to_text,
-)
+from bot.offline.records import BotMessage, SentCall, StoredFile
+from bot.offline.transport import FakeBotAPI
 
 __all__ = [
     "BOT_ID",
@@ -32,5 +24,4 @@ __all__ = [
     "SentCall",
     "StoredFile",
     "UpdateQueue",
-    "html_to_text",
 ]

@@ -35,7 +35,8 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.offline.people import OfflineTelegram
-from bot.offline.transport import BotMessage, FakeBotAPI, JSONDict
+from bot.offline.records import BotMessage, JSONDict
+from bot.offline.transport import FakeBotAPI
 
 HOST: Final = "127.0.0.1"
 #: Longest long poll the server grants (Telegram caps ``timeout`` the same way).

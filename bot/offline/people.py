@@ -16,15 +16,10 @@ from typing import Any, Literal, TypeAlias, TypeVar
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, ExtBot
 
-from bot.offline.transport import (
-    BOT_ID,
-    BOT_USERNAME,
-    OFFLINE_TOKEN,
-    BotMessage,
-    FakeBotAPI,
-    JSONDict,
-    utf16_len,
-)
+from bot.offline.identity import BOT_ID, BOT_USERNAME, OFFLINE_TOKEN
+from bot.offline.records import BotMessage, JSONDict
+from bot.offline.transport import FakeBotAPI
+from bot.telegram_html import utf16_len
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 BuilderT = TypeVar("BuilderT", bound=ApplicationBuilder[Any, Any, Any, Any, Any, Any])
@@ -298,7 +293,6 @@ class OfflineTelegram:
         self.unseen: list[JSONDict] = []  # group messages privacy mode kept from the bot
         self.people: dict[int, Person] = {}
         self.groups: dict[int, Group] = {}
-        self._update_id = 0
         self.last_payload: JSONDict | None = None
         self._query_id = 0
 
@@ -312,7 +306,8 @@ class OfflineTelegram:
 
     def attach(self, app: AnyApplication, *, raise_errors: bool = True) -> None:
         """Feed updates to `app`; with raise_errors, an action re-raises its handler's error."""
-        if app.bot.request is not self.api:
+        # The bot's transport may wrap the kit's (bot/commit_barrier.py).
+        if getattr(app.bot.request, "inner", app.bot.request) is not self.api:
             # Otherwise the bot would try the real network with a fake token.
             raise ValueError("build the application over kit.api: kit.wire(ApplicationBuilder())")
         self.app = app
@@ -333,10 +328,10 @@ class OfflineTelegram:
         if self.app is None:
             raise RuntimeError("attach an application first: kit.attach(app)")
         app = self.app
-        self._update_id += 1
+        update_id = self.api.ids.next("update")
         self.last_payload = payload
         mark, errors = len(self.api.sent), len(self.errors)
-        update = Update.de_json({"update_id": self._update_id, **payload}, app.bot)
+        update = Update.de_json({"update_id": update_id, **payload}, app.bot)
         if isinstance(app.bot, ExtBot):
             # What the polling and webhook paths do, so arbitrary callback data resolves.
             app.bot.insert_callback_data(update)

@@ -9,302 +9,36 @@ change nothing, a callback query answered twice, unknown chats, and methods it d
 """
 
 import asyncio
-import html
 import json
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Final, Literal
+from typing import IO, Any, Final
 
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
-JSONDict = dict[str, Any]
+from bot import telegram_html
+from bot.offline.faults import ApiError, Fault, FaultKind, bad_request
+from bot.offline.identity import BOT_ID, BOT_USER
+from bot.offline.ids import RisingIds
+from bot.offline.records import BotMessage, JSONDict, SentCall, StoredFile
+from bot.telegram_html import (
+    MAX_CALLBACK_DATA,
+    MAX_CAPTION,
+    MAX_DOWNLOAD,
+    MAX_PHOTO,
+    MAX_TEXT,
+    MAX_UPLOAD,
+    utf16_len,
+)
 
-BOT_ID: Final = 1000
-BOT_USERNAME: Final = "onboarding_test_bot"
-OFFLINE_TOKEN: Final = f"{BOT_ID}:OFFLINE-TEST-TOKEN"
-BOT_USER: Final[JSONDict] = {
-    "id": BOT_ID,
-    "is_bot": True,
-    "first_name": "Onboarding",
-    "username": BOT_USERNAME,
-}
-
-MAX_TEXT: Final = 4096
-MAX_CAPTION: Final = 1024
-MAX_CALLBACK_DATA: Final = 64
-MAX_DOWNLOAD: Final = 20 * 1024 * 1024
-MAX_UPLOAD: Final = 50 * 1024 * 1024
-MAX_PHOTO: Final = 10 * 1024 * 1024
 DOWNLOAD: Final = "downloadFile"  # pseudo method name of a file download (a GET), for faults
 
-FaultKind = Literal["forbidden", "bad_request", "retry_after", "server_error", "timeout"]
-Listener = Callable[["SentCall"], None]
-Answer = tuple[Any, list["BotMessage"]]  # the Bot API result and the messages it touched
-
-
-class ApiError(Exception):
-    """A refusal the fake answers with, as Telegram would: HTTP status and description."""
-
-    def __init__(self, status: int, description: str, parameters: JSONDict | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.parameters = parameters
-
-
-def _bad(description: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {description}")
-
-
-# --- Telegram HTML --------------------------------------------------------------------------
-
-_TAG = re.compile(
-    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)"
-    r"((?:\s+[a-zA-Z][a-zA-Z0-9-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*>"
-)
-_ATTR = re.compile(r"([a-zA-Z][a-zA-Z0-9-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?")
-_SPECIAL = re.compile(r"[<&]")
-_CHAR_REF = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
-_TAG_ENTITY: Final = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "span": "spoiler",
-    "code": "code",
-    "pre": "pre",
-    "a": "text_link",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's offsets and limits."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _open_entity(name: str, attrs: str, offset: int) -> JSONDict:
-    values = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _ATTR.finditer(attrs)}
-    entity: JSONDict = {"type": _TAG_ENTITY[name]}
-    if name == "span" and values.get("class") != "tg-spoiler":
-        raise ValueError(f'unsupported start tag "span" at byte offset {offset}')
-    if name == "a":
-        entity["url"] = values.get("href", "")
-    if name == "tg-emoji":
-        entity["custom_emoji_id"] = values.get("emoji-id", "")
-    if name == "blockquote" and "expandable" in values:
-        entity["type"] = "expandable_blockquote"
-    if name == "code" and values.get("class", "").startswith("language-"):
-        entity["language"] = values["class"].removeprefix("language-")
-    return entity
-
-
-def parse_html(source: str) -> tuple[str, list[JSONDict]]:
-    """Plain text and entities of a Telegram-HTML text; ValueError as Telegram would refuse it."""
-    out: list[str] = []
-    units = 0
-    stack: list[tuple[str, int, JSONDict]] = []
-    entities: list[JSONDict] = []
-    i = 0
-    while i < len(source):
-        special = _SPECIAL.search(source, i)
-        end = len(source) if special is None else special.start()
-        if end > i:
-            # Plain text up to the next tag or character reference, in one piece.
-            chunk = source[i:end]
-            out.append(chunk)
-            units += utf16_len(chunk)
-            i = end
-            continue
-        if source[i] == "&":
-            ref = _CHAR_REF.match(source, i)
-            char = "&" if ref is None else html.unescape(ref[0])
-            i = i + 1 if ref is None else ref.end()
-            out.append(char)
-            units += utf16_len(char)
-            continue
-        offset = len(source[:i].encode())  # for the error messages, as Telegram gives them
-        match = _TAG.match(source, i)
-        if match is None:
-            raise ValueError(f'unexpected "<" at byte offset {offset}')
-        closing, name = match[1] == "/", match[2].lower()
-        if name not in _TAG_ENTITY:
-            kind = "end" if closing else "start"
-            raise ValueError(f'unsupported {kind} tag "{name}" at byte offset {offset}')
-        if not closing:
-            stack.append((name, units, _open_entity(name, match[3], offset)))
-        elif not stack or stack[-1][0] != name:
-            raise ValueError(f'unmatched end tag "{name}" at byte offset {offset}')
-        else:
-            _, start, entity = stack.pop()
-            # Telegram folds <pre><code class="language-x"> into one pre entity.
-            if name == "code" and stack and stack[-1][0] == "pre":
-                if "language" in entity:
-                    stack[-1][2]["language"] = entity["language"]
-            elif units > start and (name != "a" or entity["url"]):
-                if name == "code":
-                    entity.pop("language", None)  # only a pre entity carries a language
-                entities.append({**entity, "offset": start, "length": units - start})
-        i = match.end()
-    if stack:
-        raise ValueError(f'can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def html_to_text(source: str) -> str:
-    """Readable plain text of a Telegram-HTML string, tolerant of markup Telegram would refuse."""
-    try:
-        return parse_html(source)[0]
-    except ValueError:
-        return html.unescape(re.sub(r"<[^<>]*>", "", source))
-
-
-# --- records --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """A file the fake holds: uploaded by a person or sent by the bot."""
-
-    file_id: str
-    file_unique_id: str
-    data: bytes
-    file_name: str | None
-    mime_type: str | None
-    file_path: str
-
-    @property
-    def size(self) -> int:
-        """Size in bytes."""
-        return len(self.data)
-
-
-def _button_text(button: object) -> str:
-    return str(button["text"]) if isinstance(button, dict) else str(button)
-
-
-@dataclass(frozen=True)
-class BotMessage:
-    """One bot message as it stood at a moment: text, buttons, attachments."""
-
-    chat_id: int
-    message_id: int
-    text: str  # text or caption, plain: what the person reads
-    source: str  # text or caption exactly as the bot passed it (HTML intact)
-    markup: JSONDict | None  # reply_markup as sent: inline keyboard or reply keyboard
-    raw: JSONDict  # the Bot API Message as PTB received it
-    edited: bool = False
-    method: str = ""
-
-    @property
-    def rows(self) -> list[list[Any]]:
-        """Button rows as sent (dicts), inline or reply keyboard."""
-        if not self.markup:
-            return []
-        rows = self.markup.get("inline_keyboard") or self.markup.get("keyboard") or []
-        return [list(row) for row in rows]
-
-    @property
-    def buttons(self) -> list[list[str]]:
-        """Button texts, row by row."""
-        return [[_button_text(b) for b in row] for row in self.rows]
-
-    @property
-    def is_inline(self) -> bool:
-        """Whether the buttons are an inline keyboard (else a reply keyboard or none)."""
-        return bool(self.markup and "inline_keyboard" in self.markup)
-
-    def has_button(self, text: str) -> bool:
-        """Whether a button has exactly this text."""
-        return any(text in row for row in self.buttons)
-
-    def button(self, text: str) -> JSONDict:
-        """The button with exactly this text, as sent."""
-        for row in self.rows:
-            for button in row:
-                if _button_text(button) == text:
-                    return button if isinstance(button, dict) else {"text": button}
-        raise LookupError(f"no button {text!r} in message {self.message_id}: {self.buttons}")
-
-    def callback_data(self, text: str) -> str:
-        """The callback data of the inline button with this text."""
-        return str(self.button(text)["callback_data"])
-
-    def url(self, text: str) -> str:
-        """The URL of the inline button with this text."""
-        return str(self.button(text)["url"])
-
-    @property
-    def document(self) -> JSONDict | None:
-        """The Document dict, if the message carries one."""
-        document: JSONDict | None = self.raw.get("document")
-        return document
-
-    @property
-    def photo(self) -> JSONDict | None:
-        """The largest PhotoSize dict, if the message carries a photo."""
-        sizes: list[JSONDict] = self.raw.get("photo") or []
-        return sizes[-1] if sizes else None
-
-
-@dataclass(frozen=True)
-class SentCall:
-    """One Bot API call the fake answered, or refused (then `error` says why)."""
-
-    method: str
-    chat_id: int | None
-    params: JSONDict
-    messages: tuple[BotMessage, ...] = ()  # messages the call created or changed, as they stood
-    result: Any = None
-    error: str | None = None
-
-    @property
-    def message(self) -> BotMessage | None:
-        """The first message the call created or changed."""
-        return self.messages[0] if self.messages else None
-
-
-@dataclass
-class Fault:
-    """A failure to inject: which calls it hits, how, and how many times (None: until removed)."""
-
-    method: str | None
-    kind: FaultKind
-    count: int | None = 1
-    chat_id: int | None = None
-    retry_after: int = 5
-    description: str | None = None
-
-    def matches(self, method: str, chat_id: int | None) -> bool:
-        """Whether this fault hits a call; method None means any call except getUpdates."""
-        if self.method is not None and self.method != method:
-            return False
-        return self.chat_id is None or self.chat_id == chat_id
-
-    def error(self, method: str) -> ApiError | TimedOut:
-        """The answer this fault gives instead of the real one."""
-        if self.kind == "timeout":
-            return TimedOut(f"Timed out (offline kit fault on {method})")
-        if self.kind == "forbidden":
-            return ApiError(403, self.description or "Forbidden: bot was blocked by the user")
-        if self.kind == "retry_after":
-            text = f"Too Many Requests: retry after {self.retry_after}"
-            return ApiError(429, text, {"retry_after": self.retry_after})
-        if self.kind == "server_error":
-            return ApiError(502, self.description or "Bad Gateway")
-        return ApiError(400, self.description or f"Bad Request: injected failure of {method}")
+Listener = Callable[[SentCall], None]
+Answer = tuple[Any, list[BotMessage]]  # the Bot API result and the messages it touched
 
 
 @dataclass
@@ -346,7 +80,9 @@ class FakeBotAPI(BaseRequest):
         clock: Callable[[], float] = time.time,
         privacy_mode: bool = True,
         idle_seconds: float = 0.05,
+        ids: RisingIds | None = None,
     ) -> None:
+        self.ids = ids or RisingIds()  # message ids per chat, and the kit's update ids
         self.clock = clock
         self.privacy_mode = privacy_mode
         self.idle_seconds = idle_seconds  # how long an empty getUpdates waits
@@ -362,7 +98,6 @@ class FakeBotAPI(BaseRequest):
         self.listeners: list[Listener] = []
         self.users: dict[int, JSONDict] = {}
         self._chats: dict[int, _Chat] = {}
-        self._last_ids: dict[int, int] = {}
         self._keyboards: dict[int, int] = {}  # chat id -> message carrying the reply keyboard
         self._counter = 0
         self._handlers: dict[str, Callable[[JSONDict, dict[str, Any]], Answer]] = {
@@ -442,12 +177,14 @@ class FakeBotAPI(BaseRequest):
                 return 200, data
             handler = self._handlers.get(endpoint)
             if handler is None:
-                raise _bad(f"method {endpoint} not supported by the offline kit")
+                raise bad_request(f"method {endpoint} not supported by the offline kit")
             try:
                 result, touched = handler(params, files)
             except (KeyError, TypeError, ValueError) as exc:
                 # A malformed call is the bot's bug: answer 400 rather than a network error.
-                raise _bad(f"offline kit could not read {endpoint} parameters: {exc!r}") from exc
+                raise bad_request(
+                    f"offline kit could not read {endpoint} parameters: {exc!r}"
+                ) from exc
         except ApiError as exc:
             self._record(SentCall(endpoint, chat_id, params, error=exc.description))
             body: JSONDict = {"ok": False, "error_code": exc.status, "description": exc.description}
@@ -534,7 +271,7 @@ class FakeBotAPI(BaseRequest):
     def chat(self, chat_id: int) -> JSONDict:
         """The Chat dict of a known chat."""
         if chat_id not in self._chats:
-            raise _bad("chat not found")
+            raise bad_request("chat not found")
         return dict(self._chats[chat_id].data)
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
@@ -543,8 +280,7 @@ class FakeBotAPI(BaseRequest):
 
     def next_message_id(self, chat_id: int) -> int:
         """Message ids rise per chat and are shared by people and the bot, as in Telegram."""
-        self._last_ids[chat_id] = self._last_ids.get(chat_id, 0) + 1
-        return self._last_ids[chat_id]
+        return self.ids.next(f"chat {chat_id}")
 
     def remember(self, message: JSONDict) -> None:
         """Keep a message (a person's, too) so replies, copies and forwards can find it."""
@@ -564,7 +300,7 @@ class FakeBotAPI(BaseRequest):
     def file(self, file_id: str) -> StoredFile:
         """A stored file by id."""
         if file_id not in self.files:
-            raise _bad("invalid file_id")
+            raise bad_request("invalid file_id")
         return self.files[file_id]
 
     def document_dict(self, file_id: str) -> JSONDict:
@@ -638,13 +374,13 @@ class FakeBotAPI(BaseRequest):
             names = {c.data.get("username"): i for i, c in self._chats.items()}
             chat_id = names.get(value[1:])
         if chat_id is None or chat_id not in self._chats:
-            raise _bad("chat not found")
+            raise bad_request("chat not found")
         return chat_id
 
     def _stored(self, chat_id: int, message_id: object) -> BotMessage:
         message = self.messages.get(chat_id, {}).get(_int(message_id) or 0)
         if message is None:
-            raise _bad("message to edit not found")
+            raise bad_request("message to edit not found")
         return message
 
     def _render(self, params: JSONDict, key: str, limit: int) -> tuple[str, list[JSONDict]]:
@@ -652,17 +388,19 @@ class FakeBotAPI(BaseRequest):
         mode = str(params.get("parse_mode") or "").lower()
         if mode == "html":
             try:
-                plain, entities = parse_html(source)
-            except ValueError as exc:
-                raise _bad(f"can't parse entities: {exc}") from exc
+                plain, entities = telegram_html.parse(source)
+            except telegram_html.HtmlError as exc:
+                raise bad_request(f"can't parse entities: {exc}") from exc
         else:
             # MarkdownV2 is not interpreted: the text is kept as sent.
             given = params.get("entities" if key == "text" else "caption_entities")
             plain, entities = source, list(_json(given) or [])
         if key == "text" and not plain.strip():
-            raise _bad("message text is empty")
+            raise bad_request("message text is empty")
         if utf16_len(plain) > limit:
-            raise _bad("message is too long" if key == "text" else "message caption is too long")
+            raise bad_request(
+                "message is too long" if key == "text" else "message caption is too long"
+            )
         return plain, entities
 
     def _markup(self, params: JSONDict) -> JSONDict | None:
@@ -673,7 +411,7 @@ class FakeBotAPI(BaseRequest):
             for button in row:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
-                    raise _bad("BUTTON_DATA_INVALID")
+                    raise bad_request("BUTTON_DATA_INVALID")
         return dict(markup)
 
     def _reply_to(self, chat_id: int, params: JSONDict) -> JSONDict:
@@ -684,7 +422,7 @@ class FakeBotAPI(BaseRequest):
         if target is None:
             if reply.get("allow_sending_without_reply"):
                 return {}
-            raise _bad("message to be replied not found")
+            raise bad_request("message to be replied not found")
         return {"reply_to_message": {k: v for k, v in target.items() if k != "reply_to_message"}}
 
     def _new_message(
@@ -741,7 +479,7 @@ class FakeBotAPI(BaseRequest):
         name = str(value).removeprefix("attach://") if value else kind
         if value is None or str(value).startswith("attach://"):
             if name not in files:
-                raise _bad(f"there is no {kind} in the request")
+                raise bad_request(f"there is no {kind} in the request")
             file_name, content, mime_type = files[name]
             data = _read(content)
             if len(data) > (MAX_PHOTO if kind == "photo" else MAX_UPLOAD):
@@ -750,7 +488,7 @@ class FakeBotAPI(BaseRequest):
             return self.add_file(data, file_name=file_name, mime_type=mime_type)[0]
         if str(value) not in self.files:
             # URLs would need the network; an unknown id is what Telegram refuses too.
-            raise _bad("wrong file identifier/HTTP URL specified")
+            raise bad_request("wrong file identifier/HTTP URL specified")
         return str(value)
 
     def _media(self, kind: str, file_id: str) -> JSONDict:
@@ -771,10 +509,10 @@ class FakeBotAPI(BaseRequest):
         chat_id = self._chat_id(params)
         media = list(_json(params.get("media")) or [])
         if not 2 <= len(media) <= 10:
-            raise _bad("wrong number of media specified: must be 2-10")
+            raise bad_request("wrong number of media specified: must be 2-10")
         kinds = {item["type"] for item in media}
         if "document" in kinds and len(kinds) > 1:
-            raise _bad("document can't be mixed with other media types")
+            raise bad_request("document can't be mixed with other media types")
         self._counter += 1
         group_id = f"offline-album-{self._counter}"
         messages = []
@@ -792,7 +530,7 @@ class FakeBotAPI(BaseRequest):
         from_chat = self._chat_id(params, "from_chat_id")
         original = self.history.get((from_chat, _int(params.get("message_id")) or 0))
         if original is None:
-            raise _bad(f"message to {'forward' if forward else 'copy'} not found")
+            raise bad_request(f"message to {'forward' if forward else 'copy'} not found")
         skip = {"message_id", "date", "chat", "from", "reply_markup", "reply_to_message"}
         skip |= {"edit_date", "forward_origin", "message_thread_id", "media_group_id"}
         content = {k: v for k, v in original.items() if k not in skip}
@@ -813,7 +551,7 @@ class FakeBotAPI(BaseRequest):
 
     def _edit(self, method: str, params: JSONDict, content: JSONDict) -> Answer:
         if "inline_message_id" in params:
-            raise _bad("inline messages are not supported by the offline kit")
+            raise bad_request("inline messages are not supported by the offline kit")
         old = self._stored(self._chat_id(params), params.get("message_id"))
         markup = self._markup(params)
         # Like Telegram: an edit without reply_markup removes the inline keyboard.
@@ -826,7 +564,7 @@ class FakeBotAPI(BaseRequest):
             new_raw["reply_markup"] = markup
         same = {k: v for k, v in new_raw.items() if k != "edit_date"}
         if same == {k: v for k, v in old.raw.items() if k != "edit_date"}:
-            raise _bad(
+            raise bad_request(
                 "message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message"
             )
@@ -843,13 +581,13 @@ class FakeBotAPI(BaseRequest):
     def _edit_text(self, params: JSONDict, files: dict[str, Any]) -> Answer:
         old = self._stored(self._chat_id(params), params.get("message_id"))
         if "text" not in old.raw:
-            raise _bad("there is no text in the message to edit")
+            raise bad_request("there is no text in the message to edit")
         return self._edit("editMessageText", params, self._text_content(params, "text", MAX_TEXT))
 
     def _edit_caption(self, params: JSONDict, files: dict[str, Any]) -> Answer:
         old = self._stored(self._chat_id(params), params.get("message_id"))
         if "text" in old.raw:
-            raise _bad("there is no caption in the message to edit")
+            raise bad_request("there is no caption in the message to edit")
         content = self._text_content(params, "caption", MAX_CAPTION)
         return self._edit("editMessageCaption", params, content or {"caption": ""})
 
@@ -860,7 +598,7 @@ class FakeBotAPI(BaseRequest):
         chat_id = self._chat_id(params)
         message_id = _int(params.get("message_id")) or 0
         if (chat_id, message_id) not in self.history:
-            raise _bad("message to delete not found")
+            raise bad_request("message to delete not found")
         del self.history[(chat_id, message_id)]
         self.messages.get(chat_id, {}).pop(message_id, None)
         if self._keyboards.get(chat_id) == message_id:
@@ -883,7 +621,9 @@ class FakeBotAPI(BaseRequest):
     def _answer_callback(self, params: JSONDict, files: dict[str, Any]) -> Answer:
         query_id = str(params.get("callback_query_id"))
         if query_id not in self.callback_answers or self.callback_answers[query_id] is not None:
-            raise _bad("query is too old and response timeout expired or query ID is invalid")
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         self.callback_answers[query_id] = dict(params)
         return True, []
 
@@ -895,9 +635,9 @@ class FakeBotAPI(BaseRequest):
         commands = list(_json(params.get("commands")) or [])
         for command in commands:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
-                raise _bad("BOT_COMMAND_INVALID")
+                raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
-                raise _bad("command description is invalid")
+                raise bad_request("command description is invalid")
         self.commands[self._scope(params)] = commands
         return True, []
 
@@ -918,7 +658,7 @@ class FakeBotAPI(BaseRequest):
         stored = self.file(str(params.get("file_id")))
         result = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
         if stored.size > MAX_DOWNLOAD:
-            raise _bad("file is too big")
+            raise bad_request("file is too big")
         return result | {"file_size": stored.size, "file_path": stored.file_path}, []
 
     def _download(self, url: str) -> bytes:
@@ -946,7 +686,7 @@ class FakeBotAPI(BaseRequest):
         user_id = _int(params.get("user_id")) or 0
         user = BOT_USER if user_id == BOT_ID else self.users.get(user_id)
         if user is None:
-            raise _bad("user not found")
+            raise bad_request("user not found")
         if chat_id == user_id:
             status = "member"
         else:

@@ -18,7 +18,6 @@ from pypdf import PdfReader
 
 from bot.rules.validators import Invalid
 
-MAX_BYTES = 20 * 1024 * 1024  # bots can download at most 20 MB through getFile
 #: A photo of an ID card or a licence narrower than this cannot be read by a reviewer.
 MIN_SIDE = 200
 #: Larger than any phone camera; keeps a decompression bomb from being decoded at all.

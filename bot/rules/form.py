@@ -84,10 +84,15 @@ def _plain(check: Callable[[str], str]) -> Validator:
     return lambda text, _answers, _role: check(text)
 
 
-def _id_number(text: str, answers: Mapping[str, Any], _role: Role) -> str:
-    if answers.get("legal_id_type") == "other":
-        return v.other_id_number(text)
-    return v.resident_id(text)
+def _id_number_of(id_type: str) -> Validator:
+    """An ID number checked as the ID type answered in ``id_type`` requires."""
+
+    def check(text: str, answers: Mapping[str, Any], _role: Role) -> str:
+        if answers.get(id_type) == "other":
+            return v.other_id_number(text)
+        return v.resident_id(text)
+
+    return check
 
 
 def _licence_rep(text: str, answers: Mapping[str, Any], _role: Role) -> str:
@@ -111,7 +116,7 @@ FORM: tuple[Section, ...] = (
             Field(
                 "legal_id_number",
                 Kind.TEXT,
-                _id_number,
+                _id_number_of("legal_id_type"),
                 masked=True,
                 depends_on=("legal_id_type",),
             ),
@@ -153,7 +158,15 @@ FORM: tuple[Section, ...] = (
         "admin",
         (
             Field("admin_name", Kind.TEXT, _plain(v.person_name)),
-            Field("admin_id_number", Kind.TEXT, _plain(v.resident_id), masked=True),
+            # The administrator may hold the same kinds of ID as the legal representative.
+            Field("admin_id_type", Kind.CHOICE, choices=("resident", "other")),
+            Field(
+                "admin_id_number",
+                Kind.TEXT,
+                _id_number_of("admin_id_type"),
+                masked=True,
+                depends_on=("admin_id_type",),
+            ),
             Field("admin_mobile", Kind.TEXT, _plain(v.mobile)),
             Field(
                 "admin_email",

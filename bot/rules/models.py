@@ -147,6 +147,7 @@ class Registration(BaseModel):
     claimed_by: int | None = None  # the reviewer holding it
     claimed_at: datetime | None = None
     reviewed_answers: dict[str, Any] | None = None  # answers as of the last change request
+    asked_to_change: list[str] = Field(default_factory=list)  # flagged at the last request
     decided_at: datetime | None = None
     decision_reason: str | None = None
     card_message_id: int | None = None  # the reviewers' card in the admin group

@@ -16,6 +16,7 @@ from storage.protocols import KeyValueStore
 #: kv namespaces (the stored shapes are the models' dumps).
 DRAFTS = "review.requests"
 AWAITING = "review.awaiting"
+REMOVALS = "review.removals"  # a removal's reason until the reviewer confirms it
 #: A typed reason is cut to this many characters.
 REASON_CHARS = 500
 
@@ -43,7 +44,7 @@ class ChangeRequestDraft(BaseModel):
 class AwaitedAnswer(BaseModel):
     """A question the bot asked a reviewer, answered by replying to it."""
 
-    action: Literal["reason", "reject"]
+    action: Literal["reason", "reject", "remove"]
     id: str  # the registration
     field: str | None = None  # for a reason: the field it is for
 
@@ -79,6 +80,17 @@ class ReviewerDrafts:
         draft.reasons[field] = reason.strip()[:REASON_CHARS]
         self.save(reviewer, registration_id, draft)
         return draft
+
+    def hold_removal(self, reviewer: int, registration_id: str, reason: str) -> None:
+        """A removal's reason, kept until the reviewer confirms or cancels it."""
+        self._kv.put(REMOVALS, self._key(reviewer, registration_id), reason.strip()[:1000])
+
+    def take_removal(self, reviewer: int, registration_id: str) -> str | None:
+        """The held reason of a removal (gone afterwards: one confirmation, one decision)."""
+        key = self._key(reviewer, registration_id)
+        reason = self._kv.get(REMOVALS, key)
+        self._kv.delete(REMOVALS, key)
+        return reason if isinstance(reason, str) else None
 
     def expect(self, reviewer: int, message_id: int, answer: AwaitedAnswer) -> None:
         """Remember that a reply by ``reviewer`` to message ``message_id`` answers this."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from bot.services.faq import terms
 from bot.services.faq_book import Content, Entry
 from bot.settings import LOCALES
+from bot.telegram_html import utf16_len
 from storage.protocols import KeyValueStore
 
 Clock = Callable[[], datetime]
@@ -84,10 +85,6 @@ class Prompt(BaseModel):
     gap: int | None = None
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def check_title(text: str) -> str:
     """A title: one line of 2–60 characters."""
     title = text.strip()
@@ -103,8 +100,8 @@ def check_answer(text: str) -> str:
     answer = text.strip()
     if not answer:
         raise Invalid("answer_empty")
-    if _utf16(answer) > ANSWER_MAX:
-        raise Invalid("answer_length", max=ANSWER_MAX, length=_utf16(answer))
+    if utf16_len(answer) > ANSWER_MAX:
+        raise Invalid("answer_length", max=ANSWER_MAX, length=utf16_len(answer))
     return answer
 
 

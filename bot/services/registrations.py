@@ -22,6 +22,10 @@ from storage.protocols import Storage
 Clock = Callable[[], datetime]
 
 
+#: Audit actions an applicant's /status shows (staff-only ones, such as claims, are not).
+TIMELINE = frozenset({"submitted", "changes_requested", "rejected", "approved", "removed"})
+
+
 class RoleTaken(Exception):
     """The account already holds a registration for this role."""
 
@@ -85,6 +89,12 @@ class RegistrationService:
         if registration.walk:
             return list(registration.walk)
         return [f.key for f in form.fields_for(registration.role)]
+
+    def timeline(self, registration_id: str, last: int = 8) -> list[AuditEvent]:
+        """What happened to a registration that its applicant is told about (submissions
+        and decisions, with their reasons), the ``last`` ones, oldest first."""
+        events = self.storage.audit.for_subject(registration_id)
+        return [e for e in events if e.action in TIMELINE][-last:]
 
     def step(self, registration: Registration, key: str) -> tuple[int, int]:
         """("step k of N") of a field within this registration's walk."""
@@ -256,6 +266,7 @@ class RegistrationService:
         registration.status = next_status(registration.status, Action.SUBMIT)
         registration.submitted_at = now
         registration.due_date = due_date(china_date(now))
+        registration.asked_to_change = list(registration.flagged)
         registration.flagged = {}
         registration.walk, registration.recheck = [], []
         registration.round += 1

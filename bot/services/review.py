@@ -201,18 +201,23 @@ class ReviewService:
         reason = reason.strip()
         if not reason:
             raise Denied("review.reason_needed")
-        registration = self.get(registration_id)
-        if Action.REMOVE not in allowed_actions(registration.status):
-            raise Denied("review.not_waiting", status=registration.status.value)
-        holder = self.holder(registration)
-        if holder is not None and holder != reviewer:
-            raise Denied("review.held", holder=holder)
+        registration = self.removable(registration_id, reviewer)
         removed = self._decided(registration, reviewer, Action.REMOVE, reason=reason[:1000])
         for field in form.FIELDS.values():
             value = removed.answers.get(field.key)
             if field.unique is not None and isinstance(value, str):
                 self.storage.unique.release(field.unique, value, removed.id)
         return removed
+
+    def removable(self, registration_id: str, reviewer: int) -> Registration:
+        """A registration this reviewer may remove now (before asking them to confirm)."""
+        registration = self.get(registration_id)
+        if Action.REMOVE not in allowed_actions(registration.status):
+            raise Denied("review.not_waiting", status=registration.status.value)
+        holder = self.holder(registration)
+        if holder is not None and holder != reviewer:
+            raise Denied("review.held", holder=holder)
+        return registration
 
     def _decide(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.rules import documents, validators
 from bot.rules.models import Document
+from bot.telegram_html import MAX_DOWNLOAD
 from storage.protocols import DocumentStore
 
 
@@ -26,7 +27,7 @@ class Uploads:
         """Store the bytes for user ``owner``; ``validators.Invalid`` when they are too big
         or not a JPEG or PNG that decodes or a PDF that opens. CPU-bound (an image is
         decoded): callers run it in a worker thread."""
-        if len(data) > documents.MAX_BYTES:
+        if len(data) > MAX_DOWNLOAD:
             raise validators.Invalid("document.too_big")
         mime = documents.identify(data)  # parses it
         sha256, stored_as = self._files.put(data, documents.EXTENSIONS[mime], owner)

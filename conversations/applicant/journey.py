@@ -148,7 +148,11 @@ async def on_submit(update: Update, context: Context) -> State | int:
     if registration.pending:
         delivery.trigger(context)  # the reviewers' card leaves now, not at the next tick
     await turn.reply(
-        turn.render("submitted", registration=registration),
+        turn.render(
+            "submitted",
+            registration=registration,
+            email=context.services.settings.email_enabled,
+        ),
         keyboards.main_menu(turn.texts, turn.locale),
     )
     return END

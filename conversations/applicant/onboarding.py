@@ -84,18 +84,23 @@ async def on_decline(update: Update, context: Context) -> State:
 
 
 # -- role --------------------------------------------------------------------------------
+def _picked_role(update: Update) -> Role | None:
+    """The role a button names (None for a button that names none we know)."""
+    parts = callback_parts(update)
+    try:
+        return Role(parts[2])
+    except (IndexError, ValueError):
+        return None
+
+
 async def on_role(update: Update, context: Context) -> State | int:
     """A role was picked: show what it means and ask to confirm (it cannot change)."""
     turn = Turn.of(update, context)
     await turn.acknowledge()
-    parts = callback_parts(update)
-    user = update.effective_user
-    assert user is not None
-    try:
-        role = Role(parts[2])
-    except (IndexError, ValueError):
+    role = _picked_role(update)
+    if role is None:
         return await prompts.show_roles(turn, turn.t("misc.stale_button"))
-    if role not in context.services.registrations.available_roles(user.id):
+    if role not in context.services.registrations.available_roles(turn.user_id):
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
     await turn.reply(
         turn.render("role_confirm", role=role.value),
@@ -120,14 +125,11 @@ async def on_role_confirmed(update: Update, context: Context) -> State | int:
     """Open the registration for the confirmed role and ask the first field."""
     turn = Turn.of(update, context)
     await turn.acknowledge()
-    parts = callback_parts(update)
-    user = update.effective_user
-    assert user is not None
-    try:
-        role = Role(parts[2])
-        registration = context.services.registrations.start(user.id, role)
-    except (IndexError, ValueError):
+    role = _picked_role(update)
+    if role is None:
         return await prompts.show_roles(turn, turn.t("misc.stale_button"))
+    try:
+        registration = context.services.registrations.start(turn.user_id, role)
     except RoleTaken:
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
     prompts.choose(context, registration)

@@ -88,7 +88,7 @@ async def ask_phone(turn: Turn, notice: str | None) -> State:
 def agreement_pages(turn: Turn) -> list[Markup]:
     """The agreement split at paragraph breaks into pages within Telegram's limit (each
     page still safe HTML: paragraphs never split inside a tag)."""
-    text = turn.render("agreement")
+    text = turn.render("agreement", email=turn.services.settings.email_enabled)
     pages: list[str] = []
     current = ""
     for paragraph in text.split("\n\n"):
@@ -164,6 +164,7 @@ async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
             "roles",
             roles=list(Role),
             available=available,
+            states={r.role.value: r.status.value for r in service.of_user(turn.user_id)},
             notice=notice,
             continuing=bool(editable),
         ),

@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from bot.rules import documents, validators
 from bot.rules.models import Document, Registration
 from bot.services.registrations import AlreadyAnswered
+from bot.telegram_html import MAX_DOWNLOAD
 from conversations.applicant import prompts
 from conversations.applicant.prompts import State
 from conversations.common import Context, Turn
@@ -65,12 +66,12 @@ async def _download(message: Message, context: Context, owner: int) -> Document:
     else:
         raise validators.Invalid("document.bad_type")
     file_id, unique_id, size = upload.file_id, upload.file_unique_id, upload.file_size
-    if size is not None and size > documents.MAX_BYTES:
+    if size is not None and size > MAX_DOWNLOAD:
         raise validators.Invalid("document.too_big")
     if not documents.declared_ok(declared):
         raise validators.Invalid("document.bad_type")
     telegram_file = await context.bot.get_file(file_id)
-    if telegram_file.file_size is not None and telegram_file.file_size > documents.MAX_BYTES:
+    if telegram_file.file_size is not None and telegram_file.file_size > MAX_DOWNLOAD:
         raise validators.Invalid("document.too_big")
     data = bytes(await telegram_file.download_as_bytearray())
     accept = context.services.uploads.accept

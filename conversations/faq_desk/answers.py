@@ -11,7 +11,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.services.faq_book import FaqError
 from bot.services.support import Ticket
 from conversations import faq, keyboards
-from conversations.common import Context, account_locale, acknowledge, callback_parts, reply
+from conversations.common import Context, account_locale, callback_parts
 from conversations.faq_desk import shared
 
 log = logging.getLogger(__name__)
@@ -24,13 +24,14 @@ SUGGESTED = 3
 async def answer(update: Update, context: Context) -> None:
     """/answer KEY in reply to a ticket message: that entry's answer to the user; /answer
     alone: the entries closest to the message replied to, as buttons."""
+    turn = shared.turn_of(update, context)
     message = update.message
     assert message is not None
     target = message.reply_to_message
     tickets = context.services.support
     ticket = tickets.ticket_for(message.chat_id, target.message_id) if target else None
     if ticket is None or target is None:
-        await reply(update, shared.t(context, "usage.answer"))
+        await turn.reply(turn.t("faq_desk.usage.answer"))
         return
     key = shared.first_arg(context)
     if key is not None:
@@ -41,47 +42,45 @@ async def answer(update: Update, context: Context) -> None:
     close = [book.get(m.topic) for m in book.matcher().rank(asked)[:SUGGESTED] if m.score > 0]
     found = [e for e in close if e is not None]
     if not found:
-        await reply(update, shared.t(context, "answer_none"))
+        await turn.reply(turn.t("faq_desk.answer_none"))
         return
-    staff = shared.staff_locale(context)
+    staff = turn.locale
     rows = [
         [
             (
-                shared.b(
-                    context, "send_entry", title=faq.title_plain(context.services.texts, staff, e)
-                ),
+                turn.button("send_entry", title=faq.title_plain(context.services.texts, staff, e)),
                 f"fq:ans:{ticket.id}:{e.key}",
             )
         ]
         for e in found
     ]
-    await reply(
-        update, shared.t(context, "answer_suggest", ticket=ticket.id), keyboards.inline(rows)
-    )
+    await turn.reply(turn.t("faq_desk.answer_suggest", ticket=ticket.id), keyboards.inline(rows))
 
 
 async def on_send_entry(update: Update, context: Context) -> None:
     """A suggested entry's button: send it to the ticket's user."""
+    turn = shared.turn_of(update, context)
     parts = callback_parts(update)
     ticket = context.services.support.get(int(parts[2])) if parts[2].isdigit() else None
     if ticket is None or len(parts) != 4:
-        await acknowledge(update, context, shared.b(context, "draft_gone"), alert=True)
+        await turn.acknowledge(turn.button("draft_gone"), alert=True)
         return
-    await acknowledge(update, context)
+    await turn.acknowledge()
     await _send_entry(update, context, ticket, parts[3])
 
 
 async def _send_entry(update: Update, context: Context, ticket: Ticket, key: str) -> None:
     """Send an entry's answer to a ticket's user in their language; record it; say so."""
+    turn = shared.turn_of(update, context)
     services = context.services
     texts = services.texts
     entry = services.faq.book.get(key)
     if entry is None:
-        await shared.show_error(update, context, FaqError("missing", entry=key))
+        await shared.show_error(turn, FaqError("missing", entry=key))
         return
-    staff = shared.staff_locale(context)
+    staff = turn.locale
     if not ticket.is_open:
-        await reply(update, texts.t(staff, "ticket.group_closed_not_delivered", ticket=ticket.id))
+        await turn.reply(turn.t("ticket.group_closed_not_delivered", ticket=ticket.id))
         return
     locale = account_locale(services, ticket.user_id)
     text = texts.render(
@@ -94,23 +93,21 @@ async def _send_entry(update: Update, context: Context, ticket: Ticket, key: str
     try:
         await context.bot.send_message(ticket.user_id, text)
     except Forbidden:
-        await reply(update, texts.t(staff, "ticket.group_blocked", ticket=ticket.id))
+        await turn.reply(turn.t("ticket.group_blocked", ticket=ticket.id))
         return
     except (BadRequest, TelegramError):
         log.warning("ticket %s: FAQ answer not delivered", ticket.id, exc_info=True)
-        await reply(update, texts.t(staff, "ticket.group_not_delivered", ticket=ticket.id))
+        await turn.reply(turn.t("ticket.group_not_delivered", ticket=ticket.id))
         return
     context.services.support.answered_with(ticket, entry.key)
-    services.faq.book.answered_ticket(ticket.id, entry.key, shared.agent_of(update), locale)
+    services.faq.book.answered_ticket(ticket.id, entry.key, turn.user_id, locale)
     shown = faq.title(texts, staff, entry)
-    await reply(
-        update,
-        shared.t(
-            context,
-            "answer_sent",
+    await turn.reply(
+        turn.t(
+            "faq_desk.answer_sent",
             title=shown,
             entry=entry.key,
             ticket=ticket.id,
-            language=shared.language_name(context, locale),
+            language=shared.language_name(turn, locale),
         ),
     )

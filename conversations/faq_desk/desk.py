@@ -27,7 +27,7 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import support
-from conversations.common import Context, Services, acknowledge, callback_parts
+from conversations.common import Context, Services, callback_parts
 from conversations.faq_desk import answers, drafts, entries, gaps, shared
 
 #: The agents' commands, in menu order (``/close`` is the tickets', listed with them).
@@ -55,10 +55,11 @@ _BUTTONS: dict[str, shared.Handler] = {
 async def on_reply(update: Update, context: Context) -> None:
     """An agent's reply to one of the bot's questions: a part of their draft, or the key of
     the entry that answers a gap."""
+    turn = shared.turn_of(update, context)
     message = update.message
     if message is None or message.reply_to_message is None:
         return  # an edited reply: the first version was taken
-    agent = shared.agent_of(update)
+    agent = turn.user_id
     prompt = context.services.faq.drafts.prompt(agent, message.reply_to_message.message_id)
     if prompt is None:
         return
@@ -70,13 +71,14 @@ async def on_reply(update: Update, context: Context) -> None:
 
 async def on_button(update: Update, context: Context) -> None:
     """Every button of the desk: checked once for chat and agent, then dispatched."""
+    turn = shared.turn_of(update, context)
     if not support.is_agent(update, context.services.settings):
         await support.refuse(update, context)
         return
     parts = callback_parts(update)
     handler = _BUTTONS.get(parts[1]) if len(parts) >= 3 else None
     if handler is None:
-        await acknowledge(update, context, shared.b(context, "draft_gone"), alert=True)
+        await turn.acknowledge(turn.button("draft_gone"), alert=True)
         return
     await handler(update, context)
 

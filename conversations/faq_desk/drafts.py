@@ -12,7 +12,7 @@ from bot.services.faq_book import Entry, FaqError
 from bot.services.faq_drafts import PARTS, Draft, Invalid, Prompt
 from bot.settings import LOCALES
 from conversations import faq, keyboards
-from conversations.common import Context, acknowledge, callback_parts, reply
+from conversations.common import Context, callback_parts
 from conversations.faq_desk import shared
 
 #: Short codes for the parts in callback data (``fq:p:<draft>:<code>``).
@@ -24,71 +24,77 @@ PART_OF = {code: part for part, code in CODES.items()}
 # -- drafts: /faq_add, /faq_edit, the parts, the preview, save ----------------------------
 async def add(update: Update, context: Context) -> None:
     """/faq_add: a new entry, asked part by part."""
+    turn = shared.turn_of(update, context)
     if await _unfinished(update, context, "a"):
         return
-    draft = context.services.faq.drafts.start_new(shared.agent_of(update))
-    await reply(update, shared.t(context, "started_new"))
+    draft = context.services.faq.drafts.start_new(turn.user_id)
+    await turn.reply(turn.t("faq_desk.started_new"))
     await _next(update, context, draft)
 
 
 async def edit(update: Update, context: Context) -> None:
     """/faq_edit KEY: the entry as users get it, with a button for each part."""
+    turn = shared.turn_of(update, context)
     key = shared.first_arg(context)
     if key is None:
-        await reply(update, shared.t(context, "usage.edit"))
+        await turn.reply(turn.t("faq_desk.usage.edit"))
         return
     await _edit(update, context, key)
 
 
 async def _edit(update: Update, context: Context, key: str) -> None:
+    turn = shared.turn_of(update, context)
     entry = context.services.faq.book.get(key)
     if entry is None:
-        await shared.show_error(update, context, FaqError("missing", entry=key))
+        await shared.show_error(turn, FaqError("missing", entry=key))
         return
     if await _unfinished(update, context, f"e.{key}"):
         return
-    draft = context.services.faq.drafts.start_edit(shared.agent_of(update), entry)
+    draft = context.services.faq.drafts.start_edit(turn.user_id, entry)
     await _preview(update, context, draft)
 
 
 async def _unfinished(update: Update, context: Context, wanted: str) -> bool:
     """When the agent has a draft open, ask before dropping it: True when asked (the new
     draft waits for the answer). Asking for the same edit again just continues it."""
-    draft = context.services.faq.drafts.get(shared.agent_of(update))
+    turn = shared.turn_of(update, context)
+    draft = context.services.faq.drafts.get(turn.user_id)
     if draft is None:
         return False
     if wanted == f"e.{draft.key}":
         await _next(update, context, draft)
         return True
     what = (
-        shared.t(context, "what_edit", entry=draft.key)
+        turn.t("faq_desk.what_edit", entry=draft.key)
         if draft.key is not None
-        else shared.t(context, "what_new")
+        else turn.t("faq_desk.what_new")
     )
     buttons = [
-        [(shared.b(context, "continue"), f"fq:go:{draft.id}")],
-        [(shared.b(context, "start_new"), f"fq:new:{wanted}")],
+        [(turn.button("continue"), f"fq:go:{draft.id}")],
+        [(turn.button("start_new"), f"fq:new:{wanted}")],
     ]
-    await acknowledge(update, context)
-    await reply(update, shared.t(context, "resume", what=what), keyboards.inline(buttons))
+    await turn.acknowledge()
+    await turn.reply(turn.t("faq_desk.resume", what=what), keyboards.inline(buttons))
     return True
 
 
 async def on_continue(update: Update, context: Context) -> None:
     """ "Continue the draft": the next question, or the preview when all is there."""
+    turn = shared.turn_of(update, context)
     draft = await _own_draft(update, context)
     if draft is not None:
-        await acknowledge(update, context)
+        await turn.acknowledge()
         await _next(update, context, draft)
 
 
 async def on_start_new(update: Update, context: Context) -> None:
     """ "Drop it, start the new one": the draft goes, what the agent asked for begins."""
-    await acknowledge(update, context)
+    turn = shared.turn_of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     wanted = ":".join(parts[2:])
     desk = context.services.faq
-    desk.drafts.discard(shared.agent_of(update))
+    desk.drafts.discard(turn.user_id)
     if wanted == "a":
         await add(update, context)
     elif wanted.startswith("e."):
@@ -109,13 +115,14 @@ async def _ask(
     update: Update, context: Context, draft: Draft, part: str, problem: str | None = None
 ) -> None:
     """Ask for one part, as a question the agent replies to (ForceReply, aimed at them)."""
+    turn = shared.turn_of(update, context)
     user = update.effective_user
     assert user is not None
     name, locale = part.split(".")
     value = draft.value(part)
     params: dict[str, Any] = {
         "mention": Markup('<a href="tg://user?id={}">{}</a>').format(user.id, user.full_name),
-        "language": shared.language_name(context, locale),
+        "language": shared.language_name(turn, locale),
         "step": None if draft.editing else PARTS.index(part) + 1,
         "steps": len(PARTS),
         "problem": problem,
@@ -124,11 +131,11 @@ async def _ask(
         params["current"] = "\n".join(value) if isinstance(value, list) else ""
     else:
         params["current"] = bool(value)
-    text = shared.t(context, f"ask.{name}", **params)
-    force = ForceReply(selective=True, input_field_placeholder=shared.b(context, "placeholder"))
+    text = turn.t(f"faq_desk.ask.{name}", **params)
+    force = ForceReply(selective=True, input_field_placeholder=turn.button("placeholder"))
     message = update.effective_message
     quote = message.message_id if update.callback_query is None and message else None
-    asked = await reply(update, text, force, quote=quote)
+    asked = await turn.reply(text, force, quote=quote)
     if asked is not None:
         context.services.faq.drafts.asked(
             user.id, asked.message_id, Prompt(draft=draft.id, part=part)
@@ -149,6 +156,7 @@ def _draft_entry(context: Context, draft: Draft) -> Entry:
 async def _preview(update: Update, context: Context, draft: Draft) -> None:
     """The answer in each language exactly as users get it, then the draft's card with a
     button per part, Save and Cancel."""
+    turn = shared.turn_of(update, context)
     services = context.services
     texts = services.texts
     entry = _draft_entry(context, draft)
@@ -160,28 +168,23 @@ async def _preview(update: Update, context: Context, draft: Draft) -> None:
             title=faq.title(texts, locale, entry),
             answer=faq.answer(texts, locale, entry, email),
         )
-        label = shared.t(context, "preview_label", language=shared.language_name(context, locale))
-        await reply(
-            update,
-            texts.render(shared.staff_locale(context), "faq_preview", label=label, body=body),
+        label = turn.t("faq_desk.preview_label", language=shared.language_name(turn, locale))
+        await turn.reply(
+            turn.render("faq_preview", label=label, body=body),
         )
-    staff = shared.staff_locale(context)
-    card = texts.render(
-        staff,
+    card = turn.render(
         "faq_draft",
         key=draft.key,
         gap=draft.gap,
-        titles=[
-            (shared.language_name(context, loc), faq.title(texts, loc, entry)) for loc in LOCALES
-        ],
+        titles=[(shared.language_name(turn, loc), faq.title(texts, loc, entry)) for loc in LOCALES],
         wordings=[
-            (shared.language_name(context, loc), entry.questions.get(loc, [])) for loc in LOCALES
+            (shared.language_name(turn, loc), entry.questions.get(loc, [])) for loc in LOCALES
         ],
     )
     rows = [
         [
             (
-                shared.b(context, f"part_{name}", language=shared.language_name(context, loc)),
+                turn.button(f"part_{name}", language=shared.language_name(turn, loc)),
                 f"fq:p:{draft.id}:{CODES[f'{name}.{loc}']}",
             )
             for loc in LOCALES
@@ -190,48 +193,51 @@ async def _preview(update: Update, context: Context, draft: Draft) -> None:
     ]
     rows.append(
         [
-            (shared.b(context, "save"), f"fq:save:{draft.id}"),
-            (shared.b(context, "cancel"), f"fq:drop:{draft.id}"),
+            (turn.button("save"), f"fq:save:{draft.id}"),
+            (turn.button("cancel"), f"fq:drop:{draft.id}"),
         ]
     )
-    await reply(update, card, keyboards.inline(rows))
+    await turn.reply(card, keyboards.inline(rows))
 
 
 async def _own_draft(update: Update, context: Context) -> Draft | None:
     """The agent's draft named by the button, or None (and the agent told it is closed)."""
+    turn = shared.turn_of(update, context)
     parts = callback_parts(update)
-    draft = context.services.faq.drafts.get(shared.agent_of(update))
+    draft = context.services.faq.drafts.get(turn.user_id)
     if draft is None or len(parts) < 3 or parts[2] != draft.id:
-        await acknowledge(update, context, shared.b(context, "draft_gone"), alert=True)
+        await turn.acknowledge(turn.button("draft_gone"), alert=True)
         return None
     return draft
 
 
 async def on_part(update: Update, context: Context) -> None:
     """A part's button on the card: ask for it again."""
+    turn = shared.turn_of(update, context)
     draft = await _own_draft(update, context)
     parts = callback_parts(update)
     if draft is None or len(parts) != 4 or parts[3] not in PART_OF:
         return
-    await acknowledge(update, context)
+    await turn.acknowledge()
     draft = context.services.faq.drafts.ask(draft, PART_OF[parts[3]])
     await _next(update, context, draft)
 
 
 async def on_part_reply(update: Update, context: Context, prompt: Prompt, message: Message) -> None:
     """The agent's reply to the question for a part of their draft."""
+    turn = shared.turn_of(update, context)
     desk = context.services.faq
-    draft = desk.drafts.get(shared.agent_of(update))
+    draft = desk.drafts.get(turn.user_id)
     if draft is None or draft.id != prompt.draft or prompt.part is None:
-        await reply(update, shared.t(context, "stale_prompt"), quote=message.message_id)
+        await turn.reply(turn.t("faq_desk.stale_prompt"), quote=message.message_id)
         return
     if not message.text:
-        await _ask(update, context, draft, prompt.part, problem=shared.t(context, "text_only"))
+        await _ask(update, context, draft, prompt.part, problem=turn.t("faq_desk.text_only"))
         return
     try:
         draft = desk.drafts.fill(draft, prompt.part, message.text)
     except Invalid as invalid:
-        problem = shared.t(context, f"invalid.{invalid.code}", **invalid.params)
+        problem = turn.t(f"faq_desk.invalid.{invalid.code}", **invalid.params)
         await _ask(update, context, draft, prompt.part, problem=problem)
         return
     await _next(update, context, draft)
@@ -239,6 +245,7 @@ async def on_part_reply(update: Update, context: Context, prompt: Prompt, messag
 
 async def on_save(update: Update, context: Context) -> None:
     """Save: publish the entry at once, close the gap it came from."""
+    turn = shared.turn_of(update, context)
     draft = await _own_draft(update, context)
     if draft is None:
         return
@@ -246,50 +253,51 @@ async def on_save(update: Update, context: Context) -> None:
     try:
         saved = context.services.faq.save(draft.agent)
     except FaqError as error:
-        await shared.show_error(update, context, error)
+        await shared.show_error(turn, error)
         return
-    await acknowledge(update, context)
+    await turn.acknowledge()
     await shared.drop_buttons(update)
-    shown = faq.title(texts, shared.staff_locale(context), saved.entry)
+    shown = faq.title(texts, turn.locale, saved.entry)
     done = "saved_new" if saved.added else "saved_edit"
-    await reply(update, shared.t(context, done, entry=saved.entry.key, title=shown))
+    await turn.reply(turn.t(f"faq_desk.{done}", entry=saved.entry.key, title=shown))
     if saved.gap is not None:
-        await reply(
-            update, shared.t(context, "gap_linked", gap=saved.gap.id, entry=saved.entry.key)
-        )
+        await turn.reply(turn.t("faq_desk.gap_linked", gap=saved.gap.id, entry=saved.entry.key))
 
 
 async def on_drop(update: Update, context: Context) -> None:
     """Cancel on the card: the draft goes, nothing changes."""
+    turn = shared.turn_of(update, context)
     draft = await _own_draft(update, context)
     if draft is None:
         return
     context.services.faq.drafts.discard(draft.agent)
-    await acknowledge(update, context)
+    await turn.acknowledge()
     await shared.drop_buttons(update)
-    await reply(update, shared.t(context, "cancelled"))
+    await turn.reply(turn.t("faq_desk.cancelled"))
 
 
 async def cancel(update: Update, context: Context) -> None:
     """/faq_cancel: drop the draft being written."""
+    turn = shared.turn_of(update, context)
     drafts = context.services.faq.drafts
-    agent = shared.agent_of(update)
+    agent = turn.user_id
     if drafts.get(agent) is None:
-        await reply(update, shared.t(context, "error.no_draft"))
+        await turn.reply(turn.t("faq_desk.error.no_draft"))
         return
     drafts.discard(agent)
-    await reply(update, shared.t(context, "cancelled"))
+    await turn.reply(turn.t("faq_desk.cancelled"))
 
 
 async def from_gap(update: Update, context: Context, gap_id: int) -> None:
     """A new draft whose wordings start with a gap's questions."""
+    turn = shared.turn_of(update, context)
     if await _unfinished(update, context, f"g.{gap_id}"):
         return
     try:
-        draft = context.services.faq.start_from_gap(shared.agent_of(update), gap_id)
+        draft = context.services.faq.start_from_gap(turn.user_id, gap_id)
     except FaqError as error:
-        await shared.show_error(update, context, error)
+        await shared.show_error(turn, error)
         return
-    await acknowledge(update, context)
-    await reply(update, shared.t(context, "started_gap", gap=gap_id))
+    await turn.acknowledge()
+    await turn.reply(turn.t("faq_desk.started_gap", gap=gap_id))
     await _next(update, context, draft)

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.services.faq_book import FaqError, Usage
 from conversations import faq, keyboards
-from conversations.common import Context, acknowledge, callback_parts, edit_pressed, reply
+from conversations.common import Context, callback_parts
 from conversations.faq_desk import shared
 
 PAGE_SIZE = 20
@@ -15,7 +15,8 @@ PAGE_SIZE = 20
 # -- /faq_list ----------------------------------------------------------------------------
 async def list_entries(update: Update, context: Context) -> None:
     """/faq_list (and its page buttons): key, title and this month's use of every entry."""
-    await acknowledge(update, context)
+    turn = shared.turn_of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     page = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
     services = context.services
@@ -24,13 +25,12 @@ async def list_entries(update: Update, context: Context) -> None:
     usage = book.usage()
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    staff = shared.staff_locale(context)
+    staff = turn.locale
     rows = [
         (e.key, faq.title_plain(services.texts, staff, e), usage.get(e.key, Usage()))
         for e in entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     ]
-    text = services.texts.render(
-        staff,
+    text = turn.render(
         "faq_list",
         rows=rows,
         total=len(entries),
@@ -40,65 +40,68 @@ async def list_entries(update: Update, context: Context) -> None:
     )
     nav = []
     if page > 0:
-        nav.append((shared.b(context, "previous"), f"fq:ls:{page - 1}"))
+        nav.append((turn.button("previous"), f"fq:ls:{page - 1}"))
     if page + 1 < pages:
-        nav.append((shared.b(context, "next"), f"fq:ls:{page + 1}"))
+        nav.append((turn.button("next"), f"fq:ls:{page + 1}"))
     markup = keyboards.inline([nav]) if nav else None
     query = update.callback_query
     if query is not None and parts[:2] == ["fq", "ls"]:
-        await edit_pressed(update, text, markup)
+        await turn.edit_pressed(text, markup)
     else:
-        await reply(update, text, markup)
+        await turn.reply(text, markup)
 
 
 # -- /faq_remove --------------------------------------------------------------------------
 async def remove(update: Update, context: Context) -> None:
     """/faq_remove KEY: asks to confirm, showing what goes."""
+    turn = shared.turn_of(update, context)
     key = shared.first_arg(context)
     if key is None:
-        await reply(update, shared.t(context, "usage.remove"))
+        await turn.reply(turn.t("faq_desk.usage.remove"))
         return
     book = context.services.faq.book
     entry = book.get(key)
     if entry is None:
-        await shared.show_error(update, context, FaqError("missing", entry=key))
+        await shared.show_error(turn, FaqError("missing", entry=key))
         return
     used = book.usage().get(key, Usage()).answered
-    shown = faq.title(context.services.texts, shared.staff_locale(context), entry)
+    shown = faq.title(context.services.texts, turn.locale, entry)
     buttons = [
         [
-            (shared.b(context, "remove"), f"fq:rm:{key}:{entry.revision}"),
-            (shared.b(context, "keep"), f"fq:keep:{key}"),
+            (turn.button("remove"), f"fq:rm:{key}:{entry.revision}"),
+            (turn.button("keep"), f"fq:keep:{key}"),
         ]
     ]
-    text = shared.t(context, "confirm_remove", entry=key, title=shown, answered=used)
-    await reply(update, text, keyboards.inline(buttons))
+    text = turn.t("faq_desk.confirm_remove", entry=key, title=shown, answered=used)
+    await turn.reply(text, keyboards.inline(buttons))
 
 
 async def on_remove(update: Update, context: Context) -> None:
     """The confirmation: remove the entry (unless it changed since the question)."""
+    turn = shared.turn_of(update, context)
     parts = callback_parts(update)
     if len(parts) != 4 or not parts[3].isdigit():
-        await acknowledge(update, context)
+        await turn.acknowledge()
         return
     key, revision = parts[2], int(parts[3])
     book = context.services.faq.book
     entry = book.get(key)
     try:
-        book.remove(key, shared.agent_of(update), revision)
+        book.remove(key, turn.user_id, revision)
     except FaqError as error:
-        await shared.show_error(update, context, error)
+        await shared.show_error(turn, error)
         return
     assert entry is not None
-    await acknowledge(update, context)
+    await turn.acknowledge()
     await shared.drop_buttons(update)
-    shown = faq.title(context.services.texts, shared.staff_locale(context), entry)
-    await reply(update, shared.t(context, "removed", entry=key, title=shown))
+    shown = faq.title(context.services.texts, turn.locale, entry)
+    await turn.reply(turn.t("faq_desk.removed", entry=key, title=shown))
 
 
 async def on_keep(update: Update, context: Context) -> None:
     """ "Keep it": nothing changes."""
-    await acknowledge(update, context)
+    turn = shared.turn_of(update, context)
+    await turn.acknowledge()
     await shared.drop_buttons(update)
     parts = callback_parts(update)
-    await reply(update, shared.t(context, "kept", entry=parts[2] if len(parts) > 2 else ""))
+    await turn.reply(turn.t("faq_desk.kept", entry=parts[2] if len(parts) > 2 else ""))

@@ -10,7 +10,7 @@ from bot.services.faq_book import FaqError
 from bot.services.faq_drafts import Prompt
 from bot.services.faq_gaps import GapStatus
 from conversations import faq, keyboards
-from conversations.common import Context, acknowledge, callback_parts, reply
+from conversations.common import Context, callback_parts
 from conversations.faq_desk import drafts, shared
 
 GAPS_SHOWN = 10
@@ -19,21 +19,22 @@ GAPS_SHOWN = 10
 # -- /faq_gaps ----------------------------------------------------------------------------
 async def gaps(update: Update, context: Context) -> None:
     """/faq_gaps: the most asked unanswered questions, grouped, with what to do."""
+    turn = shared.turn_of(update, context)
     services = context.services
     found = services.faq.gaps.open_gaps()
     shown = found[:GAPS_SHOWN]
-    staff = shared.staff_locale(context)
+    staff = turn.locale
     titles = {e.key: faq.title_plain(services.texts, staff, e) for e in services.faq.book.entries()}
-    text = services.texts.render(staff, "faq_gaps", gaps=shown, total=len(found), titles=titles)
+    text = turn.render("faq_gaps", gaps=shown, total=len(found), titles=titles)
     rows = [
         [
-            (shared.b(context, "gap_new", gap=g.id), f"fq:gn:{g.id}"),
-            (shared.b(context, "gap_teach", gap=g.id), f"fq:gt:{g.id}"),
-            (shared.b(context, "gap_dismiss", gap=g.id), f"fq:gd:{g.id}"),
+            (turn.button("gap_new", gap=g.id), f"fq:gn:{g.id}"),
+            (turn.button("gap_teach", gap=g.id), f"fq:gt:{g.id}"),
+            (turn.button("gap_dismiss", gap=g.id), f"fq:gd:{g.id}"),
         ]
         for g in shown
     ]
-    await reply(update, text, keyboards.inline(rows) if rows else None)
+    await turn.reply(text, keyboards.inline(rows) if rows else None)
 
 
 async def on_gap_new(update: Update, context: Context) -> None:
@@ -45,43 +46,46 @@ async def on_gap_new(update: Update, context: Context) -> None:
 
 async def on_gap_teach(update: Update, context: Context) -> None:
     """ "An entry answers it" on a gap: ask which one (the agent replies with its key)."""
+    turn = shared.turn_of(update, context)
     parts = callback_parts(update)
     gap = context.services.faq.gaps.get(int(parts[2])) if parts[2].isdigit() else None
     if gap is None or gap.status is not GapStatus.OPEN:
-        await shared.show_error(update, context, FaqError("gap_closed", gap=parts[2]))
+        await shared.show_error(turn, FaqError("gap_closed", gap=parts[2]))
         return
-    await acknowledge(update, context)
+    await turn.acknowledge()
     user = update.effective_user
     assert user is not None
     mention = Markup('<a href="tg://user?id={}">{}</a>').format(user.id, user.full_name)
-    force = ForceReply(selective=True, input_field_placeholder=shared.b(context, "placeholder_key"))
-    text = shared.t(context, "ask.teach", mention=mention, gap=gap.id, text=gap.text)
-    asked = await reply(update, text, force)
+    force = ForceReply(selective=True, input_field_placeholder=turn.button("placeholder_key"))
+    text = turn.t("faq_desk.ask.teach", mention=mention, gap=gap.id, text=gap.text)
+    asked = await turn.reply(text, force)
     if asked is not None:
         context.services.faq.drafts.asked(user.id, asked.message_id, Prompt(gap=gap.id))
 
 
 async def teach(update: Update, context: Context, gap_id: int, message: Message) -> None:
     """The agent named the entry answering a gap: its questions become that entry's."""
+    turn = shared.turn_of(update, context)
     key = (message.text or "").strip().casefold().removeprefix("/").split(" ")[0]
     try:
-        entry, _ = context.services.faq.teach(gap_id, key, shared.agent_of(update))
+        entry, _ = context.services.faq.teach(gap_id, key, turn.user_id)
     except FaqError as error:
-        await shared.show_error(update, context, error)
+        await shared.show_error(turn, error)
         return
-    shown = faq.title(context.services.texts, shared.staff_locale(context), entry)
-    await reply(update, shared.t(context, "taught", gap=gap_id, entry=entry.key, title=shown))
+    shown = faq.title(context.services.texts, turn.locale, entry)
+    await turn.reply(turn.t("faq_desk.taught", gap=gap_id, entry=entry.key, title=shown))
 
 
 async def on_gap_dismiss(update: Update, context: Context) -> None:
     """ "Dismiss" on a gap: it needs no entry (small talk, another service)."""
+    turn = shared.turn_of(update, context)
     parts = callback_parts(update)
     try:
         if not parts[2].isdigit():
             raise FaqError("gap_closed", gap=parts[2])
-        gap = context.services.faq.dismiss(int(parts[2]), shared.agent_of(update))
+        gap = context.services.faq.dismiss(int(parts[2]), turn.user_id)
     except FaqError as error:
-        await shared.show_error(update, context, error)
+        await shared.show_error(turn, error)
         return
-    await acknowledge(update, context)
-    await reply(update, shared.t(context, "gap_dismissed", gap=gap.id))
+    await turn.acknowledge()
+    await turn.reply(turn.t("faq_desk.gap_dismissed", gap=gap.id))

@@ -7,12 +7,11 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from markupsafe import Markup
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.services.faq_book import FaqError
-from conversations.common import Context, acknowledge, reply
+from conversations.common import Context, Turn
 
 log = logging.getLogger(__name__)
 
@@ -20,40 +19,31 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-def staff_locale(context: Context) -> str:
-    """The support chat reads the platform's language."""
-    return context.services.settings.DEFAULT_LOCALE
+#: Where the desk's button labels are.
+BUTTONS = "faq_desk.button"
 
 
-def t(context: Context, name: str, **params: Any) -> Markup:
-    return context.services.texts.t(staff_locale(context), f"faq_desk.{name}", **params)
+def turn_of(update: Update, context: Context) -> Turn:
+    """The turn of an update in the support chat (the platform's language)."""
+    return Turn.staff(update, context, BUTTONS)
 
 
-def b(context: Context, name: str, **params: Any) -> str:
-    return context.services.texts.plain(staff_locale(context), f"faq_desk.button.{name}", **params)
-
-
-def language_name(context: Context, locale: str) -> str:
-    return context.services.texts.plain(staff_locale(context), f"faq_desk.language.{locale}")
-
-
-def agent_of(update: Update) -> int:
-    user = update.effective_user
-    assert user is not None
-    return user.id
+def language_name(turn: Turn, locale: str) -> str:
+    """A language's name, as the staff read it."""
+    return turn.plain(f"faq_desk.language.{locale}")
 
 
 def first_arg(context: Context) -> str | None:
     return context.args[0].strip().casefold() if context.args else None
 
 
-async def show_error(update: Update, context: Context, error: FaqError) -> None:
+async def show_error(turn: Turn, error: FaqError) -> None:
     """A change that could not be made, said plainly (an alert for a button)."""
-    text = t(context, f"error.{error.code}", **error.params)
-    if update.callback_query is not None:
-        await acknowledge(update, context, text.striptags(), alert=True)
+    text = turn.t(f"faq_desk.error.{error.code}", **error.params)
+    if turn.is_press:
+        await turn.acknowledge(text.striptags(), alert=True)
     else:
-        await reply(update, text)
+        await turn.reply(text)
 
 
 async def drop_buttons(update: Update) -> None:

@@ -4,7 +4,8 @@ running a reviewer's action with its answer, card refresh and delivery."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from markupsafe import Markup
 from telegram import ForceReply, Update
@@ -14,24 +15,18 @@ from bot.rules.models import Registration
 from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
 from conversations import delivery, presenter
-from conversations.common import Context, acknowledge, callback_parts, reply
+from conversations.common import Context, Turn, callback_parts
 
 log = logging.getLogger(__name__)
 
 
-def locale(context: Context) -> str:
-    """The admin group's language (DEFAULT_LOCALE)."""
-    return context.services.settings.DEFAULT_LOCALE
+#: Where the reviewers' button labels are.
+BUTTONS = "review.button"
 
 
-def t(context: Context, key: str, **params: Any) -> str:
-    """A short string in the group's language, as HTML."""
-    return context.services.texts.t(locale(context), key, **params)
-
-
-def b(context: Context, key: str, **params: Any) -> str:
-    """A reviewer button's label."""
-    return context.services.texts.plain(locale(context), f"review.button.{key}", **params)
+def turn_of(update: Update, context: Context) -> Turn:
+    """The turn of an update in the admin group (the platform's language)."""
+    return Turn.staff(update, context, BUTTONS)
 
 
 async def refresh_card(context: Context, registration: Registration) -> None:
@@ -57,13 +52,11 @@ def arg(context: Context) -> str | None:
     return context.args[0] if context.args else None
 
 
-async def await_text(
-    update: Update, context: Context, reviewer: int, what: AwaitedAnswer, prompt: str
-) -> None:
+async def await_text(turn: Turn, what: AwaitedAnswer, prompt: str) -> None:
     """Ask for a typed answer as a reply (the bot sees replies to it in privacy mode)."""
-    message = await reply(update, prompt, ForceReply(selective=True))
+    message = await turn.reply(prompt, ForceReply(selective=True))
     if message is not None:
-        context.services.reviewer_drafts.expect(reviewer, message.message_id, what)
+        turn.services.reviewer_drafts.expect(turn.user_id, message.message_id, what)
 
 
 # -- shared ------------------------------------------------------------------------------
@@ -75,32 +68,67 @@ def target(update: Update, context: Context) -> str | None:
     return arg(context)
 
 
-async def act(update: Update, context: Context, action: Any, done_key: str) -> bool:
+async def named(turn: Turn, update: Update, context: Context, usage: str) -> str | None:
+    """The registration a button or command names; without one, how to use the command."""
+    rid = target(update, context)
+    if not rid:
+        await turn.reply(turn.t(f"review.usage.{usage}"))
+    return rid or None
+
+
+async def with_reason(
+    turn: Turn,
+    update: Update,
+    context: Context,
+    action: Literal["reject", "remove"],
+    check: Callable[[str, int], object] | None = None,
+) -> tuple[str, str] | None:
+    """A decision that needs a reason: its button asks for the reason as a reply (after
+    ``check``, when given, lets this reviewer decide), its command takes ``ID REASON``.
+    (id, reason) when both are given; None when asked for, refused, or told the usage."""
+    parts = callback_parts(update)
+    if parts:  # the button
+        rid = parts[2]
+        if check is not None:
+            try:
+                check(rid, turn.user_id)
+            except Denied as denied:
+                await deny(turn, denied)
+                return None
+        await turn.acknowledge()
+        prompt = turn.t(f"review.ask_{action}_reason", id=rid)
+        await await_text(turn, AwaitedAnswer(action=action, id=rid), prompt)
+        return None
+    args = context.args or []
+    if len(args) < 2:
+        await turn.reply(turn.t(f"review.usage.{action}"))
+        return None
+    return args[0], " ".join(args[1:])
+
+
+async def act(turn: Turn, action: Any, done_key: str) -> bool:
     """Run a service action for the acting reviewer, answer, refresh the card, deliver."""
-    user = update.effective_user
-    assert user is not None
     try:
-        registration: Registration = action(user.id)
+        registration: Registration = action(turn.user_id)
     except Denied as denied:
-        await deny(update, context, denied)
+        await deny(turn, denied)
         return False
-    done = t(context, f"review.done.{done_key}", id=registration.id)
-    await acknowledge(update, context, Markup(done).striptags())  # answers are plain text
-    await reply(update, done)
-    await refresh_card(context, registration)
+    done = turn.t(f"review.done.{done_key}", id=registration.id)
+    await turn.acknowledge(Markup(done).striptags())  # answers are plain text
+    await turn.reply(done)
+    await refresh_card(turn.context, registration)
     if registration.pending:
-        delivery.trigger(context)
+        delivery.trigger(turn.context)
     return True
 
 
-async def deny(update: Update, context: Context, denied: Denied) -> None:
+async def deny(turn: Turn, denied: Denied) -> None:
+    """Why the reviewer cannot do that (an alert for a button)."""
     params = dict(denied.params)
     if "status" in params:
-        params["status"] = context.services.texts.plain(
-            locale(context), f"status.{params['status']}"
-        )
-    text = t(context, f"review.denied.{denied.code.removeprefix('review.')}", **params)
-    if update.callback_query is not None:
-        await acknowledge(update, context, Markup(text).striptags(), alert=True)
+        params["status"] = turn.plain(f"status.{params['status']}")
+    text = turn.t(f"review.denied.{denied.code.removeprefix('review.')}", **params)
+    if turn.is_press:
+        await turn.acknowledge(Markup(text).striptags(), alert=True)
     else:
-        await reply(update, text)
+        await turn.reply(text)

@@ -10,54 +10,47 @@ from bot.rules.models import Registration
 from bot.services.change_requests import AwaitedAnswer, ChangeRequestDraft
 from bot.services.review import Denied
 from conversations import keyboards
-from conversations.common import (
-    Context,
-    acknowledge,
-    callback_parts,
-    edit_pressed,
-    reply,
-)
+from conversations.common import Context, Turn, callback_parts
 from conversations.presenter import reason_text
 from conversations.review import cards
+from conversations.review.removal import ask_to_confirm_removal
 
 
 # -- change requests -------------------------------------------------------------------
 async def changes(update: Update, context: Context) -> None:
     """Request changes, step 1: pick the fields (toggle buttons), then Next."""
-    user = update.effective_user
-    assert user is not None
+    turn = cards.turn_of(update, context)
     parts = callback_parts(update)
     rid = parts[2]
     try:
-        registration = context.services.review.open_for(rid, user.id)
+        registration = context.services.review.open_for(rid, turn.user_id)
     except Denied as denied:
-        await cards.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
-    await acknowledge(update, context)
+    await turn.acknowledge()
     drafts = context.services.reviewer_drafts
-    draft = drafts.get(user.id, rid) or ChangeRequestDraft()
+    draft = drafts.get(turn.user_id, rid) or ChangeRequestDraft()
     if parts[1] == "f" and len(parts) == 4 and parts[3].isdigit():
         keys = [f.key for f in form.fields_for(registration.role)]
         index = int(parts[3])
         if index < len(keys):
             draft.toggle(keys[index])
-    drafts.save(user.id, rid, draft)
-    text, markup = _field_picker(context, registration, draft)
+    drafts.save(turn.user_id, rid, draft)
+    text, markup = _field_picker(turn, registration, draft)
     query = update.callback_query
     if query is not None and parts[1] == "f":
-        await edit_pressed(update, text, markup)
+        await turn.edit_pressed(text, markup)
     else:
-        await reply(update, text, markup)
+        await turn.reply(text, markup)
 
 
 def _field_picker(
-    context: Context, registration: Registration, draft: ChangeRequestDraft
+    turn: Turn, registration: Registration, draft: ChangeRequestDraft
 ) -> tuple[str, InlineKeyboardMarkup]:
-    texts, locale = context.services.texts, cards.locale(context)
     rid = registration.id
     buttons = [
         (
-            ("✅ " if f.key in draft.fields else "") + texts.plain(locale, f"field.{f.key}.label"),
+            ("✅ " if f.key in draft.fields else "") + turn.plain(f"field.{f.key}.label"),
             f"rv:f:{rid}:{i}",
         )
         for i, f in enumerate(form.fields_for(registration.role))
@@ -65,86 +58,78 @@ def _field_picker(
     rows = keyboards.pairs(buttons)
     rows.append(
         [
-            (cards.b(context, "next"), f"rv:next:{rid}"),
-            (cards.b(context, "cancel"), f"rv:drop:{rid}"),
+            (turn.button("next"), f"rv:next:{rid}"),
+            (turn.button("cancel"), f"rv:drop:{rid}"),
         ]
     )
-    return cards.t(context, "review.pick_fields", id=rid), keyboards.inline(rows)
+    return turn.t("review.pick_fields", id=rid), keyboards.inline(rows)
 
 
 async def next_reason(update: Update, context: Context) -> None:
     """Request changes, step 2: a reason for each picked field, then a confirmation."""
-    user = update.effective_user
-    assert user is not None
+    turn = cards.turn_of(update, context)
     parts = callback_parts(update)
     rid = parts[2]
     drafts = context.services.reviewer_drafts
-    draft = drafts.get(user.id, rid)
+    draft = drafts.get(turn.user_id, rid)
     if draft is None:
-        await acknowledge(update, context, cards.b(context, "stale"), alert=True)
+        await turn.acknowledge(turn.button("stale"), alert=True)
         return
     if parts[1] == "r" and len(parts) == 5 and parts[3].isdigit() and parts[4].isdigit():
         field_i, reason_i = int(parts[3]), int(parts[4])
         if field_i < len(draft.fields) and reason_i < len(reasons.REASONS):
             draft.reasons[draft.fields[field_i]] = reasons.from_catalogue(reason_i)
-            drafts.save(user.id, rid, draft)
+            drafts.save(turn.user_id, rid, draft)
     if parts[1] == "other":
         # The field's position rides in the button: a forged or stale one names none.
         if len(parts) != 4 or not parts[3].isdigit() or int(parts[3]) >= len(draft.fields):
-            await acknowledge(update, context, cards.b(context, "stale"), alert=True)
+            await turn.acknowledge(turn.button("stale"), alert=True)
             return
-        await acknowledge(update, context)
+        await turn.acknowledge()
         field = draft.fields[int(parts[3])]
-        label = context.services.texts.plain(cards.locale(context), f"field.{field}.label")
+        label = turn.plain(f"field.{field}.label")
         await cards.await_text(
-            update,
-            context,
-            user.id,
+            turn,
             AwaitedAnswer(action="reason", id=rid, field=field),
-            cards.t(context, "review.ask_reason", field=label, id=rid),
+            turn.t("review.ask_reason", field=label, id=rid),
         )
         return
-    await acknowledge(update, context)
-    await _ask_next_reason(update, context, rid, draft)
+    await turn.acknowledge()
+    await _ask_next_reason(turn, rid, draft)
 
 
-async def _ask_next_reason(
-    update: Update, context: Context, rid: str, draft: ChangeRequestDraft
-) -> None:
-    texts, locale = context.services.texts, cards.locale(context)
+async def _ask_next_reason(turn: Turn, rid: str, draft: ChangeRequestDraft) -> None:
     fields = draft.fields
     if not fields:
-        await reply(update, cards.t(context, "review.fields_needed"))
+        await turn.reply(turn.t("review.fields_needed"))
         return
     missing = draft.missing()
     if missing:
         i = missing[0]
-        label = texts.plain(locale, f"field.{fields[i]}.label")
+        label = turn.plain(f"field.{fields[i]}.label")
         buttons = [
-            (texts.plain(locale, f"review.reason.{reason}"), f"rv:r:{rid}:{i}:{j}")
+            (turn.plain(f"review.reason.{reason}"), f"rv:r:{rid}:{i}:{j}")
             for j, reason in enumerate(reasons.REASONS)
         ]
         rows = [[b] for b in buttons]
-        rows.append([(cards.b(context, "other_reason"), f"rv:other:{rid}:{i}")])
-        rows.append([(cards.b(context, "cancel"), f"rv:drop:{rid}")])
-        await reply(
-            update,
-            cards.t(context, "review.pick_reason", field=label, id=rid),
+        rows.append([(turn.button("other_reason"), f"rv:other:{rid}:{i}")])
+        rows.append([(turn.button("cancel"), f"rv:drop:{rid}")])
+        await turn.reply(
+            turn.t("review.pick_reason", field=label, id=rid),
             keyboards.inline(rows),
         )
         return
     listed = [
-        (texts.t(locale, f"field.{key}.label"), reason_text(texts, locale, draft.reasons[key]))
+        (turn.t(f"field.{key}.label"), reason_text(turn.texts, turn.locale, draft.reasons[key]))
         for key in fields
     ]
-    await reply(
-        update,
-        texts.render(locale, "review_request_confirm", id=rid, reasons=listed),
+    await turn.reply(
+        turn.render("review_request_confirm", id=rid, reasons=listed),
         keyboards.inline(
             [
                 [
-                    (cards.b(context, "send_changes"), f"rv:send:{rid}"),
-                    (cards.b(context, "cancel"), f"rv:drop:{rid}"),
+                    (turn.button("send_changes"), f"rv:send:{rid}"),
+                    (turn.button("cancel"), f"rv:drop:{rid}"),
                 ]
             ]
         ),
@@ -153,58 +138,57 @@ async def _ask_next_reason(
 
 async def send_changes(update: Update, context: Context) -> None:
     """Request changes, step 3: record the decision with its per-field reasons."""
-    user = update.effective_user
-    assert user is not None
+    turn = cards.turn_of(update, context)
     rid = callback_parts(update)[2]
     drafts = context.services.reviewer_drafts
-    draft = drafts.get(user.id, rid)
+    draft = drafts.get(turn.user_id, rid)
     if draft is None:
-        await acknowledge(update, context, cards.b(context, "stale"), alert=True)
+        await turn.acknowledge(turn.button("stale"), alert=True)
         return
     reasons = draft.reasons
     done = await cards.act(
-        update,
-        context,
+        turn,
         lambda r: context.services.review.request_changes(rid, r, reasons),
         "changes_requested",
     )
     if done:
-        drafts.discard(user.id, rid)
+        drafts.discard(turn.user_id, rid)
 
 
 async def drop_draft(update: Update, context: Context) -> None:
     """Cancel a change request being composed."""
-    user = update.effective_user
-    assert user is not None
+    turn = cards.turn_of(update, context)
     rid = callback_parts(update)[2]
-    context.services.reviewer_drafts.discard(user.id, rid)
-    await acknowledge(update, context)
-    await reply(update, cards.t(context, "review.dropped", id=rid))
+    context.services.reviewer_drafts.discard(turn.user_id, rid)
+    await turn.acknowledge()
+    await turn.reply(turn.t("review.dropped", id=rid))
 
 
 # -- typed answers (reasons) -------------------------------------------------------------
 async def typed_answer(update: Update, context: Context) -> None:
     """A reviewer's reply to one of our questions: a reason for a field or a rejection."""
+    turn = cards.turn_of(update, context)
     message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None and message.reply_to_message is not None
+    assert message is not None and message.reply_to_message is not None
     asked = message.reply_to_message.message_id
     drafts = context.services.reviewer_drafts
-    what = drafts.awaited(user.id, asked)
+    what = drafts.awaited(turn.user_id, asked)
     if what is None or not message.text:
         return
-    drafts.answered(user.id, asked)
+    drafts.answered(turn.user_id, asked)
     rid = what.id
+    if what.action == "remove":
+        await ask_to_confirm_removal(turn, rid, message.text)
+        return
     if what.action == "reject":
         text = message.text
         await cards.act(
-            update, context, lambda r: context.services.review.not_passed(rid, r, text), "rejected"
+            turn, lambda r: context.services.review.not_passed(rid, r, text), "rejected"
         )
         return
-    draft = (
-        None if what.field is None else drafts.give_reason(user.id, rid, what.field, message.text)
-    )
+    field = what.field
+    draft = None if field is None else drafts.give_reason(turn.user_id, rid, field, message.text)
     if draft is None:
-        await reply(update, cards.t(context, "review.stale"))
+        await turn.reply(turn.t("review.stale"))
         return
-    await _ask_next_reason(update, context, rid, draft)
+    await _ask_next_reason(turn, rid, draft)

@@ -18,17 +18,14 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import AuditEvent, Registration
-from bot.services.change_requests import AwaitedAnswer
 from bot.services.review import Denied
+from bot.telegram_html import MAX_TEXT
 from conversations import keyboards, presenter
 from conversations.common import (
     Context,
     Services,
-    acknowledge,
     callback_parts,
-    edit_pressed,
     refuse_in_group,
-    reply,
 )
 from conversations.review import cards
 from conversations.review.change_requests import (
@@ -39,15 +36,15 @@ from conversations.review.change_requests import (
     typed_answer,
 )
 from conversations.review.overview import export, stats
+from conversations.review.removal import cancel_removal, confirm_removal, remove
 
 PAGE_SIZE = 10
-#: Telegram's limit on a message's text (checked on the HTML, which is never shorter).
-MESSAGE_LIMIT = 4096
 COMMANDS = (
     "queue",
     "review",
     "approve",
     "reject",
+    "remove",
     "history",
     "find",
     "release",
@@ -59,19 +56,20 @@ COMMANDS = (
 # -- commands --------------------------------------------------------------------------
 async def queue(update: Update, context: Context) -> None:
     """/queue: waiting registrations, oldest first, with age and overdue marks, paged."""
-    await acknowledge(update, context)
+    turn = cards.turn_of(update, context)
+    await turn.acknowledge()
     parts = callback_parts(update)
     page = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
     await _show_queue(update, context, page)
 
 
 async def _show_queue(update: Update, context: Context, page: int) -> None:
+    turn = cards.turn_of(update, context)
     items = context.services.review.queue()
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    text = context.services.texts.render(
-        cards.locale(context),
+    text = turn.render(
         "review_queue",
         items=shown,
         total=len(items),
@@ -81,33 +79,32 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
     )
     nav = []
     if page > 0:
-        nav.append((cards.b(context, "previous"), f"rv:page:{page - 1}"))
+        nav.append((turn.button("previous"), f"rv:page:{page - 1}"))
     if page + 1 < pages:
-        nav.append((cards.b(context, "next"), f"rv:page:{page + 1}"))
+        nav.append((turn.button("next"), f"rv:page:{page + 1}"))
     rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     query = update.callback_query
     if query is not None and (query.data or "").startswith("rv:page:"):
-        await edit_pressed(update, text, markup)
+        await turn.edit_pressed(text, markup)
     else:
-        await reply(update, text, markup)
+        await turn.reply(text, markup)
 
 
 async def review(update: Update, context: Context) -> None:
     """/review ID (or a queue button): the registration's card."""
-    await acknowledge(update, context)
-    parts = callback_parts(update)
-    rid = parts[2] if len(parts) == 3 else cards.arg(context)
-    if not rid:
-        await reply(update, cards.t(context, "review.usage.review"))
+    turn = cards.turn_of(update, context)
+    await turn.acknowledge()
+    rid = await cards.named(turn, update, context, "review")
+    if rid is None:
         return
     try:
         registration = context.services.review.get(rid)
     except Denied as denied:
-        await cards.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
     text, markup = presenter.card(context.services, registration)
-    await reply(update, text, markup)
+    await turn.reply(text, markup)
 
 
 async def _on_target(
@@ -118,11 +115,11 @@ async def _on_target(
     done: str,
 ) -> None:
     """A reviewer action on the registration a button or command names (usage if none)."""
-    rid = cards.target(update, context)
+    turn = cards.turn_of(update, context)
+    rid = await cards.named(turn, update, context, usage)
     if rid is None:
-        await reply(update, cards.t(context, f"review.usage.{usage}"))
         return
-    await cards.act(update, context, lambda reviewer: action(rid, reviewer), done)
+    await cards.act(turn, lambda reviewer: action(rid, reviewer), done)
 
 
 async def approve(update: Update, context: Context) -> None:
@@ -132,33 +129,12 @@ async def approve(update: Update, context: Context) -> None:
 
 async def reject(update: Update, context: Context) -> None:
     """/reject ID REASON; the Reject button asks for the reason."""
-    user = update.effective_user
-    assert user is not None
-    parts = callback_parts(update)
-    if parts:  # the button: ask for the reason as a reply
-        rid = parts[2]
-        try:
-            context.services.review.open_for(rid, user.id)
-        except Denied as denied:
-            await cards.deny(update, context, denied)
-            return
-        await acknowledge(update, context)
-        await cards.await_text(
-            update,
-            context,
-            user.id,
-            AwaitedAnswer(action="reject", id=rid),
-            cards.t(context, "review.ask_reject_reason", id=rid),
-        )
-        return
-    args = context.args or []
-    if len(args) < 2:
-        await reply(update, cards.t(context, "review.usage.reject"))
-        return
-    rid, reason = args[0], " ".join(args[1:])
-    await cards.act(
-        update, context, lambda r: context.services.review.not_passed(rid, r, reason), "rejected"
-    )
+    turn = cards.turn_of(update, context)
+    review = context.services.review
+    given = await cards.with_reason(turn, update, context, "reject", review.open_for)
+    if given is not None:
+        rid, reason = given
+        await cards.act(turn, lambda r: review.not_passed(rid, r, reason), "rejected")
 
 
 async def claim(update: Update, context: Context) -> None:
@@ -174,44 +150,44 @@ async def release(update: Update, context: Context) -> None:
 async def reveal(update: Update, context: Context) -> None:
     """The Reveal button: the card with full ID numbers, sent privately to the reviewer who
     asked (every group member would read it in the group), audited; the group is told."""
+    turn = cards.turn_of(update, context)
     user = update.effective_user
     rid = cards.target(update, context)
     assert user is not None and rid is not None
     try:
         registration = context.services.review.reveal(rid, user.id)
     except Denied as denied:
-        await cards.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
-    await acknowledge(update, context)
+    await turn.acknowledge()
     text, _ = presenter.card(context.services, registration, revealed=True)
     name = user.full_name
     try:
         await context.bot.send_message(user.id, text)
     except (Forbidden, BadRequest):
         # The reviewer never opened a private chat with the bot (or blocked it).
-        await reply(update, cards.t(context, "review.reveal_no_private", id=rid, name=name))
+        await turn.reply(turn.t("review.reveal_no_private", id=rid, name=name))
         return
-    await reply(update, cards.t(context, "review.revealed_privately", id=rid, name=name))
+    await turn.reply(turn.t("review.revealed_privately", id=rid, name=name))
 
 
 async def history(update: Update, context: Context) -> None:
     """/history ID or the History button: the audit trail, a page at a time (the latest
     first); a page's buttons lead to earlier and later events."""
-    await acknowledge(update, context)
-    rid = cards.target(update, context)
+    turn = cards.turn_of(update, context)
+    await turn.acknowledge()
+    rid = await cards.named(turn, update, context, "history")
     if rid is None:
-        await reply(update, cards.t(context, "review.usage.history"))
         return
     try:
         events = context.services.review.history(rid)
     except Denied as denied:
-        await cards.deny(update, context, denied)
+        await cards.deny(turn, denied)
         return
-    locale, texts = cards.locale(context), context.services.texts
 
     def render(start: int, shown: list[AuditEvent]) -> str:
-        return texts.render(
-            locale, "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+        return turn.render(
+            "review_history", id=rid, events=shown, first=start + 1, total=len(events)
         )
 
     pages = _pages(events, render)
@@ -221,14 +197,14 @@ async def history(update: Update, context: Context) -> None:
     start, shown = pages[page]
     nav = []
     if page > 0:
-        nav.append((cards.b(context, "previous"), f"rv:history:{rid}:{page - 1}"))
+        nav.append((turn.button("previous"), f"rv:history:{rid}:{page - 1}"))
     if page + 1 < len(pages):
-        nav.append((cards.b(context, "next"), f"rv:history:{rid}:{page + 1}"))
+        nav.append((turn.button("next"), f"rv:history:{rid}:{page + 1}"))
     markup = keyboards.inline([nav]) if nav else None
     if len(parts) == 4:
-        await edit_pressed(update, render(start, shown), markup)
+        await turn.edit_pressed(render(start, shown), markup)
     else:
-        await reply(update, render(start, shown), markup)
+        await turn.reply(render(start, shown), markup)
 
 
 #: Events per history page at most; fewer when their text would not fit one message.
@@ -243,7 +219,7 @@ def _pages(
     start, current = 0, list[AuditEvent]()
     for i, event in enumerate(events):
         longer = [*current, event]
-        if current and (len(current) >= HISTORY_PAGE or len(render(start, longer)) > MESSAGE_LIMIT):
+        if current and (len(current) >= HISTORY_PAGE or len(render(start, longer)) > MAX_TEXT):
             pages.append((start, current))
             start, longer = i, [event]
         current = longer
@@ -253,18 +229,17 @@ def _pages(
 
 async def find(update: Update, context: Context) -> None:
     """/find TEXT: by company name, credit code or e-mail."""
+    turn = cards.turn_of(update, context)
     text = " ".join(context.args or [])
     if len(text.strip()) < 2:
-        await reply(update, cards.t(context, "review.usage.find"))
+        await turn.reply(turn.t("review.usage.find"))
         return
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
     found = await asyncio.to_thread(context.services.review.find, text)
     rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
-    await reply(
-        update,
-        context.services.texts.render(
-            cards.locale(context),
+    await turn.reply(
+        turn.render(
             "review_found",
             query=text,
             found=found[:PAGE_SIZE],
@@ -276,6 +251,7 @@ async def find(update: Update, context: Context) -> None:
 
 async def refuse(update: Update, context: Context) -> None:
     """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
+    # Not a Turn: a refused update may come from anyone, anywhere (even without a chat).
     locale = context.services.settings.DEFAULT_LOCALE
     await refuse_in_group(update, context, context.services.texts.plain(locale, "review.refused"))
 
@@ -287,6 +263,9 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("release", release),
     ("approve", approve),
     ("reject", reject),
+    ("remove", remove),
+    ("rmok", confirm_removal),
+    ("rmno", cancel_removal),
     ("reveal", reveal),
     ("history", history),
     ("changes", changes),
@@ -301,6 +280,7 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
 
 async def on_button(update: Update, context: Context) -> None:
     """Every reviewer button: checked for chat and reviewer once, then dispatched."""
+    turn = cards.turn_of(update, context)
     settings = context.services.settings
     chat, user = update.effective_chat, update.effective_user
     if (
@@ -316,7 +296,7 @@ async def on_button(update: Update, context: Context) -> None:
         if len(parts) >= 3 and parts[1] == name:
             await callback(update, context)
             return
-    await acknowledge(update, context, cards.b(context, "stale"), alert=True)
+    await turn.acknowledge(turn.button("stale"), alert=True)
 
 
 def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
@@ -331,6 +311,7 @@ def register(application: Application, services: Services) -> None:  # type: ign
         CommandHandler("review", review, filters=allowed),
         CommandHandler("approve", approve, filters=allowed),
         CommandHandler("reject", reject, filters=allowed),
+        CommandHandler("remove", remove, filters=allowed),
         CommandHandler("history", history, filters=allowed),
         CommandHandler("find", find, filters=allowed),
         CommandHandler("release", release, filters=allowed),

@@ -16,12 +16,13 @@ from conversations.review import cards
 # -- reports and deadlines -------------------------------------------------------------
 async def export(update: Update, context: Context) -> None:
     """/export: every registration with status and timestamps, as a CSV document."""
+    turn = cards.turn_of(update, context)
     data = await asyncio.to_thread(context.services.reports.registrations_csv)
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(
         InputFile(data, filename="registrations.csv"),
-        caption=cards.t(context, "review.export_caption"),
+        caption=turn.t("review.export_caption"),
     )
 
 
@@ -39,8 +40,7 @@ async def stats(update: Update, context: Context) -> None:
     assert chat is not None
     await chat.send_photo(
         InputFile(png, filename="stats.png"),
-        caption=cards.t(
-            context,
+        caption=cards.turn_of(update, context).t(
             "review.stats_caption",
             submitted=sum(data.submitted),
             decided=sum(data.decided),

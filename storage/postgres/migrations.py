@@ -84,6 +84,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX documents_by_owner ON documents (owner);
         """,
     ),
+    Migration(
+        3,
+        "inbox",
+        """
+        -- Updates from Telegram, written before Telegram is told they arrived. Handled ones
+        -- keep their id for a while, so one Telegram hands over again is not handled twice.
+        CREATE TABLE inbox (
+            update_id bigint PRIMARY KEY,
+            payload json NOT NULL,
+            received_at timestamptz NOT NULL DEFAULT now(),
+            handled_at timestamptz
+        );
+        CREATE INDEX inbox_waiting ON inbox (update_id) WHERE handled_at IS NULL;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -12,8 +12,11 @@ as written), beside the few columns the indexes need.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
+import os
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -27,7 +30,9 @@ from storage.postgres.migrations import migrate
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    CommitFailed,
     DocumentStore,
+    Inbox,
     KeyValueStore,
     RegistrationRepository,
     UniqueIndex,
@@ -36,6 +41,8 @@ from storage.tinydb_store import StorageClosed, registration_user
 
 #: Identifies the one-process-per-database advisory lock (``pg_try_advisory_lock``).
 PROCESS_LOCK = 0x6F6E_0002
+#: Seconds between a standby process's attempts to take over.
+STANDBY_POLL = 0.5
 #: Rows fetched per round trip by full scans (exports, searches).
 SCAN_BATCH = 500
 
@@ -50,19 +57,101 @@ class DatabaseInUse(RuntimeError):
     """Another bot process holds the database."""
 
 
+#: The group-commit batches (by number) the current unit of work (an update, a job) used.
+_BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "postgres_batches", default=None
+)
+
+
+class _Group:
+    """Group commit: on the event loop's thread every repository call joins one open
+    transaction, committed by ``commit`` (the application's barrier before every Bot API
+    request and e-mail, and at the end of each update); the updates in flight share it.
+
+    Reads join it too, so an update reads what others wrote before their commit, and fails
+    with them if that commit fails: every unit of work that used a failed batch gets
+    ``CommitFailed`` at its next barrier, and the batch is dropped.
+    """
+
+    def __init__(self, pool: ConnectionPool[Conn]) -> None:
+        self.pool = pool
+        self.thread = threading.get_ident()
+        self.conn = pool.getconn()
+        self.batch = 0  # the number of the open (or next) transaction
+        self.open = False
+        self.failed: set[int] = set()
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Conn]:
+        used = _BATCHES.get()
+        if used is None:
+            used = set()
+            _BATCHES.set(used)
+        if not self.open:
+            self.conn.execute("BEGIN")
+            self.open = True
+        used.add(self.batch)
+        try:
+            yield self.conn
+        finally:
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                self._drop()
+
+    def commit(self) -> None:
+        """Commit the open batch; ``CommitFailed`` when a batch this unit used failed."""
+        if self.open:
+            try:
+                self.conn.execute("COMMIT")
+            except psycopg.Error:
+                self._drop()
+            else:
+                self.open = False
+                self.batch += 1
+        used = _BATCHES.get()
+        if used:
+            lost = used & self.failed
+            used.clear()
+            if lost:
+                raise CommitFailed(f"group commit of batch {min(lost)} failed")
+
+    def _drop(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self.conn.execute("ROLLBACK")
+        self.failed.add(self.batch)
+        self.open = False
+        self.batch += 1
+
+    def close(self) -> None:
+        """Commit what is open (a clean stop: PTB's last persistence flush), then let go."""
+        if self.open:
+            try:
+                self.conn.execute("COMMIT")
+            except psycopg.Error:
+                self._drop()
+        self.open = False
+        self.pool.putconn(self.conn)
+
+
 class _Pool:
-    """The connection pool and the closed flag, shared by the repositories."""
+    """The connection pool, the closed flag and group commit, shared by the repositories."""
 
     def __init__(self, pool: ConnectionPool[Conn]) -> None:
         self.pool = pool
         self.closed = False
+        self.group: _Group | None = None
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Conn]:
         """A connection in autocommit mode: each statement is its own transaction unless
-        the caller opens one with ``conn.transaction()``."""
+        the caller opens one with ``conn.transaction()`` (then a savepoint in the group's
+        transaction, on the event loop's thread once group commit is on)."""
         if self.closed:
             raise StorageClosed("PostgreSQL storage is closed")
+        group = self.group
+        if group is not None and threading.get_ident() == group.thread:
+            with group.use() as conn:
+                yield conn
+            return
         with self.pool.connection() as conn:
             yield conn
 
@@ -362,6 +451,51 @@ class PostgresDocuments:
             return cur.rowcount
 
 
+class PostgresInbox:
+    """Received updates in the ``inbox`` table."""
+
+    #: Telegram keeps an unconfirmed update for 24 hours: a handled one's id is kept longer.
+    KEEP_HANDLED = "2 days"
+
+    def __init__(self, db: _Pool) -> None:
+        self._db = db
+
+    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
+        """Store the update (committed on return); False when its id was stored before."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "INSERT INTO inbox (update_id, payload) VALUES (%s, %s::json) "
+                "ON CONFLICT (update_id) DO NOTHING",
+                (update_id, text),
+            )
+            return cur.rowcount == 1
+
+    def done(self, update_id: int) -> None:
+        """Mark the update handled."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE inbox SET handled_at = now() WHERE update_id = %s AND handled_at IS NULL",
+                (update_id,),
+            )
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Updates not handled yet, oldest first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT payload::text FROM inbox WHERE handled_at IS NULL ORDER BY update_id"
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def prune(self) -> int:
+        """Forget handled updates Telegram can no longer hand over; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM inbox WHERE handled_at < now() - %s::interval", (self.KEEP_HANDLED,)
+            )
+            return cur.rowcount
+
+
 class PostgresStorage:
     """The application's storage in one PostgreSQL database; open with ``open``."""
 
@@ -376,23 +510,38 @@ class PostgresStorage:
         self.audit: AuditLog = PostgresAuditLog(self._db)
         self.kv: KeyValueStore = PostgresKeyValueStore(self._db)
         self.files: DocumentStore = PostgresDocuments(self._db)
+        self.inbox: Inbox | None = PostgresInbox(self._db)
+        #: Changes wait for ``barrier`` (once ``begin`` has turned group commit on).
+        self.commits_in_groups = True
 
     @classmethod
-    def open(cls, conninfo: str, *, exclusive: bool = True, pool_size: int = 4) -> PostgresStorage:
+    def open(
+        cls,
+        conninfo: str,
+        *,
+        exclusive: bool = True,
+        standby: Callable[[], None] | None = None,
+        pool_size: int = 4,
+    ) -> PostgresStorage:
         """Connect, apply the missing migrations, and (``exclusive``) hold the database
-        for this process alone until ``close``."""
+        for this process alone until ``close``.
+
+        While another process holds it: ``DatabaseInUse``, or, with ``standby``, call it
+        once and wait until that process stops or dies (the server releases its lock with
+        its connection), then take over.
+        """
         lock = _connect(conninfo)
         try:
             migrate(lock)
             if exclusive:
-                _take_process_lock(lock)
+                _take_process_lock(lock, standby)
             else:
                 lock.close()
             pool: ConnectionPool[Conn] = ConnectionPool(
                 conninfo,
                 min_size=1,
                 max_size=pool_size,
-                kwargs={"autocommit": True},
+                kwargs={"autocommit": True, "application_name": application_name()},
                 open=True,
                 name="storage",
             )
@@ -404,11 +553,27 @@ class PostgresStorage:
         except BaseException:
             lock.close()
             raise
-        return cls(pool, lock if exclusive else None)
+        store = cls(pool, lock if exclusive else None)
+        PostgresInbox(store._db).prune()
+        return store
 
     def connection(self) -> contextlib.AbstractContextManager[Conn]:
         """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
         return self._db.connection()
+
+    def begin(self) -> None:
+        """Start a unit of work (an update) in the current task: the barrier answers for
+        the batches it uses from now on. The first call (on the event loop's thread) turns
+        group commit on."""
+        if self._db.group is None:
+            self._db.group = _Group(self._db.pool)
+        _BATCHES.set(set())
+
+    def barrier(self) -> None:
+        """Make every change made so far durable (commit the group's open batch);
+        ``CommitFailed`` when this unit of work's changes were in a batch that failed."""
+        if self._db.group is not None and threading.get_ident() == self._db.group.thread:
+            self._db.group.commit()
 
     def close(self) -> None:
         """Close the pool and release the database; further use raises ``StorageClosed``."""
@@ -416,6 +581,8 @@ class PostgresStorage:
             if self._db.closed:
                 return
             self._db.closed = True
+        if self._db.group is not None:
+            self._db.group.close()
         self._db.pool.close()
         if self._lock is not None:
             self._lock.close()
@@ -431,16 +598,42 @@ def _connect(conninfo: str) -> Conn:
     """One autocommit connection, or ``DatabaseUnavailable`` saying why (never the URL,
     which may hold a password)."""
     try:
-        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        return psycopg.connect(
+            conninfo, autocommit=True, connect_timeout=10, application_name=application_name()
+        )
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(f"cannot connect to the database: {reason}") from None
 
 
-def _take_process_lock(conn: Conn) -> None:
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PROCESS_LOCK,)).fetchone()
-    if not row or not row[0]:
+def application_name() -> str:
+    """How this process's connections are named in ``pg_stat_activity`` (operators, tests)."""
+    return f"onboarding-bot {os.getpid()}"
+
+
+def holder(conn: Conn) -> int | None:
+    """The pid of the bot process holding the database (the active one), or None."""
+    row = conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.objid = %s::oid AND l.granted",
+        (PROCESS_LOCK,),
+    ).fetchone()
+    name = str(row[0]) if row else ""
+    return int(name.rpartition(" ")[2]) if name.startswith("onboarding-bot ") else None
+
+
+def _take_process_lock(conn: Conn, standby: Callable[[], None] | None) -> None:
+    def take() -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PROCESS_LOCK,)).fetchone()
+        return bool(row and row[0])
+
+    if take():
+        return
+    if standby is None:
         raise DatabaseInUse(
             "the database is in use by another bot process; stop it or point DATABASE_URL "
             "at another database"
         )
+    standby()
+    while not take():
+        time.sleep(STANDBY_POLL)

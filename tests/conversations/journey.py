@@ -1,16 +1,20 @@
-"""What an applicant types, and short walks through the journey, shared by conversation tests."""
+"""The conversation tests' shared helpers: what an applicant types, walks through the
+journey, a submitted or approved applicant, what the reviewers' group and the mail show."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from conftest import REVIEWERS, BotHarness, Inbox
+
 from bot.offline import samples
 from bot.offline.people import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.form import Kind
-from bot.rules.models import Role
+from bot.rules.models import Registration, Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
 from bot.texts import Texts
 
@@ -132,3 +136,43 @@ async def fill_form(
             continue
         said = await answer(user, applicant, asked.key)
     return said
+
+
+# -- people the reviewers and the outbox deal with ----------------------------------------
+def cards(harness: BotHarness, marker: str) -> list[BotMessage]:
+    """The messages in the reviewers' group that contain ``marker``."""
+    return [m for m in harness.kit.messages(harness.admin_group) if marker in m.text]
+
+
+async def submit(harness: BotHarness, user_id: int, zh: bool = False) -> Applicant:
+    """A third-party developer who filled in and submitted the form; the card delivered."""
+    user = harness.kit.user(user_id, language_code="zh" if zh else "en")
+    applicant = Applicant(user_id, zh=zh)
+    await reach_form(user, "第三方开发者" if zh else "Third-party developer", zh=zh)
+    await fill_form(user, applicant, zh=zh)
+    await user.press("提交审核" if zh else "Submit for review")
+    await harness.deliver()
+    return applicant
+
+
+async def approved(h: BotHarness, user_id: int) -> tuple[Person, str]:
+    """A submitted and approved applicant, and their e-mail address."""
+    applicant = await submit(h, user_id)
+    await h.kit.user(REVIEWERS[0]).send(f"/approve {user_id}-isv", chat=h.admin_group)
+    await h.deliver()
+    return h.kit.user(user_id), applicant.answers["admin_email"]
+
+
+def last_code(inbox: Inbox, address: str) -> str:
+    """The six-digit code of the last e-mail to ``address``."""
+    body = inbox.to(address)[-1].get_body(("plain",))
+    assert body is not None
+    found = re.search(r"\b(\d{6})\b", body.get_content())
+    assert found is not None
+    return found.group(1)
+
+
+def registration(harness: BotHarness, registration_id: str) -> Registration:
+    stored = harness.store.registrations.get(registration_id)
+    assert stored is not None
+    return stored

@@ -12,9 +12,9 @@ from conftest import BotHarness
 from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
-from bot.rules import documents
 from bot.rules.idle import Due, IdleRules
 from bot.rules.models import Registration
+from bot.telegram_html import MAX_DOWNLOAD
 from conversations.applicant import prompts
 
 
@@ -75,7 +75,7 @@ async def test_commands_mid_form_keep_the_place(harness: BotHarness) -> None:
     assert "Help" in texts(await user.send("/help"))
     unknown = await user.send("/frobnicate")
     assert "can't be used in the middle of the form" in texts(unknown)
-    assert "Step 1 of 16" in texts(unknown)
+    assert "Step 1 of 17" in texts(unknown)
     registration = harness.store.registrations.get("131-partner")
     assert registration is not None and registration.cursor == "legal_name"
     # The form still takes the answer.
@@ -114,7 +114,7 @@ async def test_a_file_over_20_mb_is_refused_before_download(harness: BotHarness)
     await user.send("Wei Zhang")
     await user.press("Mainland resident ID card")
     await user.send("11010519491231002X")
-    big = JPEG + bytes(documents.MAX_BYTES)
+    big = JPEG + bytes(MAX_DOWNLOAD)
     answer = await user.upload(big, file_name="huge.jpg", mime_type="image/jpeg")
     assert "too large" in texts(answer)
     assert harness.kit.api.calls("getFile") == []
@@ -191,10 +191,11 @@ async def test_the_reminders_scan_does_not_hold_up_other_users(
     await user.send("Wei Zhang")
     services = harness.services
     scan = services.registrations.idle
-    answered = threading.Event()
+    started, answered = threading.Event(), threading.Event()
 
     def slow_scan(rules: IdleRules) -> dict[Due, list[Registration]]:
         # Were the scan on the event loop, the other user could not be answered: it fails.
+        started.set()
         assert answered.wait(timeout=10), "nobody was answered during the scan"
         return scan(rules)
 
@@ -203,7 +204,7 @@ async def test_the_reminders_scan_does_not_hold_up_other_users(
     harness.clock.advance(days=4)
 
     async def meanwhile() -> None:
-        await asyncio.sleep(0.05)
+        await harness.until(started.is_set)
         await other.send("/help")
         answered.set()
 
@@ -252,6 +253,7 @@ async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
     await user.upload(JPEG, as_photo=True)
     for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
         await user.send(answers[key])
+    await user.press("Mainland resident ID card")
     await user.send(answers["admin_id_number"])
     await user.send(answers["admin_mobile"])
     await user.send("DEV191@example.com")

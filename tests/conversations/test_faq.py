@@ -9,7 +9,7 @@ import pytest
 from conftest import BotHarness, Clock, make_settings
 from journey import reach_form, texts
 
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 
 
 def in_chat(messages: list[BotMessage], chat_id: int) -> list[BotMessage]:

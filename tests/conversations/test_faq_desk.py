@@ -9,7 +9,7 @@ from journey import texts
 from telegram import BotCommandScopeChat
 
 from bot.offline.people import Group, Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.services.faq_book import ENTRIES, Content
 
 SAVE = "✅ 保存并发布"

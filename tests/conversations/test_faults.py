@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, free_port, make_settings
-from journey import PDF, Applicant, answer, answer_until, reach_form, texts
-from test_review_desk import submit
+from journey import PDF, Applicant, answer, answer_until, reach_form, registration, submit, texts
 
 from bot.offline import OfflineTelegram, Person
-from bot.offline.transport import BotMessage, FaultKind
+from bot.offline.faults import FaultKind
+from bot.offline.records import BotMessage
 from bot.rules import form
-from bot.rules.models import Delivery, Registration, Role, Status
+from bot.rules.models import Delivery, Role, Status
 from storage import atomic, tinydb_store
 
 #: The error handler's message (``misc.error``) in each language, as people read it.
@@ -159,12 +159,6 @@ def card_of(harness: BotHarness, registration_id: str) -> BotMessage:
         and m.buttons
     ]
     return card
-
-
-def registration(harness: BotHarness, registration_id: str) -> Registration:
-    stored = harness.store.registrations.get(registration_id)
-    assert stored is not None
-    return stored
 
 
 # -- Telegram ----------------------------------------------------------------------------
@@ -449,7 +443,7 @@ async def test_a_full_disk_is_explained_and_the_answer_taken_again_after(
         assert registration(h, rid).cursor == "company_name"
 
     again = await en.send(a.answers["company_name"])
-    assert "Step 7 of 16" in texts(again) and "credit code" in texts(again)
+    assert "Step 7 of 17" in texts(again) and "credit code" in texts(again)
     for key in ISV_KEYS[ISV_KEYS.index("credit_code") :]:
         await answer(en, a, key)
     done = await en.press("Submit for review")

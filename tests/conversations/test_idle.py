@@ -5,11 +5,10 @@ The clock is moved; the hourly job is run as its timer would."""
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, answer_until, reach_form, texts
-from test_review_desk import submit
+from journey import Applicant, answer_until, reach_form, submit, texts
 
 from bot.offline import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules.models import Role
 
 
@@ -18,6 +17,17 @@ async def run_job(harness: BotHarness, user: Person) -> list[BotMessage]:
     before = len(harness.kit.messages(user))
     await harness.run_job("draft-reminders")
     return harness.kit.messages(user)[before:]
+
+
+async def warned_after(harness: BotHarness, uid: int, days: int) -> Person:
+    """An applicant with a one-answer draft, warned of its expiry after ``days`` idle."""
+    user = harness.kit.user(uid, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send("Wei Zhang")
+    harness.clock.advance(days=days)
+    [warning] = await run_job(harness, user)
+    assert "deleted on" in warning.text
+    return user
 
 
 async def test_a_waiting_fix_is_reminded_once_with_its_reasons(harness: BotHarness) -> None:
@@ -85,12 +95,7 @@ async def test_an_idle_draft_expires_after_a_warning_and_frees_its_address(
 
 async def test_coming_back_after_the_warning_keeps_the_draft(harness: BotHarness) -> None:
     h = harness
-    user = h.kit.user(621, language_code="en")
-    await reach_form(user, "Platform partner", zh=False)
-    await user.send("Wei Zhang")
-    h.clock.advance(days=28)
-    [warning] = await run_job(h, user)
-    assert "deleted on" in warning.text
+    user = await warned_after(h, 621, days=28)
     await user.send("/apply")
     await user.press("Mainland resident ID card")  # the applicant moves on
     h.clock.advance(days=5)
@@ -102,12 +107,7 @@ async def test_coming_back_after_the_warning_keeps_the_draft(harness: BotHarness
 async def test_no_draft_expires_sooner_than_the_warning_promised(harness: BotHarness) -> None:
     """The bot was down while the warning fell due: sent late, the expiry moves with it."""
     h = harness
-    user = h.kit.user(631, language_code="en")
-    await reach_form(user, "Platform partner", zh=False)
-    await user.send("Wei Zhang")
-    h.clock.advance(days=40)
-    [warning] = await run_job(h, user)
-    assert "deleted on" in warning.text
+    user = await warned_after(h, 631, days=40)
     h.clock.advance(days=2, hours=23)
     assert await run_job(h, user) == []
     assert h.store.registrations.get("631-partner") is not None

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from conftest import REVIEWERS, BotHarness, Inbox
-from journey import Applicant, fill_form, reach_form, texts
-from test_profile import approved, last_code
+from journey import Applicant, approved, fill_form, last_code, reach_form, texts
 
 from bot.offline.people import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from storage.files import FileStore
 
 

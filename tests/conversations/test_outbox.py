@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
-from test_review_desk import submit
+from journey import submit
 
 from bot.mailer import SmtpMailer
 from bot.rules.models import Delivery

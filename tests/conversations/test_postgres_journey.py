@@ -168,7 +168,7 @@ async def test_migrate_copies_everything_once_and_the_bot_continues_on_postgres(
     h.settings = make_settings(tmp_path / "elsewhere", DATABASE_URL=pg_url)
     await h.start()
     said = await answer(h.kit.user(62), Applicant(62, zh=False), "company_name")
-    assert "Step 7 of 16" in texts(said)
+    assert "Step 7 of 17" in texts(said)
     stored = h.store.registrations.get("62-isv")
     assert stored is not None and stored.answers["company_name"] == "Test 62 Ltd"
     approved = h.store.registrations.get("61-isv")

@@ -3,28 +3,8 @@
 
 from __future__ import annotations
 
-import re
-
-from conftest import REVIEWERS, BotHarness, Inbox
-from journey import texts
-from test_review_desk import submit
-
-from bot.offline.people import Person
-
-
-async def approved(h: BotHarness, user_id: int) -> tuple[Person, str]:
-    applicant = await submit(h, user_id)
-    await h.kit.user(REVIEWERS[0]).send(f"/approve {user_id}-isv", chat=h.admin_group)
-    await h.deliver()
-    return h.kit.user(user_id), applicant.answers["admin_email"]
-
-
-def last_code(inbox: Inbox, address: str) -> str:
-    body = inbox.to(address)[-1].get_body(("plain",))
-    assert body is not None
-    found = re.search(r"\b(\d{6})\b", body.get_content())
-    assert found is not None
-    return found.group(1)
+from conftest import BotHarness, Inbox
+from journey import approved, last_code, texts
 
 
 async def test_profile_shows_what_was_registered(mail_harness: BotHarness) -> None:

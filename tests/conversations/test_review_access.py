@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, fill_form, reach_form
-from test_review_desk import cards, submit
+from journey import Applicant, cards, fill_form, reach_form, submit
 
 from bot.offline.people import Group, Person
 from bot.rules.models import Status

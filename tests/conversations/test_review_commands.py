@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, fill_form, reach_form
-from test_review_desk import cards, submit
+from journey import Applicant, cards, fill_form, reach_form, submit
 
 from bot.rules import form
 from bot.rules.models import AuditEvent, Registration, Role, Status
@@ -55,10 +54,9 @@ async def test_find_reveal_and_reject(harness: BotHarness) -> None:
     harness.kit.api.block(REVIEWERS[1])
     other = harness.kit.user(REVIEWERS[1])
     pointed = await other.press("👁 显示证件号", chat=group, message_id=card.message_id)
-    assert (
-        "私聊" in pointed[-1].text and applicant.answers["legal_id_number"] not in pointed[-1].text
-    )
-    ask = await reviewer.press("⛔ 驳回", chat=group, message_id=card.message_id)
+    assert "私聊" in pointed[-1].text
+    assert applicant.answers["legal_id_number"] not in pointed[-1].text
+    ask = await reviewer.press("↩️ 退回修改", chat=group, message_id=card.message_id)
     await reviewer.reply_to(ask[-1].message_id, "Licence expired in 2020", group)
     await harness.deliver()
     registration = harness.store.registrations.get("420-isv")
@@ -132,18 +130,19 @@ async def test_a_long_export_does_not_hold_up_other_users(harness: BotHarness) -
     assert harness.storage is not None
     registrations = harness.storage.registrations
     scan = registrations.all
-    answered = threading.Event()
+    started, answered = threading.Event(), threading.Event()
 
     def slow_scan() -> Iterator[Registration]:
         # The scan cannot finish before the applicant has been answered: were it run on
         # the event loop, the applicant's update could never be handled and this would hang.
+        started.set()
         assert answered.wait(timeout=10), "the applicant was not answered during the scan"
         yield from scan()
 
     registrations.all = slow_scan  # type: ignore[method-assign]
 
     async def ask_for_help() -> None:
-        await asyncio.sleep(0.05)  # once the scan has started
+        await harness.until(started.is_set)
         await applicant.send("/help")
         assert harness.kit.messages(applicant.id)[-1].text
         answered.set()

@@ -4,24 +4,9 @@ e-mail (a real SMTP server on 127.0.0.1); a change request walks exactly the fla
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness, Inbox
-from journey import PDF, Applicant, fill_form, reach_form, texts
+from journey import PDF, cards, submit, texts
 
-from bot.offline.transport import BotMessage
 from bot.rules.models import Delivery, Status
-
-
-def cards(harness: BotHarness, marker: str) -> list[BotMessage]:
-    return [m for m in harness.kit.messages(harness.admin_group) if marker in m.text]
-
-
-async def submit(harness: BotHarness, user_id: int, zh: bool = False) -> Applicant:
-    user = harness.kit.user(user_id, language_code="zh" if zh else "en")
-    applicant = Applicant(user_id, zh=zh)
-    await reach_form(user, "第三方开发者" if zh else "Third-party developer", zh=zh)
-    await fill_form(user, applicant, zh=zh)
-    await user.press("提交审核" if zh else "Submit for review")
-    await harness.deliver()
-    return applicant
 
 
 async def test_change_request_round_trip_ends_in_approval(

@@ -4,10 +4,10 @@ fixes it (and whatever depends on it) and submits again, until a final decision.
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness, Inbox
-from journey import Applicant, answer, answer_until, reach_form, texts
-from test_review_desk import cards, submit
+from journey import Applicant, answer, answer_until, cards, reach_form, submit, texts
 
 from bot.offline import Person
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.models import Role, Status
 
@@ -32,15 +32,21 @@ async def approve(harness: BotHarness) -> None:
     await harness.deliver()
 
 
+async def fix_flagged(
+    harness: BotHarness, uid: int, label: str, reason: str
+) -> tuple[Applicant, Person, list[BotMessage]]:
+    """Submitted, one field flagged by a reviewer, "Fix it now" pressed: the first prompt."""
+    answers = await submit(harness, uid)
+    applicant: Person = harness.kit.user(uid)
+    await flag(harness, f"{uid}-isv", label, reason)
+    return answers, applicant, await applicant.press("Fix it now")
+
+
 async def test_a_new_legal_name_asks_for_the_licence_representative_in_the_same_walk(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    answers = await submit(h, 301)
-    applicant: Person = h.kit.user(301)
-    await flag(h, "301-isv", "法人姓名", "法人信息与营业执照")
-
-    first = await applicant.press("Fix it now")
+    answers, applicant, first = await fix_flagged(h, 301, "法人姓名", "法人信息与营业执照")
     assert "Step 1 of 1" in texts(first) and "Legal representative" in texts(first)
     second = await applicant.send("Wei Zhao")
     # The licence's legal representative no longer matches: asked next, in the same walk.
@@ -60,18 +66,20 @@ async def test_a_new_legal_name_asks_for_the_licence_representative_in_the_same_
     assert stored is not None and stored.status is Status.APPROVED
     assert stored.answers["legal_name"] == stored.answers["licence_legal_rep"] == "Wei Zhao"
     assert "is approved" in applicant.messages()[-1].text
-    assert any("is approved" in m["Subject"] for m in inbox.to(answers.answers["admin_email"]))
+    mails = inbox.to(answers.answers["admin_email"])
+    assert any("is approved" in m["Subject"] for m in mails)
+    # Every result e-mail names where to ask (the change request and the approval).
+    assert len(mails) == 2
+    for mail in mails:
+        body = mail.get_body(("plain",))
+        assert body is not None and "support@example.com" in body.get_content()
 
 
 async def test_a_new_id_type_asks_for_the_id_number_in_the_same_walk(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    answers = await submit(h, 302)
-    applicant: Person = h.kit.user(302)
-    await flag(h, "302-isv", "法人证件类型", "证件号码与证件照片")
-
-    first = await applicant.press("Fix it now")
+    answers, applicant, first = await fix_flagged(h, 302, "法人证件类型", "证件号码与证件照片")
     assert "Step 1 of" in texts(first) and "ID type" in texts(first)
     second = await applicant.press("Other (passport")
     assert "ID number" in texts(second)
@@ -121,32 +129,63 @@ async def test_a_not_passed_registration_is_fixed_beyond_the_flags_and_approved(
     await applicant.send("13800138000")
     done = await applicant.press("Submit for review")
     assert "Submitted for review" in texts(done)
+    # No SMTP server is configured here: nothing promises an e-mail.
+    assert "e-mail" not in texts(done)
     stored = h.store.registrations.get("303-isv")
     assert stored is not None and stored.status is Status.RESUBMITTED and stored.round == 2
     await approve(h)
     assert "is approved" in applicant.messages()[-1].text
 
 
-async def test_a_removal_is_final_and_frees_the_address(harness: BotHarness) -> None:
+async def test_a_removal_is_confirmed_final_and_frees_the_address(harness: BotHarness) -> None:
     h = harness
+    group = h.admin_group
     answers = await submit(h, 304)
     applicant: Person = h.kit.user(304)
-    services = h.services
-    services.review.remove("304-isv", REVIEWERS[0], "第三方开发者申请了自研角色")
+    reviewer = h.kit.user(REVIEWERS[0], language_code="zh")
+    ask = await reviewer.press("🚫 违规清退", chat=group)
+    await reviewer.reply_to(ask[-1].message_id, "第三方开发者申请了自研角色", group)
+    confirm = h.kit.last(group)
+    assert "最终决定" in confirm.text and "自研角色" in confirm.text
+    # Nothing is recorded before the confirmation.
+    stored = h.store.registrations.get("304-isv")
+    assert stored is not None and stored.status is Status.SUBMITTED
+    done = await reviewer.press("🚫 确认清退", chat=group)
+    assert "已清退" in texts(done)
     await h.deliver()
     told = applicant.messages()[-1].text
-    assert "removed for a violation" in told and "final" in told
-    assert "自研角色" in told
+    assert "removed for a violation" in told and "final" in told and "自研角色" in told
     stored = h.store.registrations.get("304-isv")
     assert stored is not None and stored.status is Status.REMOVED
+    # A second press of the old confirmation changes nothing.
+    await reviewer.press_data("rv:rmok:304-isv", confirm.message_id, group)
+    assert [e.action for e in h.store.audit.for_subject("304-isv")].count("removed") == 1
     # The role is not offered again, and nothing can be resubmitted.
     roles = await applicant.send("/apply")
     assert not roles[-1].has_button("Third-party developer")
     assert "Removed for a violation (final)" in texts(await applicant.send("/status"))
     # The e-mail address and the administrator id are free for a correct registration.
-    email = answers.answers["admin_email"]
-    assert h.store.unique.owner("email", email) is None
+    assert h.store.unique.owner("email", answers.answers["admin_email"]) is None
     assert h.store.unique.owner("admin_id", answers.answers["admin_account_id"]) is None
+
+
+async def test_a_removal_can_be_cancelled_and_reaches_approved_ones_by_command(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    group = h.admin_group
+    await submit(h, 307)
+    reviewer = h.kit.user(REVIEWERS[0], language_code="zh")
+    await reviewer.send("/remove 307-isv 违规", chat=group)
+    cancelled = await reviewer.press("取消", chat=group)
+    assert "未清退" in texts(cancelled)
+    stored = h.store.registrations.get("307-isv")
+    assert stored is not None and stored.status is Status.SUBMITTED
+    await approve(h)
+    await reviewer.send("/remove 307-isv 上架后发现为第三方开发者冒用商家身份", chat=group)
+    await reviewer.press("🚫 确认清退", chat=group)
+    stored = h.store.registrations.get("307-isv")
+    assert stored is not None and stored.status is Status.REMOVED
 
 
 async def test_an_unsure_scope_is_confirmed_by_the_applicant_and_flagged_to_reviewers(
@@ -181,3 +220,39 @@ async def test_real_licence_scopes_pass_without_a_question(harness: BotHarness) 
     await answer_until(user, merchant, "business_scope")
     following = await user.send("服装服饰零售；日用百货销售；技术开发")
     assert "执照上的法定代表人" in texts(following)
+
+
+async def test_fixing_a_flagged_and_an_unflagged_answer_shows_both_to_reviewers(
+    harness: BotHarness,
+) -> None:
+    """Not passed on one field; the applicant fixes it and, on the summary, another one
+    nobody asked about; the card shows the round and which change was asked for; approved.
+    /status tells the story in the applicant's language meanwhile."""
+    h = harness
+    await submit(h, 308)
+    applicant: Person = h.kit.user(308)
+    await flag(h, "308-isv", "企业描述", "企业描述过于笼统")
+    status = texts(await applicant.send("/status"))
+    assert "Not passed: changes requested" in status
+    assert "Description" in status and "too vague" in status
+    assert "not passed, changes requested" in status and "submitted" in status
+
+    await applicant.press("Fix it now")
+    summary = await applicant.send("We build order management software for 3,000 online shops.")
+    assert "Please check your registration" in texts(summary)
+    await applicant.press("✏️ Administrator mobile")
+    await applicant.send("13800138000")
+    await applicant.press("Submit for review")
+    await h.deliver()
+    [again] = cards(h, "重新提交")
+    changed = again.text.split("自上次审核以来修改的字段")[1].split("\n")[0]
+    assert "第 2 轮" in changed
+    assert "企业描述（按要求修改）" in changed and "管理员手机号（主动修改）" in changed
+    await approve(h)
+    history = texts(await applicant.send("/status"))
+    assert "Approved" in history
+    assert history.count("submitted") >= 2 and "approved" in history
+
+    # The roles list shows each registration's real state.
+    roles = texts(await applicant.send("/apply"))
+    assert "Third-party developer</b> (Approved)" in roles or "(Approved)" in roles

@@ -13,9 +13,19 @@ from pathlib import Path
 
 import pytest
 from conftest import ADMIN_CHAT, BotHarness
-from journey import JPEG, PDF, PNG, Applicant, answer, answer_until, fill_form, reach_form, texts
+from journey import (
+    JPEG,
+    PDF,
+    PNG,
+    Applicant,
+    answer,
+    answer_until,
+    fill_form,
+    reach_form,
+    submit,
+    texts,
+)
 from PIL import Image
-from test_review_desk import submit
 
 from bot.logs import RedactSecrets
 from bot.offline.people import Person

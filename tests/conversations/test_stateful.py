@@ -38,17 +38,17 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from journey import JPEG, PDF, Applicant
+from journey import JPEG, PDF, Applicant, resident_id, submit
 from test_faults import errors_expected
-from test_review_desk import submit
 
 from bot import factory
 from bot.offline import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form
 from bot.rules.form import Kind
 from bot.rules.models import AuditEvent, Delivery, Registration, Role, Status
 from bot.rules.status import EDITABLE, TRANSITIONS, WAITING, Action
+from bot.services.registrations import RegistrationService
 from bot.texts import Texts
 from conversations.applicant import prompts
 from storage import atomic
@@ -67,6 +67,8 @@ ROLES = (Role.ISV, Role.PARTNER)
 #: other letter case is the same address).
 EMAILS = ("dev1@example.com", "DEV1@example.com", "dev2@example.com", "dev3@example.com")
 ADMIN_IDS = ("admin_1", "ADMIN_1", "admin_2", "admin_3")
+#: Names applicants give, and change to.
+NAMES = {"zh": ("张伟", "王芳"), "en": ("Wei Zhang", "Fang Wang")}
 #: What people type whatever the bot asks: answers to other steps, HTML, commands.
 JUNK = (
     "Tom123",
@@ -216,12 +218,23 @@ class BotMachine(RuleBasedStateMachine):
 
     # -- what people do --------------------------------------------------------------------
     async def _answer(self, person: Person, registration: Registration, pick: int) -> None:
-        """A valid answer to the field asked (unique values from the shared pools)."""
+        """A valid answer to the field asked (unique values from the shared pools), often
+        a different one than before: a new ID type or name invalidates what depends on it."""
         key = registration.cursor
         assert key is not None
         field = form.FIELDS[key]
+        answers = registration.answers
         if field.kind is Kind.CHOICE:
-            await person.press_data(f"ap:choice:{key}:resident", self.kit.last(person).message_id)
+            choice = field.choices[pick % len(field.choices)]
+            await person.press_data(f"ap:choice:{key}:{choice}", self.kit.last(person).message_id)
+        elif key.endswith("_id_number") and answers.get(key.replace("number", "type")) == "other":
+            await person.send(f"E{person.id:05d}{pick % 1000:03d}")
+        elif key.endswith("_id_number"):
+            await person.send(resident_id(person.id + pick % 3 + (500 if "admin" in key else 0)))
+        elif key in ("legal_name", "admin_name"):
+            await person.send(NAMES[LANGUAGES[person.id]][pick % 2])
+        elif key == "licence_legal_rep":
+            await person.send(str(answers.get("legal_name", self.answers[person.id][key])))
         elif key == "licence":
             await person.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
         elif field.kind is Kind.DOCUMENT:
@@ -355,6 +368,29 @@ class BotMachine(RuleBasedStateMachine):
                     return
 
         self.run(walk())
+
+    @rule(
+        uid=st.sampled_from(APPLICANTS),
+        field=st.integers(0, len(form.fields_for(Role.ISV)) - 1),
+        pick=st.integers(0, 7),
+    )
+    def changes_an_answer(self, uid: int, field: int, pick: int) -> None:
+        """From the summary (a draft's, or after a change request's flagged fields), the
+        applicant edits any answer and gives another value; the walk goes on from there."""
+        registration = self.active(uid)
+        if registration is None or registration.cursor is not None:
+            return
+        self.touching = mine(uid)
+        person = self.people[uid]
+        key = form.fields_for(registration.role)[field].key
+
+        async def change() -> None:
+            await person.press_data(f"ap:edit:{key}", self.kit.last(person).message_id)
+            edited = self.active(uid)
+            if edited is not None and edited.cursor == key:
+                await self._answer(person, edited, pick)
+
+        self.run(change())
 
     @rule(uid=st.sampled_from(APPLICANTS), text=st.sampled_from(JUNK))
     def types(self, uid: int, text: str) -> None:
@@ -532,6 +568,19 @@ class BotMachine(RuleBasedStateMachine):
             folder = self.h.settings.DATA_DIR / "unique" / kind
             claims = [json.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))]
             assert {c["value"]: c["owner"] for c in claims} == held, kind
+
+    @invariant()
+    def every_field_asked_belongs_to_the_walk_shown(self) -> None:
+        """No dead end: the field an applicant is asked is a step of their walk."""
+        registrations, _ = self.view()
+        for registration in registrations:
+            key = registration.cursor
+            if key is not None and registration.status in EDITABLE:
+                assert key in RegistrationService.sequence(registration), (
+                    registration.id,
+                    key,
+                    registration.walk,
+                )
 
     @invariant()
     def stored_answers_are_valid(self) -> None:

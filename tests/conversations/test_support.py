@@ -11,7 +11,7 @@ from conftest import AGENTS, BotHarness, Clock, make_settings
 from journey import JPEG, PDF, texts
 
 from bot.offline.people import Person
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.services.support import ClosedBy, SupportDesk
 from bot.template_check import check_templates
 from bot.texts import Texts

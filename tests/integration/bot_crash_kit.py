@@ -19,8 +19,10 @@ from typing import Any
 
 from bot.offline import samples
 from bot.offline.http_server import BotApiServer, HttpTelegram
+from bot.offline.identity import BOT_ID
 from bot.offline.people import Person
-from bot.offline.transport import BOT_ID, BotMessage, FakeBotAPI
+from bot.offline.records import BotMessage
+from bot.offline.transport import FakeBotAPI
 from bot.rules import form
 from bot.rules.models import Notification, Registration, Role
 from bot.rules.validators import credit_code_check_char, resident_id_check_char
@@ -45,6 +47,7 @@ BUTTONS = {
     "roles": f"ap:role:{ROLE}",
     "confirm": f"ap:role_ok:{ROLE}",
     "legal_id_type": "ap:choice:legal_id_type:resident",
+    "admin_id_type": "ap:choice:admin_id_type:resident",
     "summary": "ap:submit:",
 }
 #: How each file is sent: the front of the ID card as a photo, the others as documents.
@@ -99,6 +102,7 @@ def answers(n: int) -> dict[str, str | bytes]:
         "licence_legal_rep": "Wei Zhang",
         "description": "We build order printing and shipping software for online stores.",
         "admin_name": "Na Li",
+        "admin_id_type": "resident",
         "admin_id_number": resident_id(n + 500, "19851120"),
         "admin_mobile": f"1391234{n:04d}",
         "admin_email": f"dev{n}@example.com",

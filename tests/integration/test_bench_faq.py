@@ -1,4 +1,4 @@
-"""The FAQ benchmark (bench/faq.py) runs and meets its quality targets on the labelled
+"""The FAQ benchmark (``python -m bench.faq``) runs and meets its quality targets on the labelled
 questions in tests/data/. Its timing target is printed, not checked here: machines are
 noisy (the figures in docs/PERFORMANCE.md come from a full run)."""
 
@@ -29,7 +29,7 @@ def test_the_labelled_set_covers_what_people_type() -> None:
 
 def test_the_faq_benchmark_meets_its_quality_targets() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "faq.py"), "--quick"],
+        [sys.executable, "-m", "bench.faq", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
-"""The flow benchmark (bench/flow.py) runs end to end in its quick mode and prints its table
-and ratios. The targets themselves are not checked here: machines are noisy."""
+"""The flow benchmark (``python -m bench.flow``) runs end to end in its quick mode and prints
+its table and ratios. The targets themselves are not checked here: machines are noisy."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_the_quick_flow_benchmark_completes_and_prints_its_ratios() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "flow.py"), "--quick"],
+        [sys.executable, "-m", "bench.flow", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -59,9 +59,11 @@ from test_crash import every_file_parses
 
 from bot.factory import agreement_version
 from bot.offline.http_server import BotApiServer, HttpTelegram
-from bot.offline.transport import BotMessage
+from bot.offline.records import BotMessage
 from bot.rules import form, validators
 from bot.rules.models import Delivery, Status
+from storage.postgres import PostgresStorage
+from storage.protocols import Storage
 from storage.tinydb_store import TinyDBStorage
 
 PROBE = 8999  # sends /help: answered, it shows the new bot is handling updates
@@ -104,7 +106,9 @@ class Stats:
 class CrashRun:
     """The people, the server, the bot process and the model of what must be stored."""
 
-    def __init__(self, server: BotApiServer, data_dir: Path, seed: int) -> None:
+    def __init__(
+        self, server: BotApiServer, data_dir: Path, seed: int, database_url: str | None = None
+    ) -> None:
         self.server, self.api = server, server.api
         self.data_dir = data_dir
         self.seed = seed
@@ -123,7 +127,9 @@ class CrashRun:
             )
             for n in range(APPLICANTS)
         ]
-        self.bot = BotProcess(bot_env(server, data_dir), data_dir.parent, data_dir.parent / "log")
+        self.database_url = database_url
+        env = bot_env(server, data_dir) | ({"DATABASE_URL": database_url} if database_url else {})
+        self.bot = BotProcess(env, data_dir.parent, data_dir.parent / "log")
         self.version = agreement_version()
         self.cycle = 0
         self.stats = Stats()
@@ -141,10 +147,16 @@ class CrashRun:
 
     # while the bot is down ----------------------------------------------------------------
 
+    def open_store(self) -> Storage:
+        """The storage, opened as the next bot will (every TinyDB file must parse)."""
+        if self.database_url:
+            return PostgresStorage.open(self.database_url)
+        every_file_parses(self.data_dir)
+        return TinyDBStorage.open(self.data_dir)
+
     def check_storage(self) -> None:
         """Open the storage as the next bot will and compare it with what was promised."""
-        every_file_parses(self.data_dir)
-        store = TinyDBStorage.open(self.data_dir)
+        store = self.open_store()
         try:
             for walker in self.walkers:
                 self.stored[walker.n] = self._check_walker(store, walker)
@@ -163,7 +175,7 @@ class CrashRun:
             store.close()
         self.stats.storage_checks += 1
 
-    def _check_walker(self, store: TinyDBStorage, walker: Walker) -> str:
+    def _check_walker(self, store: Storage, walker: Walker) -> str:
         """Check one applicant's records; return the first step not stored."""
         uid, rid = walker.person.id, walker.rid
         account = store.accounts.get(uid)
@@ -446,7 +458,7 @@ class CrashRun:
         broken: list[str] = []
         witness = Witness.of(self.api)
         approved: set[int] = set()
-        store = TinyDBStorage.open(self.data_dir)
+        store = self.open_store()
         try:
             for registration in store.registrations.all():
                 for note in registration.outbox:
@@ -495,11 +507,16 @@ def _chat_of(update: dict[str, Any]) -> int | None:
 
 
 @pytest.mark.slow
-async def test_kill_9_of_the_bot_process_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("storage", ["tinydb", "postgres"])
+async def test_kill_9_of_the_bot_process_loses_nothing(
+    tmp_path: Path, storage: str, request: pytest.FixtureRequest
+) -> None:
     seed = random.randrange(2**32)
     began = time.monotonic()
+    # On PostgreSQL with group commit and the inbox (DATABASE_URL).
+    url = request.getfixturevalue("pg_url") if storage == "postgres" else None
     async with BotApiServer(token=TOKEN) as server:
-        run = CrashRun(server, tmp_path / "data", seed)
+        run = CrashRun(server, tmp_path / "data", seed, url)
         try:
             run.check_storage()  # an empty folder: everyone starts at the phone
             for cycle in range(KILLS):

@@ -12,6 +12,8 @@ import pytest
 
 from storage.tinydb_store import TinyDBStorage
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` in a clean folder (no .env) with only these settings."""
@@ -112,3 +114,76 @@ def test_the_console_starts_and_answers(tmp_path: Path, args: list[str]) -> None
     )
     assert done.returncode == 0, done.stderr
     assert "开发者入驻助手" in done.stdout and "/apply" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("settings", "line"),
+    [
+        (
+            {"ADMIN_CHAT_ID": "123456", "REVIEWER_IDS": "1"},
+            "error: ADMIN_CHAT_ID: 123456 is a person's private chat, not a group",
+        ),
+        (
+            {"ADMIN_CHAT_ID": "-100123", "SUPPORT_CHAT_ID": "-100123", "REVIEWER_IDS": "1"},
+            "error: SUPPORT_CHAT_ID: the same chat as ADMIN_CHAT_ID",
+        ),
+        ({"WEBHOOK_URL": "http://bot.example.com"}, "error: WEBHOOK_URL: must be an https://"),
+        ({"SMTP_FROM": "onboarding.example.com"}, "error: SMTP_FROM: not a valid e-mail"),
+        ({"SUPPORT_EMAIL": "support@"}, "error: SUPPORT_EMAIL: not a valid e-mail"),
+        # Read-only for root too: a real write is tried, not the permission bits.
+        ({"DATA_DIR": "/proc/onboarding-data"}, "error: DATA_DIR: cannot write in /proc"),
+    ],
+    ids=["user as admin chat", "one chat for both", "http webhook", "from", "email", "ro"],
+)
+def test_check_refuses_a_misconfiguration_in_one_line(
+    tmp_path: Path, settings: dict[str, str], line: str
+) -> None:
+    done = run_bot(tmp_path, "check", **settings)
+
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), done.stderr
+
+
+def test_check_warns_about_a_reviewers_group_without_reviewers(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, "check", ADMIN_CHAT_ID="-100123")
+
+    assert done.returncode == 0  # the bot runs; submissions just wait
+    assert done.stderr.strip() == (
+        "warning: REVIEWER_IDS is empty: nobody can decide on submissions"
+    )
+
+
+def test_a_token_without_network_is_one_line_and_the_traceback_only_at_debug(
+    tmp_path: Path,
+) -> None:
+    offline = {
+        "TELEGRAM_BOT_TOKEN": "123456789:AAHk3x9_abcdefghijklmnopqrstuvwxyz012",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",  # nothing listens on port 9
+    }
+    done = run_bot(tmp_path, "run", **offline)
+    debug = run_bot(tmp_path, "run", LOG_LEVEL="DEBUG", **offline)
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: TELEGRAM_API_BASE_URL: cannot reach http://127.0.0.1:9/bot: "
+        "httpx.ConnectError: All connection attempts failed"
+    ]
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_env_example_documents_every_setting() -> None:
+    from bot.settings import Settings
+
+    example = (ROOT / ".env.example").read_text("utf-8")
+    documented = {line.partition("=")[0] for line in example.splitlines() if "=" in line}
+    assert set(Settings.model_fields) - documented == set()
+
+
+def test_help_is_plain_text_with_every_command(tmp_path: Path) -> None:
+    done = run_bot(tmp_path, "--help")
+
+    assert done.returncode == 0
+    assert "``" not in done.stdout and "python -m bot console" in done.stdout
+    for command in ("run", "webhook", "console", "check", "migrate"):
+        assert f"\n    {command} " in done.stdout

@@ -249,3 +249,33 @@ def test_an_unreachable_database_url_stops_start_up_with_one_line(tmp_path: Path
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: DATABASE_URL: cannot connect"), lines
     assert "s3cret-pw" not in done.stderr + done.stdout
+
+
+def test_the_inbox_hands_out_each_update_once_in_order(pg: PostgresStorage) -> None:
+    inbox = pg.inbox
+    assert inbox is not None
+    assert inbox.add(12, {"update_id": 12, "message": {"text": "二"}})
+    assert inbox.add(11, {"update_id": 11})
+    assert not inbox.add(12, {"update_id": 12})  # Telegram handing it over again
+    assert [u["update_id"] for u in inbox.waiting()] == [11, 12]
+    inbox.done(11)
+    assert inbox.waiting() == [{"update_id": 12, "message": {"text": "二"}}]
+    assert not inbox.add(11, {"update_id": 11})  # handled: not handed out again
+
+
+def test_a_standby_process_takes_over_when_the_active_one_closes(pg_url: str) -> None:
+    active = PostgresStorage.open(pg_url)
+    waiting = threading.Event()
+    taken: list[PostgresStorage] = []
+    standby = threading.Thread(
+        target=lambda: taken.append(PostgresStorage.open(pg_url, standby=waiting.set))
+    )
+    standby.start()
+    assert waiting.wait(10)
+    standby.join(1.0)
+    assert standby.is_alive() and not taken  # still waiting while the active one runs
+    active.close()
+    standby.join(10)
+    assert len(taken) == 1
+    taken[0].registrations.save(reg(5))
+    taken[0].close()

@@ -14,7 +14,7 @@ import pytest
 from bot_crash_kit import ADMIN_CHAT, REVIEWERS, BotProcess, bot_env, until
 
 from bot.offline.http_server import BotApiServer, HttpTelegram
-from bot.offline.transport import JSONDict
+from bot.offline.records import JSONDict
 
 CONFIGURED_SECRET = "operator-chosen_secret-0123456789"
 # 11010519491231002X as a Chinese input method types it, and as people space it out.

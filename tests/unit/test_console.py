@@ -1,10 +1,14 @@
 """The terminal console: a scripted person chats with a tiny bot and the transcript is checked."""
 
+import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from telegram import (
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -23,7 +27,9 @@ from telegram.ext import (
 
 from bot.console import format_message, run_console
 from bot.offline import OfflineTelegram
+from bot.offline.ids import RisingIds
 
+REPORT = b"%PDF-1.4 a report"
 WAIT = "<wait>"  # a scripted line that stands for a person thinking while jobs run
 
 
@@ -63,8 +69,26 @@ async def received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif message.document:
         document = message.document
         await message.reply_text(f"Document {document.file_name} {document.mime_type}")
+    elif message.reply_to_message:
+        await message.reply_text(
+            f"You replied to {message.reply_to_message.message_id}: {message.text}"
+        )
     else:
         await message.reply_text(f"You said {message.text}")
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for a typed reason, as reviewers are asked (ForceReply)."""
+    assert update.effective_message
+    await update.effective_message.reply_text(
+        "Your reason?", reply_markup=ForceReply(selective=True)
+    )
+
+
+async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send a file, as the reviewers' group gets the applicants' documents."""
+    assert update.effective_chat
+    await context.bot.send_document(update.effective_chat.id, REPORT, filename="report.pdf")
 
 
 async def remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -88,6 +112,8 @@ def build(kit: OfflineTelegram, started: list[str]) -> Application:  # type: ign
     app = kit.wire(ApplicationBuilder()).post_init(post_init).build()
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("remind", remind))
+    app.add_handler(CommandHandler("ask", ask))
+    app.add_handler(CommandHandler("report", report))
     app.add_handler(CallbackQueryHandler(choose))
     app.add_handler(MessageHandler(~filters.COMMAND, received))
     return app
@@ -109,7 +135,7 @@ def script(lines: list[str]) -> Callable[[str], str]:
     return type_line
 
 
-async def chat(lines: list[str], **options: int) -> tuple[str, OfflineTelegram, list[str]]:
+async def chat(lines: list[str], **options: Any) -> tuple[str, OfflineTelegram, list[str]]:
     """Run the console over scripted lines; the transcript, the kit and lifecycle notes."""
     kit = OfflineTelegram()
     started: list[str] = []
@@ -117,7 +143,12 @@ async def chat(lines: list[str], **options: int) -> tuple[str, OfflineTelegram, 
     output: list[str] = []
     await run_console(app, kit, input_fn=script(lines), output_fn=output.append, **options)
     assert not app.running
-    return "\n".join(output), kit, started
+    return unnumbered("\n".join(output)), kit, started
+
+
+def unnumbered(transcript: str) -> str:
+    """The transcript without the messages' numbers ("bot #3:" reads "bot:")."""
+    return re.sub(r"bot #\d+", "bot", transcript)
 
 
 async def test_buttons_are_numbered_and_a_number_presses_one() -> None:
@@ -178,8 +209,61 @@ async def test_messages_from_jobs_are_printed_as_they_come() -> None:
     assert "bot: Reminder: documents due" in transcript
 
 
-async def test_format_message_labels_other_chats() -> None:
+async def test_format_message_labels_other_chats_and_numbers_messages() -> None:
     _, kit, _ = await chat(["/start"])
     [welcome] = kit.messages(1)
 
-    assert format_message(welcome, private_chat=2).startswith("[chat 1] bot: Hello")
+    assert format_message(welcome, private_chat=2).startswith("[chat 1] bot #2: Hello")
+
+
+async def test_the_greeting_says_what_to_type_first() -> None:
+    transcript, _, _ = await chat([])
+
+    assert "Type /start to begin" in transcript
+
+
+async def test_text_typed_after_a_prompt_is_its_reply_and_may_span_lines() -> None:
+    transcript, _, _ = await chat(["/ask", "first line\\", "second line", "not a reply"])
+
+    assert "bot: Your reason?\n    (asks for a reply: type it, or /reply 2 TEXT)" in transcript
+    assert "bot: You replied to 2: first line\n    second line" in transcript
+    assert "bot: You said not a reply" in transcript  # the prompt was answered
+
+
+async def test_reply_answers_a_numbered_message_or_the_latest() -> None:
+    lines = ["/start", "/reply 2 about the welcome", "/reply #4 and this", "/reply last one"]
+
+    transcript, _, _ = await chat(lines)
+
+    assert "bot: You replied to 2: about the welcome" in transcript
+    assert "bot: You replied to 4: and this" in transcript
+    assert "bot: You replied to 6: last one" in transcript  # the latest bot message
+
+
+async def test_acting_as_someone_else_starts_in_their_private_chat() -> None:
+    transcript, _, _ = await chat(["/in -100700", "/as 2", "hi"])
+
+    assert transcript.endswith("bot: You said hi")  # not "[chat -100700] ..."
+    assert "(now acting as User2, id 2, in private)" in transcript
+
+
+async def test_files_the_bot_sends_are_saved_and_their_path_printed(tmp_path: Path) -> None:
+    transcript, _, _ = await chat(["/report"], files_dir=tmp_path / "files")
+
+    [saved] = [
+        line.split("saved as ", 1)[1] for line in transcript.splitlines() if "saved as" in line
+    ]
+    assert Path(saved).parent == tmp_path / "files" and saved.endswith("report.pdf")
+    assert await asyncio.to_thread(Path(saved).read_bytes) == REPORT
+
+
+def test_ids_keep_rising_after_a_restart_even_a_killed_one(tmp_path: Path) -> None:
+    path = tmp_path / "ids.json"
+    first = RisingIds(path)
+    handed = [first.next("chat 1") for _ in range(3)] + [first.next("update")]
+    # No clean shutdown: the next process reads only what was written before handing out.
+    again = RisingIds(path)
+
+    assert handed == [1, 2, 3, 1]
+    assert again.next("chat 1") > 3 and again.next("update") > 1
+    assert RisingIds().next("chat 1") == 1  # without a file: from 1, as in tests

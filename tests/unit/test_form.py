@@ -191,3 +191,16 @@ def test_a_resident_id_card_needs_both_sides() -> None:
     assert first_missing(answers, Role.PARTNER) == "legal_id_back"
     answers["legal_id_type"] = "other"  # a passport has one side
     assert first_missing(answers, Role.PARTNER) is None
+
+
+def test_the_administrator_may_hold_the_same_ids_as_the_legal_representative() -> None:
+    from bot.rules.form import dependants
+
+    assert FIELDS["admin_id_type"].choices == FIELDS["legal_id_type"].choices
+    check = FIELDS["admin_id_number"].validate
+    assert check is not None
+    assert check("E12345678", {"admin_id_type": "other"}, Role.ISV) == "E12345678"
+    assert check(ID_SAMPLE, {"admin_id_type": "resident"}, Role.ISV) == ID_SAMPLE
+    with pytest.raises(v.Invalid):
+        check("E12345678", {"admin_id_type": "resident"}, Role.ISV)
+    assert dependants("admin_id_type", Role.ISV) == ["admin_id_number"]

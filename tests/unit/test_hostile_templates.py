@@ -48,8 +48,11 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 def html_problems(text: str) -> list[str]:
-    """What Telegram would refuse, except the length (judged by the tests below)."""
-    return [p for p in telegram_html.problems(text) if "characters, more than" not in p]
+    """What Telegram would refuse, except the length (judged by the tests below) and an empty
+    text (the fuzz fills every parameter with the same text, labels too; people's empty
+    answers are refused before they are shown)."""
+    found = telegram_html.problems(text)
+    return [p for p in found if "characters, more than" not in p and p != "empty message"]
 
 
 def renders(render: Callable[[], object]) -> bool:
@@ -104,7 +107,7 @@ def test_every_short_string_is_valid_html_whatever_users_type(text: str) -> None
 @given(text=user_text.filter(lambda t: t.strip() == t))
 def test_user_text_is_shown_exactly_as_typed(text: str) -> None:
     for locale in LOCALES:
-        start = TEXTS.render(locale, "start", name=text)
+        start = TEXTS.render(locale, "start", name=text, email=True)
         assert text in telegram_html.to_plain(start)
         field = TEXTS.render(locale, "field", **sample_params("field", text))
         assert telegram_html.to_plain(field).count(text) >= 2  # the answer and the reason

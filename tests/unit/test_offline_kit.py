@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.offline import BOT_USERNAME, FaultKind, OfflineTelegram
-from bot.offline.transport import parse_html
+from bot.telegram_html import parse as parse_html
 
 REVIEWERS = -100500
 
