@@ -45,7 +45,17 @@ from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
 from bot.update_order import PerUserUpdateProcessor
-from conversations import basics, delivery, faq, flood, mydata, profile, support, support_group
+from conversations import (
+    admin_confirm,
+    basics,
+    delivery,
+    faq,
+    flood,
+    mydata,
+    profile,
+    support,
+    support_group,
+)
 from conversations.applicant import journey as applicant
 from conversations.applicant import reminders
 from conversations.common import BotData, Context, Services
@@ -241,6 +251,8 @@ def register_handlers(application: Application, services: Services) -> None:  # 
     # answer what they leave (commands that work anywhere, and anything unexpected).
     flood.register(application)
     # The profile's short steps (a code, a new address) come before the long form.
+    # The administrator's confirmation first: only "/start adm-…" enters it.
+    admin_confirm.register(application)
     profile.register(application)
     applicant.register(application)
     # The FAQ, /mydata and tickets after the form (it keeps its text) and before the basic

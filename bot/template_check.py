@@ -114,7 +114,12 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "flagged": {"legal_name": user_text},
             "notice": user_text,
         },
-        "submitted": {"registration": registration, "email": True},
+        "submitted": {
+            "registration": registration,
+            "email": True,
+            "admin_link": "https://t.me/onboarding_bot?start=adm-42-isv-secret",
+        },
+        "admin_invite": {"registration": decided},
         "status": {
             "registrations": sample_registrations(),
             "reasons": {r.id: reasons for r in sample_registrations()},

@@ -148,6 +148,12 @@ class Registration(BaseModel):
     claimed_at: datetime | None = None
     reviewed_answers: dict[str, Any] | None = None  # answers as of the last change request
     asked_to_change: list[str] = Field(default_factory=list)  # flagged at the last request
+    #: The administrator's confirmation (the guide: the administrator's mobile confirms
+    #: logins and high-level operations): the secret of the link the applicant forwards,
+    #: and who confirmed, when, by sharing their own contact with the administrator mobile.
+    admin_token: str | None = None
+    admin_confirmed_by: int | None = None
+    admin_confirmed_at: datetime | None = None
     decided_at: datetime | None = None
     decision_reason: str | None = None
     card_message_id: int | None = None  # the reviewers' card in the admin group

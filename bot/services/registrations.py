@@ -6,6 +6,8 @@ or a lost conversation state never loses the applicant's place.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,10 @@ Clock = Callable[[], datetime]
 
 #: Audit actions an applicant's /status shows (staff-only ones, such as claims, are not).
 TIMELINE = frozenset({"submitted", "changes_requested", "rejected", "approved", "removed"})
+
+
+#: Deep-link payloads of administrator confirmations: ``adm-<registration id>-<secret>``.
+ADMIN_LINK = "adm-"
 
 
 class RoleTaken(Exception):
@@ -127,6 +133,46 @@ class RegistrationService:
             else:
                 registration.reminded_at = self.clock()
             self.storage.registrations.save(registration)
+
+    # -- the administrator's confirmation ----------------------------------------------
+    def admin_link(self, registration_id: str) -> str:
+        """The deep-link payload the applicant forwards to the administrator (made once)."""
+        registration = self._load(registration_id)
+        if registration.admin_token is None:
+            registration.admin_token = secrets.token_urlsafe(9)
+            self.storage.registrations.save(registration)
+        return f"{ADMIN_LINK}{registration.id}-{registration.admin_token}"
+
+    def admin_invitation(self, payload: str) -> Registration:
+        """The registration a forwarded link names (NotAsked when it names none, or the
+        link is not that registration's)."""
+        registration_id, _, token = payload.removeprefix(ADMIN_LINK).rpartition("-")
+        try:
+            registration = self._load(registration_id)
+        except (NotAsked, ValueError):
+            raise NotAsked(payload) from None
+        known = registration.admin_token
+        if not payload.startswith(ADMIN_LINK) or known is None:
+            raise NotAsked(payload)
+        if not hmac.compare_digest(known.encode(), token.encode()):
+            raise NotAsked(payload)
+        return registration
+
+    def confirm_admin(self, payload: str, user_id: int, phone: str) -> Registration:
+        """The administrator shared their own contact: it must carry the administrator
+        mobile of the registration (raises ``validators.Invalid`` otherwise)."""
+        registration = self.admin_invitation(payload)
+        expected = registration.answers.get("admin_mobile")
+        try:
+            given = validators.mobile(phone)
+        except validators.Invalid:
+            given = None
+        if not isinstance(expected, str) or given != expected:
+            raise validators.Invalid("admin.phone_mismatch")
+        registration.admin_confirmed_by = user_id
+        registration.admin_confirmed_at = self.clock()
+        event = self._event(registration, "admin_confirmed", user_id)
+        return self._save(registration, event)
 
     # -- changing --------------------------------------------------------------------
     def start(self, user_id: int, role: Role) -> Registration:
@@ -323,6 +369,9 @@ class RegistrationService:
                 )
         registration.recheck = form.in_form_order(recheck, registration.role)
         registration.unconfirmed = {}
+        if changed and field.key == "admin_mobile":
+            # Confirmed for another number: the administrator confirms the new one again.
+            registration.admin_confirmed_by = registration.admin_confirmed_at = None
         registration.editing = False
         registration.cursor = self._next_due(registration, field.key)
         self._save(registration)

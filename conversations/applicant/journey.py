@@ -147,11 +147,16 @@ async def on_submit(update: Update, context: Context) -> State | int:
         context.user_data.pop("active", None)
     if registration.pending:
         delivery.trigger(context)  # the reviewers' card leaves now, not at the next tick
+    admin_link = None
+    if registration.admin_confirmed_at is None:
+        payload = context.services.registrations.admin_link(registration.id)
+        admin_link = f"https://t.me/{context.bot.username}?start={payload}"
     await turn.reply(
         turn.render(
             "submitted",
             registration=registration,
             email=context.services.settings.email_enabled,
+            admin_link=admin_link,
         ),
         keyboards.main_menu(turn.texts, turn.locale),
     )

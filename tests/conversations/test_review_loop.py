@@ -256,3 +256,41 @@ async def test_fixing_a_flagged_and_an_unflagged_answer_shows_both_to_reviewers(
     # The roles list shows each registration's real state.
     roles = texts(await applicant.send("/apply"))
     assert "Third-party developer</b> (Approved)" in roles or "(Approved)" in roles
+
+
+async def test_the_administrator_confirms_with_their_own_contact(harness: BotHarness) -> None:
+    """The applicant forwards the link; a stranger's contact and a wrong number confirm
+    nothing; the administrator's own contact with the administrator mobile does, and the
+    reviewers' card says so."""
+    h = harness
+    user = h.kit.user(309, language_code="en")
+    applicant = Applicant(309, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await answer_until(user, applicant, None)
+    done = await user.press("Submit for review")
+    link = next(w for w in texts(done).split() if "?start=adm-" in w)
+    payload = link.split("?start=")[1]
+    [card] = cards(h, "新的注册申请")
+    assert "管理员手机号确认：尚未确认" in card.text
+
+    mobile = applicant.answers["admin_mobile"]
+    admin = h.kit.user(3091, "Na", language_code="en", phone_number=f"+86{mobile}")
+    wrong = h.kit.user(3092, "Li", language_code="en", phone_number="+8613100000000")
+    await wrong.send(f"/start {payload}")
+    refused = await wrong.share_contact()
+    assert "not the administrator mobile" in texts(refused)
+    forged = await admin.send(f"/start {payload[:-2]}xx")
+    assert "not valid" in texts(forged)
+
+    invited = await admin.send(f"/start {payload}")
+    assert "Confirm you are the administrator" in texts(invited)
+    assert "own Telegram contact" in texts(invited)
+    someone_else = await admin.share_contact(user_id=3092)
+    assert "your own" in texts(someone_else).casefold() or "own" in texts(someone_else)
+    confirmed = await admin.share_contact()
+    assert "confirmed as the administrator" in texts(confirmed)
+    stored = h.store.registrations.get("309-isv")
+    assert stored is not None and stored.admin_confirmed_by == 3091
+    [card] = cards(h, "新的注册申请")
+    assert "管理员手机号确认：已确认" in card.text
+    assert "admin_confirmed" in [e.action for e in h.store.audit.for_subject("309-isv")]
