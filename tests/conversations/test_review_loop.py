@@ -270,6 +270,7 @@ async def test_the_administrator_confirms_with_their_own_contact(harness: BotHar
     done = await user.press("Submit for review")
     link = next(w for w in texts(done).split() if "?start=adm-" in w)
     payload = link.split("?start=")[1]
+    await h.deliver()  # the card leaves in the background
     [card] = cards(h, "新的注册申请")
     assert "管理员手机号确认：尚未确认" in card.text
 
