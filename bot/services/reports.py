@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot.rules import form
 from bot.rules.models import Registration, Status
@@ -111,14 +112,19 @@ def activity(registrations: Iterable[Registration], today: date, span: int = 30)
     )
 
 
-def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes:
-    """A PNG bar chart of submissions and decisions per day."""
+def activity_chart(
+    data: Activity, title: str, labels: tuple[str, str], family: str | None = None
+) -> bytes:
+    """A PNG bar chart of submissions and decisions per day; its title and legend in the
+    font ``family`` when given (one with CJK glyphs: see ``chart_font``), DejaVu otherwise
+    (the tick labels are dates and numbers)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server
     from matplotlib import pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    font: dict[str, Any] = {} if family is None else {"family": [family, "DejaVu Sans"]}
     figure, axes = plt.subplots(figsize=(9, 4), dpi=100)
     try:
         x = list(range(len(data.days)))
@@ -126,8 +132,8 @@ def activity_chart(data: Activity, title: str, labels: tuple[str, str]) -> bytes
         axes.bar([i + 0.2 for i in x], data.decided, width=0.4, label=labels[1])
         ticks = x[:: max(1, len(x) // 10)]
         axes.set_xticks(ticks, [data.days[i].strftime("%m-%d") for i in ticks])
-        axes.set_title(title)
-        axes.legend()
+        axes.set_title(title, fontdict=font)
+        axes.legend(prop=font)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         figure.tight_layout()
         out = io.BytesIO()

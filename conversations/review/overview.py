@@ -8,7 +8,7 @@ import asyncio
 from telegram import InputFile, Update
 
 from bot.rules.workdays import china_date
-from bot.services import reports
+from bot.services import chart_font, reports
 from conversations.common import Context
 from conversations.review import cards
 
@@ -31,16 +31,20 @@ async def stats(update: Update, context: Context) -> None:
     services = context.services
     today = china_date(services.clock())
     data = await asyncio.to_thread(services.reports.activity, today)
-    # ASCII in the picture (server fonts may lack CJK glyphs); the caption is localised.
-    png = reports.activity_chart(
-        data, "Submissions and decisions per day (last 30 days)", ("submitted", "decided")
+    turn = cards.turn_of(update, context)
+    # The group's language in the picture too, given a font with its glyphs (else English).
+    family = await asyncio.to_thread(chart_font.cjk_family)
+    words = turn if family is not None else turn.in_language("en")
+    labels = (words.plain("review.stats_submitted"), words.plain("review.stats_decided"))
+    png = await asyncio.to_thread(
+        reports.activity_chart, data, words.plain("review.stats_title"), labels, family
     )
     median = None if data.median_hours is None else round(data.median_hours, 1)
     chat = update.effective_chat
     assert chat is not None
     await chat.send_photo(
         InputFile(png, filename="stats.png"),
-        caption=cards.turn_of(update, context).t(
+        caption=turn.t(
             "review.stats_caption",
             submitted=sum(data.submitted),
             decided=sum(data.decided),

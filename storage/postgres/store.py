@@ -532,10 +532,12 @@ class PostgresStorage:
         """
         lock = _connect(conninfo)
         try:
-            migrate(lock)
             if exclusive:
+                # A standby of a newer version migrates only once the old one has stopped.
                 _take_process_lock(lock, standby)
+                migrate(lock)
             else:
+                migrate(lock)
                 lock.close()
             pool: ConnectionPool[Conn] = ConnectionPool(
                 conninfo,

@@ -212,18 +212,23 @@ def test_an_unreachable_database_is_one_clear_error_without_the_password(url: st
     assert "s3cret-pw" not in message and "\n" not in message
 
 
-def test_the_bot_runs_on_the_database_named_by_database_url(pg_url: str, tmp_path: Path) -> None:
+def console(tmp_path: Path, url: str, typed: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot console ARGS`` on ``DATABASE_URL=url``, typing ``typed``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--user", "77"],
-        input="/start\n/language\n2\n/quit\n",
-        env=env | {"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": pg_url},
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", *args],
+        input=typed,
+        env=env | {"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": url},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_the_bot_runs_on_the_database_named_by_database_url(pg_url: str, tmp_path: Path) -> None:
+    done = console(tmp_path, pg_url, "/start\n/language\n2\n/quit\n", "--user", "77")
     assert done.returncode == 0, done.stderr
     assert "Language set to English" in done.stdout
     with PostgresStorage.open(pg_url) as s:
@@ -233,18 +238,7 @@ def test_the_bot_runs_on_the_database_named_by_database_url(pg_url: str, tmp_pat
 
 
 def test_an_unreachable_database_url_stops_start_up_with_one_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    url = "postgresql://bot:s3cret-pw@127.0.0.1:1/onboarding"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
-        input="/quit\n",
-        env=env | {"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": url},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = console(tmp_path, "postgresql://bot:s3cret-pw@127.0.0.1:1/onboarding", "/quit\n")
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: DATABASE_URL: cannot connect"), lines
