@@ -139,7 +139,8 @@ class RegistrationService:
         """The deep-link payload the applicant forwards to the administrator (made once)."""
         registration = self._load(registration_id)
         if registration.admin_token is None:
-            registration.admin_token = secrets.token_urlsafe(9)
+            # Hex: no "-" inside, which separates the parts of the payload.
+            registration.admin_token = secrets.token_hex(8)
             self.storage.registrations.save(registration)
         return f"{ADMIN_LINK}{registration.id}-{registration.admin_token}"
 
