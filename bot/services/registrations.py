@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.rules import form, validators
@@ -62,12 +62,20 @@ class Incomplete(Exception):
         self.field = field
 
 
+#: "Already used" answers a person gets per TAKEN_WINDOW before every new value is refused.
+TAKEN_PER_DAY = 5
+TAKEN_WINDOW = timedelta(days=1)
+
+
 class RegistrationService:
     """Every change to a registration goes through here and is durable on return."""
 
     def __init__(self, storage: Storage, clock: Clock, admin_chat: int | None = None) -> None:
         self.storage = storage
         self.clock = clock
+        # When each person was last told a unique value is taken (memory is enough: the
+        # limit slows a prober down; a restart, which they cannot cause, forgets it).
+        self._taken: dict[int, list[datetime]] = {}
         self.admin_chat = admin_chat
 
     # -- reading ---------------------------------------------------------------------
@@ -346,8 +354,18 @@ class RegistrationService:
         return value
 
     def _claim(self, registration: Registration, field: Field, value: str) -> None:
+        """Reserve a unique value. "Taken" answers are limited per person and day, after
+        which every new value is refused alike: they would otherwise tell anyone, one
+        guess at a time, whose e-mail address or administrator id is registered."""
         assert field.unique is not None
+        now, user = self.clock(), registration.user_id
+        taken = [t for t in self._taken.get(user, []) if now - t < TAKEN_WINDOW]
+        self._taken[user] = taken
+        own = self.storage.unique.owner(field.unique, value) == registration.id
+        if len(taken) >= TAKEN_PER_DAY and not own:
+            raise validators.Invalid("unique.limit", until=taken[0] + TAKEN_WINDOW)
         if not self.storage.unique.claim(field.unique, value, registration.id):
+            taken.append(now)
             raise validators.Invalid("unique.taken")
 
     def _store(

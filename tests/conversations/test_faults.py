@@ -569,7 +569,7 @@ async def test_a_folder_flush_failing_after_the_answer_was_stored_keeps_the_addr
     await reach_form(other, "Third-party developer", zh=False)
     await answer_until(other, Applicant(420, zh=False), "admin_email")
     refused = await other.send("taken@example.com")
-    assert "already used" in texts(refused)
+    assert "must be unique on the platform" in texts(refused)
     assert "admin_email" not in registration(h, "420-isv").answers
     assert h.store.unique.owner("email", "taken@example.com") == "419-isv"
     # … and the applicant was not told it failed: it did not.

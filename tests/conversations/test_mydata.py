@@ -96,7 +96,7 @@ async def test_deleting_a_draft_releases_its_email_and_admin_id(harness: BotHarn
     theirs = Applicant(605, zh=False)
     theirs.answers["admin_email"] = email
     summary = await fill_form_after_reach(other, theirs)
-    assert "already used" not in texts(summary)
+    assert "must be unique on the platform" not in texts(summary)
     stored = harness.store.registrations.get("605-partner")
     assert stored is not None and stored.answers["admin_email"] == email
 

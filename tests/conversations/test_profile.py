@@ -104,7 +104,7 @@ async def test_a_new_address_must_be_unique(
     await user.send("/profile")
     await user.press("Change e-mail")
     clash = await user.send(first_email.upper())
-    assert "already used by another registration" in texts(clash)
+    assert "must be unique on the platform" in texts(clash)
 
 
 async def test_phone_handover(mail_harness: BotHarness) -> None:
