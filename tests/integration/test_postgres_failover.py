@@ -4,16 +4,19 @@ killed with SIGKILL again and again while people write, and restarted as the sta
 
 What must hold: the standby takes over within seconds; every update the fake Telegram
 handed over is answered (the inbox stores it before Telegram is told it arrived, and the
-next process hands over what the dead one had not handled)."""
+next process hands over what the dead one had not handled). And in webhook mode an update
+is in the inbox before Telegram gets its 200, and one sent again is handled once."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import statistics
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from bot_crash_kit import TOKEN, BotProcess, bot_env, until
@@ -124,3 +127,46 @@ async def test_the_standby_takes_over_and_nothing_handed_over_is_lost(
     assert max(takeovers) < TAKEOVER_SECONDS
     doubles = {p.id: answers(p.id) - sent[p.id] for p in people}
     print(f"answered more than once (handled, killed before marked done): {doubles}")
+
+
+async def test_webhook_updates_are_stored_before_telegram_hears_back_and_handled_once(
+    tmp_path: Path, pg_url: str
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    secret = "operator-chosen_secret-0123456789"
+    async with BotApiServer() as server:
+        env = bot_env(server, tmp_path / "data") | {
+            "DATABASE_URL": pg_url,
+            "WEBHOOK_URL": "https://bot.example.com/",
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+            "WEBHOOK_SECRET_TOKEN": secret,
+        }
+        bot = BotProcess(env, tmp_path, tmp_path / "bot.log", command="webhook")
+        await bot.start()
+        try:
+            await until(lambda: bool(server.api.calls("setWebhook")), 60, "setWebhook")
+            kit = HttpTelegram(server)
+            person = kit.user(7100, language_code="en")
+            await person.send("/help")
+            update = dict(kit.last_update)
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            async with httpx.AsyncClient() as client:
+                for _ in range(2):  # Telegram sends it again when it heard nothing back
+                    answer = await client.post(
+                        f"http://127.0.0.1:{port}/telegram", json=update, headers=headers
+                    )
+                    assert answer.status_code == 200
+                    with psycopg.connect(pg_url) as conn:  # stored before the 200
+                        row = conn.execute(
+                            "SELECT 1 FROM inbox WHERE update_id = %s", (update["update_id"],)
+                        ).fetchone()
+                    assert row is not None
+            await until(lambda: bool(server.api.calls("sendMessage", person.id)), 30, "answer")
+            await asyncio.sleep(1.0)
+            assert len(server.api.calls("sendMessage", person.id)) == 1  # handled once
+            assert await bot.stop() == 0
+        finally:
+            await bot.kill()
