@@ -32,9 +32,8 @@ from conversations.common import (
     Context,
     Services,
     Turn,
-    acknowledge,
     callback_parts,
-    reply,
+    refuse_in_group,
 )
 
 log = logging.getLogger(__name__)
@@ -94,10 +93,7 @@ async def refuse(update: Update, context: Context) -> None:
     """Anyone but an agent, on a staff action: a refusal that reveals nothing (the same
     words whatever was asked, and whether or not it exists)."""
     text = context.services.texts.plain(staff_locale(context), "ticket.refused")
-    if update.callback_query is not None:
-        await acknowledge(update, context, text, alert=True)
-    elif update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
-        await reply(update, text)
+    await refuse_in_group(update, context, text)
 
 
 def relayable(message: Message) -> bool:

@@ -5,13 +5,18 @@ one list per language, matched whatever the asker's language); the answers are t
 (``[faq.<topic>]`` in ``templates/<locale>/faq.toml``), so their escaping rules hold.
 
 How a question is matched: both sides are normalised (NFKC, case, a light traditional →
-simplified mapping, punctuation dropped) and cut into terms: English words without stop
+simplified mapping, the colloquial forms of ``faq_synonyms.toml`` replaced by the FAQ's
+words, punctuation dropped) and cut into terms: English words without stop
 words and with a light stemming, Chinese as character bigrams (there are no spaces to split
 words on). Each term weighs by how specific it is to one topic (an inverse topic frequency:
 "review" says more than "how"). A topic's score is mostly the share of the question's weight
 its variants cover, plus a little of the share of its best variant the question covers (so a
-short question prefers the topic whose variant says just that). Typos in English words are
-forgiven with rapidfuzz.
+short question prefers the topic whose variant says just that). An entry's titles count as
+wordings; its answers are searched too, a term only they use counting half. Words no entry
+knows count against every entry, so a question about something else gets no answer. Typos in
+English words are forgiven with rapidfuzz. Thresholds (``CONFIDENT``, ``MARGIN``, the
+unknown weights, ``CONTEXT_SHARE``) were chosen on the tuning set
+(``tests/data/faq_questions.toml``) only, never on the evaluation set.
 """
 
 from __future__ import annotations
@@ -36,14 +41,19 @@ MAX_QUESTION = 300
 #: next topic (else two topics are equally likely and the user chooses); topics above
 #: ``SUGGEST`` are offered as buttons when nothing is confident.
 CONFIDENT = 0.6
-MARGIN = 0.1
+MARGIN = 0.05
 SUGGEST = 0.3
 
-#: Weight of a question term no topic knows. An unknown English word is a real word we
-#: cannot place (it counts fully against confidence); an unknown Chinese bigram usually
-#: straddles two words ("色怎" in "角色怎么选"), so it counts little.
-UNKNOWN_WORD = 1.0
-UNKNOWN_BIGRAM = 0.35
+#: How much a question term counts for a topic when only the topic's answer uses it (its
+#: wordings and titles count fully): an answer explains, it is not how people ask.
+CONTEXT_SHARE = 0.5
+
+#: Weight of a question term no topic knows, as a share of the weight of a term only one
+#: topic uses: the question's own words count against an answer ("定价", "上架", "shop"),
+#: whatever the size of the FAQ. An unknown Chinese bigram may straddle two words ("色怎"
+#: in "角色怎么选"), so it counts a little less than an unknown English word.
+UNKNOWN_WORD = 0.5
+UNKNOWN_BIGRAM = 0.4
 
 #: How close (rapidfuzz ratio, 0–100) an unknown English word must be to a known one to
 #: count as a typo of it; shorter words (on either side) must match exactly.
@@ -80,8 +90,23 @@ _TRADITIONAL_PAIRS = (
 )
 _TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in _TRADITIONAL_PAIRS.split()})
 
-# Spellings that mean the same word.
-_SYNONYMS = {"licence": "license", "mail": "email"}
+#: Words people use for the FAQ's words (``faq_synonyms.toml``): Chinese text replaced
+#: before it is cut into bigrams, English words replaced before stemming.
+SYNONYMS_FILE = Path(__file__).with_name("faq_synonyms.toml")
+
+
+def _load_synonyms(path: Path) -> tuple[re.Pattern[str] | None, dict[str, str], dict[str, str]]:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    chinese = {str(k): str(v) for k, v in data.get("zh", {}).items()}
+    english = {str(k): str(v) for k, v in data.get("en", {}).items()}
+    # Longest first, so "没通过" is replaced before "没过" could be.
+    alternatives = sorted(chinese, key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+    return pattern, chinese, english
+
+
+_CHINESE_SYNONYMS, _CHINESE_FORMS, _SYNONYMS = _load_synonyms(SYNONYMS_FILE)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
@@ -105,10 +130,12 @@ _LONG_WORD = 10
 
 @dataclass(frozen=True)
 class Topic:
-    """One FAQ entry: its key and how people ask it (every wording, both languages)."""
+    """One FAQ entry: its key, how people ask it (every wording and title, both languages)
+    and what it says (its answers: searched too, but a term only they use counts less)."""
 
     key: str
     questions: tuple[str, ...]
+    context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,21 +168,54 @@ def load_questions(path: Path) -> dict[str, dict[str, list[str]]]:
     return found
 
 
-def load_topics(path: Path) -> list[Topic]:
-    """Topics from the question file, in file order (which is the order they are shown)."""
-    return [
-        Topic(key, tuple(q for variants in by_language.values() for q in variants))
-        for key, by_language in load_questions(path).items()
-    ]
+_MARKUP = re.compile(r"<[^>]*>|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+def topic(
+    key: str, wordings: Sequence[str], titles: Sequence[str], answers: Sequence[str]
+) -> Topic:
+    """An entry as the matcher sees it: a title is one more way of asking; an answer (its
+    markup and template code left out) is what the entry talks about."""
+    return Topic(
+        key,
+        (*wordings, *(t for t in titles if t)),
+        tuple(_MARKUP.sub(" ", a) for a in answers if a),
+    )
+
+
+def load_topics(path: Path, locales: Sequence[str] = ("zh", "en")) -> list[Topic]:
+    """Topics from the question file, in file order (which is the order they are shown),
+    with the titles and answers of ``<locale>/faq.toml`` beside it where they exist."""
+    texts: dict[str, dict[str, dict[str, str]]] = {}
+    for locale in locales:
+        file = path.parent / locale / "faq.toml"
+        if file.exists():
+            with file.open("rb") as handle:
+                texts[locale] = tomllib.load(handle).get("faq", {})
+    found = []
+    for key, by_language in load_questions(path).items():
+        shipped = [texts[locale].get(key, {}) for locale in texts]
+        found.append(
+            topic(
+                key,
+                [q for variants in by_language.values() for q in variants],
+                [str(part.get("title", "")) for part in shipped],
+                [str(part.get("answer", "")) for part in shipped],
+            )
+        )
+    return found
 
 
 def normalize(text: str) -> str:
     """Lower-case, width- and script-folded text with word joiners removed."""
     text = unicodedata.normalize("NFKC", text).casefold().translate(_TRADITIONAL)
+    if _CHINESE_SYNONYMS is not None:
+        text = _CHINESE_SYNONYMS.sub(lambda found: _CHINESE_FORMS[found.group()], text)
     return _JOINERS.sub("", text)
 
 
 def _stem(word: str) -> str:
+    word = _SYNONYMS.get(word, word)
     if not word.endswith("ss"):
         for suffix in _SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -172,11 +232,11 @@ def _straddles(pair: str) -> bool:
     )
 
 
-def terms(text: str) -> list[str]:
-    """The terms of a text: stemmed English words without stop words, Chinese bigrams (a
-    lone Chinese character stands for itself)."""
+def terms(text: str, limit: int | None = MAX_QUESTION) -> list[str]:
+    """The terms of a text (its first ``limit`` characters): stemmed English words without
+    stop words, Chinese bigrams (a lone Chinese character stands for itself)."""
     found: list[str] = []
-    for run in _RUNS.findall(normalize(text)[:MAX_QUESTION]):
+    for run in _RUNS.findall(normalize(text)[:limit]):
         if run[0].isascii():
             if run not in _STOP_WORDS and not run.isdigit():
                 found.append(_stem(run))
@@ -193,7 +253,7 @@ def terms(text: str) -> list[str]:
 def _wording_terms(wording: str) -> tuple[str, ...]:
     """The terms of a stored wording, remembered: when an agent changes one entry the
     matcher is rebuilt, and only that entry's wordings are cut into terms again."""
-    return tuple(terms(wording))
+    return tuple(terms(wording, limit=None))
 
 
 def _deletions(word: str) -> set[str]:
@@ -220,14 +280,25 @@ class FaqMatcher:
         vocabularies = [
             frozenset(term for wording in variants for term in wording) for variants in wordings
         ]
+        contexts = [
+            frozenset(term for text in t.context for term in _wording_terms(text)) - vocabulary
+            for t, vocabulary in zip(topics, vocabularies, strict=True)
+        ]
         # How many topics use each term: one pass, not one scan of every topic per term.
-        spread = Counter(term for vocabulary in vocabularies for term in vocabulary)
+        spread = Counter(term for vocabulary in (*vocabularies, *contexts) for term in vocabulary)
         count = max(len(self.topics), 1)
         self._weight = {term: math.log(1 + count / n) for term, n in spread.items()}
-        self._postings: dict[str, list[int]] = {}  # term -> topics (their index)
+        # An unknown term weighs like a term of a single topic, scaled: it is as specific
+        # as a word can be, just to something the FAQ does not cover.
+        self._rarest = math.log(1 + count)
+        # term -> (topic index, how much of the term's weight it covers there)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
         for index, vocabulary in enumerate(vocabularies):
             for term in vocabulary:
-                self._postings.setdefault(term, []).append(index)
+                self._postings.setdefault(term, []).append((index, 1.0))
+        for index, vocabulary in enumerate(contexts):
+            for term in vocabulary:
+                self._postings.setdefault(term, []).append((index, CONTEXT_SHARE))
         self._variant_topic: list[int] = []  # wording -> its topic
         self._variant_weight: list[float] = []  # wording -> the weight of its terms
         self._variant_postings: dict[str, list[int]] = {}  # term -> wordings using it
@@ -297,8 +368,8 @@ class FaqMatcher:
         shares: dict[int, float] = defaultdict(float)
         for known, sure in hits.items():
             gained = self._weight[known] * sure
-            for topic in self._postings[known]:
-                covered[topic] += gained
+            for topic, share in self._postings[known]:
+                covered[topic] += gained * share
             for variant in self._variant_postings.get(known, ()):
                 shares[variant] += gained
         best_variant: dict[int, float] = defaultdict(float)
@@ -318,9 +389,8 @@ class FaqMatcher:
     def _exact(self, term: str) -> tuple[str | None, float]:
         return (term, 1.0) if term in self._weight else (None, 0.0)
 
-    @staticmethod
-    def _unknown_weight(term: str) -> float:
-        return UNKNOWN_WORD if _is_word(term) else UNKNOWN_BIGRAM
+    def _unknown_weight(self, term: str) -> float:
+        return self._rarest * (UNKNOWN_WORD if _is_word(term) else UNKNOWN_BIGRAM)
 
     def match(self, question: str) -> Verdict:
         """A confident topic for ``question``, else up to three topics worth suggesting."""

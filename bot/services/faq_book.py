@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from bot.rules.models import AuditEvent
 from bot.rules.workdays import china_date
-from bot.services.faq import FaqMatcher, Topic, Verdict
+from bot.services.faq import FaqMatcher, Verdict, topic
 from bot.settings import LOCALES
 from storage.protocols import AuditLog, KeyValueStore
 
@@ -153,7 +153,17 @@ class FaqBook:
     def matcher(self) -> FaqMatcher:
         """The matcher over the live entries (rebuilt after a change)."""
         if self._matcher is None:
-            self._matcher = FaqMatcher([Topic(e.key, e.wordings()) for e in self.entries()])
+            self._matcher = FaqMatcher(
+                [
+                    topic(
+                        e.key,
+                        e.wordings(),
+                        [self._text(e, "topic", "title", loc) for loc in LOCALES],
+                        [self._text(e, "answer", "answer", loc) for loc in LOCALES],
+                    )
+                    for e in self.entries()
+                ]
+            )
         return self._matcher
 
     def match(self, question: str) -> Verdict:
