@@ -269,6 +269,7 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "answered": 4,
         "count": 2,
         "reason": user_text,
+        "link": "https://t.me/onboarding_bot?start=adm-42-isv-0123456789abcdef",
     }
 
 

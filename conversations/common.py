@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup as Html
@@ -163,6 +164,32 @@ async def acknowledge(
         # anyway, and the real answer is the message that follows.
         if "query is too old" not in str(error).lower() and "query id" not in str(error).lower():
             raise
+
+
+#: A staff member refused in a group is told so at most this often (per group).
+REFUSAL_PERIOD = timedelta(hours=1)
+
+
+async def refuse_in_group(update: Update, context: Context, text: str) -> None:
+    """A staff command or button from someone who may not use it here. A button press is
+    answered privately (an alert costs the group nothing). In a group, strangers get
+    silence and staff at most one message per REFUSAL_PERIOD: every message there counts
+    against Telegram's 20 a minute for the group, which the reviewers' work needs."""
+    if update.callback_query is not None:
+        await acknowledge(update, context, text, alert=True)
+        return
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type == "private":
+        return
+    settings = context.services.settings
+    if user.id not in {*settings.REVIEWER_IDS, *settings.SUPPORT_AGENT_IDS}:
+        return
+    told: dict[str, datetime] = context.bot_data.setdefault("refused_at", {})
+    key, now = f"{chat.id}:{user.id}", context.services.clock()
+    if key in told and now - told[key] < REFUSAL_PERIOD:
+        return
+    told[key] = now
+    await reply(update, text)
 
 
 def callback_parts(update: Update) -> list[str]:

@@ -11,6 +11,7 @@ ours and is not retried either (logged).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import timedelta
 from typing import Any, cast
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 EVERY = timedelta(seconds=5)
 #: The first run after start-up, which sends what a crash left pending.
 FIRST = timedelta(seconds=0.5)
-_LOCK = "outbox_lock"
+_LANES = "outbox_lanes"  # lane -> the task delivering it
+#: How long a run waits for the lanes it started before leaving them to the background.
+LANE_WAIT = timedelta(seconds=10)
 _UNRECORDED = "outbox_unrecorded"  # notification id -> message id, sent but not yet saved
 
 
@@ -43,13 +46,53 @@ def trigger(context: Context) -> None:
 
 
 async def deliver_due(context: Context) -> None:
-    """Send every due notification, one at a time, recording each outcome durably."""
-    lock: asyncio.Lock = context.bot_data.setdefault(_LOCK, asyncio.Lock())
-    if lock.locked():
-        return  # a run is under way; it will see what is due
-    async with lock:
-        for registration_id, note in context.services.deliveries.due():
-            await _deliver_one(context, registration_id, note)
+    """Send every due notification, recording each outcome durably.
+
+    Notifications go out in lanes, one per chat (and one for e-mail), each in order and
+    all at once: a group's lane waiting for Telegram's 20 messages a minute there never
+    holds up an applicant's decision. A lane still busy from an earlier run is left to it;
+    a lane still running after LANE_WAIT goes on in the background while this run ends,
+    so the next runs serve the other lanes."""
+    running: dict[str, asyncio.Task[None]] = context.bot_data.setdefault(_LANES, {})
+    lanes: dict[str, list[tuple[str, Notification]]] = {}
+    for registration_id, note in context.services.deliveries.due():
+        lane = _lane(note)
+        if lane not in running:
+            lanes.setdefault(lane, []).append((registration_id, note))
+    started = []
+    for lane, items in lanes.items():
+        task = asyncio.create_task(_deliver_lane(context, items), name=f"outbox {lane}")
+        running[lane] = task
+        task.add_done_callback(functools.partial(_lane_done, running, lane))
+        started.append(task)
+    if not started:
+        return
+    done, pending = await asyncio.wait(started, timeout=LANE_WAIT.total_seconds())
+    for task in pending:
+        task.add_done_callback(_log_failure)  # nobody awaits it any more
+    for task in done:
+        error = task.exception()
+        if error is not None:
+            raise error
+
+
+def _lane(note: Notification) -> str:
+    return f"chat:{note.recipient}" if note.channel is Channel.CHAT else "email"
+
+
+async def _deliver_lane(context: Context, items: list[tuple[str, Notification]]) -> None:
+    for registration_id, note in items:
+        await _deliver_one(context, registration_id, note)
+
+
+def _lane_done(running: dict[str, asyncio.Task[None]], lane: str, task: asyncio.Task[None]) -> None:
+    if running.get(lane) is task:
+        del running[lane]
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("outbox %s failed", task.get_name(), exc_info=task.exception())
 
 
 async def _deliver_one(context: Context, registration_id: str, note: Notification) -> None:
@@ -156,7 +199,9 @@ async def _send_document(
         id=registration.id,
         field=services.texts.plain(locale, f"field.{key}.label"),
     )
-    reply_to = note.params.get("reply_to")
+    # The card's message, known once it was sent (documents wait for it); "reply_to" is
+    # how documents queued before that was so named it.
+    reply_to = registration.card_message_id or note.params.get("reply_to")
     kwargs: dict[str, Any] = {"caption": caption}
     if isinstance(reply_to, int):
         kwargs["reply_to_message_id"] = reply_to

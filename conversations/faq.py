@@ -7,6 +7,11 @@ question is kept as a gap for the support agents (``conversations.faq_desk``).
 The entries are the live FAQ (``bot.services.faq_book``): the shipped ones and what agents
 added or changed, so a change applies to the next question. An entry's title and answer are
 a shipped template or an agent's plain text, rendered escaped (``title`` / ``answer``).
+
+/faq in the middle of the applicant's form (``conversations.applicant``) opens the FAQ "from
+the form": until the applicant goes back to the form (the "back to my registration" button
+every FAQ message then carries, /apply, or a button of the form), typed text is a question
+here, not the answer to the form's current step.
 """
 
 from __future__ import annotations
@@ -23,6 +28,30 @@ from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 
 PRIVATE = filters.ChatType.PRIVATE
+#: user_data: set while the FAQ opened from the middle of the form takes the typed text.
+FROM_FORM = "faq_from_form"
+
+
+def open_from_form(context: Context) -> None:
+    if context.user_data is not None:
+        context.user_data[FROM_FORM] = True
+
+
+def opened_from_form(context: Context) -> bool:
+    return bool(context.user_data and context.user_data.get(FROM_FORM))
+
+
+def close(context: Context) -> None:
+    """Back at the form: typed text answers its current step again."""
+    if context.user_data is not None:
+        context.user_data.pop(FROM_FORM, None)
+
+
+def _back_to_form(turn: Turn) -> list[list[tuple[str, str]]]:
+    """The row that leads back to the form, on every FAQ message while it was opened there."""
+    if not opened_from_form(turn.context):
+        return []
+    return [[(turn.plain("button.back_to_form"), "menu:apply")]]
 
 
 def _typed(entry: Entry, part: dict[str, str], locale: str) -> str | None:
@@ -67,6 +96,7 @@ async def _topics(turn: Turn) -> None:
         [(title_plain(turn.texts, turn.locale, entry), f"faq:t:{entry.key}")]
         for entry in turn.services.faq.book.entries()
     ]
+    rows += _back_to_form(turn)
     await turn.reply(turn.render("faq"), keyboards.inline(rows))
 
 
@@ -110,6 +140,7 @@ async def _answer(turn: Turn, entry: Entry, question: int | None) -> None:
             (turn.plain("button.faq_not_helped"), f"faq:n:{entry.key}{asked}"),
         ],
         [(turn.plain("button.faq_topics"), "menu:faq")],
+        *_back_to_form(turn),
     ]
     email = turn.services.settings.SUPPORT_EMAIL
     text = turn.render(
@@ -174,6 +205,7 @@ async def _offer(
         asked = f":{question}" if question is not None else ""
         rows.append([(turn.plain("button.open_ticket"), f"sup:open{asked}")])
     rows.append([(turn.plain("button.faq_topics"), "menu:faq")])
+    rows += _back_to_form(turn)
     params: dict[str, Any] = {
         "reason": reason,
         "suggestions": bool(close),

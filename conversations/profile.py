@@ -257,6 +257,9 @@ def _cancel(turn: Turn) -> InlineKeyboardMarkup:
 async def _refused(update: Update, context: Context, refused: Refused) -> State | int:
     turn = Turn.of(update, context)
     params = dict(refused.params)
+    if refused.code == "profile.admin_unconfirmed":
+        payload = context.services.registrations.admin_link(str(params["id"]))
+        params["link"] = f"https://t.me/{context.bot.username}?start={payload}"
     await turn.reply(turn.t(refused.code, **params))
     return END
 

@@ -20,6 +20,7 @@ import pytest
 from bot.cli import open_storage
 from bot.factory import build
 from bot.offline import OfflineTelegram
+from bot.services import outbox
 from bot.settings import Settings
 from conversations.common import Services
 from storage.protocols import Storage
@@ -107,8 +108,7 @@ class BotHarness:
             due = [
                 n
                 for r in self.store.registrations.with_pending_notifications()
-                for n in r.pending
-                if n.next_attempt_at <= now
+                for n in outbox.due(r, now)
             ]
             if not due:
                 return

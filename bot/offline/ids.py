@@ -28,6 +28,11 @@ class RisingIds:
             stored = json.loads(path.read_text("utf-8"))
             self._last = {str(k): int(v) for k, v in stored.items()}
             self._reserved = dict(self._last)
+        self._before = dict(self._last)  # ids up to these may be a former session's
+
+    def from_before(self, name: str, value: int) -> bool:
+        """Whether id ``value`` of counter ``name`` may have been handed out before a restart."""
+        return 0 < value <= self._before.get(name, 0)
 
     def next(self, name: str) -> int:
         """The next id of counter ``name`` (1 for a new one without a file)."""

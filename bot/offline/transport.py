@@ -35,6 +35,8 @@ from bot.telegram_html import (
     utf16_len,
 )
 
+#: The text the kit gives a bot message sent before a restart, which it does not remember.
+EARLIER: Final = "(a message sent before the restart)"
 DOWNLOAD: Final = "downloadFile"  # pseudo method name of a file download (a GET), for faults
 
 Listener = Callable[[SentCall], None]
@@ -378,7 +380,18 @@ class FakeBotAPI(BaseRequest):
         return chat_id
 
     def _stored(self, chat_id: int, message_id: object) -> BotMessage:
-        message = self.messages.get(chat_id, {}).get(_int(message_id) or 0)
+        number = _int(message_id) or 0
+        message = self.messages.get(chat_id, {}).get(number)
+        if message is None and self.ids.from_before(f"chat {chat_id}", number):
+            # Sent before a restart: still in the chat for Telegram, only not in our memory.
+            raw: JSONDict = {
+                "message_id": number,
+                "date": int(self.clock()),
+                "chat": self.chat(chat_id),
+                "from": dict(BOT_USER),
+                "text": EARLIER,
+            }
+            message = self._store(BotMessage(chat_id, number, EARLIER, EARLIER, None, raw))
         if message is None:
             raise bad_request("message to edit not found")
         return message

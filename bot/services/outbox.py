@@ -1,5 +1,8 @@
 """The outbox: notifications are stored with the change that causes them and delivered
-from there, retried with backoff until sent, refused for good, or given up.
+from there, retried with backoff until sent or refused for good. A chat message (a card,
+its documents, a decision) is never given up on a passing failure: Telegram or the group
+comes back, and the message must arrive then. An e-mail is given up after MAX_ATTEMPTS
+(an address can be wrong for good, and the chat has told the person already).
 
 Only the bookkeeping lives here (which are due, what an attempt came to, saved); sending
 is done by ``conversations.delivery``, which knows Telegram and SMTP.
@@ -24,7 +27,7 @@ Clock = Callable[[], datetime]
 #: First retry after this long, doubling each time, never more than MAX_BACKOFF apart.
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
-#: After this many failed attempts a notification is given up (and logged).
+#: After this many failed attempts an e-mail is given up (and logged).
 MAX_ATTEMPTS = 20
 
 
@@ -56,9 +59,24 @@ def add(registration: Registration, *notes: Notification) -> None:
     registration.outbox.extend(n for n in notes if n.id not in known)
 
 
+def card_with_documents(
+    registration: Registration, recipient: str, now: datetime
+) -> list[Notification]:
+    """The reviewers' card and, queued in the same write, each uploaded document, which
+    waits for the card (it is sent as a reply to it)."""
+    card = notification(registration, "card", Channel.CHAT, recipient, now)
+    return [card, *_documents(registration, card, now)]
+
+
 def due(registration: Registration, now: datetime) -> list[Notification]:
-    """Pending notifications whose next attempt has come."""
-    return [n for n in registration.pending if n.next_attempt_at <= now]
+    """Pending notifications whose next attempt has come (a document once its card is no
+    longer pending)."""
+    waiting = {n.id for n in registration.pending}
+    return [
+        n
+        for n in registration.pending
+        if n.next_attempt_at <= now and n.params.get("after") not in waiting
+    ]
 
 
 def sent(note: Notification, now: datetime, message_id: int | None = None) -> None:
@@ -88,7 +106,7 @@ def failed(
     """Record a failed attempt and when to try again (Telegram's retry_after wins)."""
     note.attempts += 1
     note.last_error = error[:300]
-    if permanent or note.attempts >= MAX_ATTEMPTS:
+    if permanent or (note.channel is Channel.EMAIL and note.attempts >= MAX_ATTEMPTS):
         note.state = Delivery.FAILED
         return
     backoff = min(FIRST_BACKOFF * 2 ** (note.attempts - 1), MAX_BACKOFF)
@@ -151,19 +169,23 @@ class Deliveries:
 
 
 def _queue_documents(registration: Registration, card: Notification, now: datetime) -> None:
-    """After a card, each uploaded document follows as its own notification."""
-    for field in form.fields_for(registration.role):
-        value = registration.answers.get(field.key)
-        if field.kind is form.Kind.DOCUMENT and isinstance(value, dict):
-            add(
-                registration,
-                notification(
-                    registration,
-                    f"document-{field.key}",
-                    Channel.CHAT,
-                    card.recipient,
-                    now,
-                    field=field.key,
-                    reply_to=registration.card_message_id,
-                ),
-            )
+    """After a card, each uploaded document follows as its own notification (already
+    queued with the card since it was written; this covers cards queued before that)."""
+    add(registration, *_documents(registration, card, now))
+
+
+def _documents(registration: Registration, card: Notification, now: datetime) -> list[Notification]:
+    return [
+        notification(
+            registration,
+            f"document-{field.key}",
+            Channel.CHAT,
+            card.recipient,
+            now,
+            field=field.key,
+            after=card.id,
+        )
+        for field in form.fields_for(registration.role)
+        if field.kind is form.Kind.DOCUMENT
+        and isinstance(registration.answers.get(field.key), dict)
+    ]

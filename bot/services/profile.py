@@ -65,6 +65,9 @@ class ProfileService:
         registration = self._own_approved(user_id, registration_id)
         if registration.email_verified_at is None:
             raise Refused("profile.verify_first")
+        if registration.admin_confirmed_at is None:
+            # A high-level operation: the guide has the administrator's mobile confirm it.
+            raise Refused("profile.admin_unconfirmed", id=registration.id)
         allowed = verification.next_change_allowed(registration.email_changed_at, self.clock())
         if allowed is not None:
             raise Refused("profile.monthly_limit", date=allowed)
@@ -180,6 +183,10 @@ class ProfileService:
         old = account.phone
         if old == phone:
             raise Refused("profile.same_phone")
+        for registration in self.approved(user_id):
+            if registration.admin_confirmed_at is None:
+                # Handing the account over is a high-level operation (see check_change).
+                raise Refused("profile.admin_unconfirmed", id=registration.id)
         AccountService(self.storage, self.clock).set_phone(account, phone, "phone_changed")
         return phone
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.rules import form, validators
 from bot.rules.form import Field, Kind
 from bot.rules.idle import REMINDED, Due, IdleRules, due
-from bot.rules.models import AuditEvent, Channel, Document, Registration, Role
+from bot.rules.models import AuditEvent, Document, Registration, Role
 from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
@@ -62,12 +62,20 @@ class Incomplete(Exception):
         self.field = field
 
 
+#: "Already used" answers a person gets per TAKEN_WINDOW before every new value is refused.
+TAKEN_PER_DAY = 5
+TAKEN_WINDOW = timedelta(days=1)
+
+
 class RegistrationService:
     """Every change to a registration goes through here and is durable on return."""
 
     def __init__(self, storage: Storage, clock: Clock, admin_chat: int | None = None) -> None:
         self.storage = storage
         self.clock = clock
+        # When each person was last told a unique value is taken (memory is enough: the
+        # limit slows a prober down; a restart, which they cannot cause, forgets it).
+        self._taken: dict[int, list[datetime]] = {}
         self.admin_chat = admin_chat
 
     # -- reading ---------------------------------------------------------------------
@@ -139,7 +147,8 @@ class RegistrationService:
         """The deep-link payload the applicant forwards to the administrator (made once)."""
         registration = self._load(registration_id)
         if registration.admin_token is None:
-            registration.admin_token = secrets.token_urlsafe(9)
+            # Hex: no "-" inside, which separates the parts of the payload.
+            registration.admin_token = secrets.token_hex(8)
             self.storage.registrations.save(registration)
         return f"{ADMIN_LINK}{registration.id}-{registration.admin_token}"
 
@@ -318,10 +327,9 @@ class RegistrationService:
         registration.round += 1
         if self.admin_chat is not None:
             # The reviewers' card leaves through the outbox, saved in this same write.
-            card = outbox.notification(
-                registration, "card", Channel.CHAT, str(self.admin_chat), now
+            outbox.add(
+                registration, *outbox.card_with_documents(registration, str(self.admin_chat), now)
             )
-            outbox.add(registration, card)
         event = self._event(
             registration, "submitted", registration.user_id, previous=previous.value
         )
@@ -346,8 +354,18 @@ class RegistrationService:
         return value
 
     def _claim(self, registration: Registration, field: Field, value: str) -> None:
+        """Reserve a unique value. "Taken" answers are limited per person and day, after
+        which every new value is refused alike: they would otherwise tell anyone, one
+        guess at a time, whose e-mail address or administrator id is registered."""
         assert field.unique is not None
+        now, user = self.clock(), registration.user_id
+        taken = [t for t in self._taken.get(user, []) if now - t < TAKEN_WINDOW]
+        self._taken[user] = taken
+        own = self.storage.unique.owner(field.unique, value) == registration.id
+        if len(taken) >= TAKEN_PER_DAY and not own:
+            raise validators.Invalid("unique.limit", until=taken[0] + TAKEN_WINDOW)
         if not self.storage.unique.claim(field.unique, value, registration.id):
+            taken.append(now)
             raise validators.Invalid("unique.taken")
 
     def _store(

@@ -8,7 +8,9 @@ after a restart, a lost state or ``/cancel``, ``/apply`` continues at the exact 
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import ReplyKeyboardRemove, Update
@@ -29,7 +31,7 @@ from bot.services.registrations import (
     NeedsConfirmation,
     NotAsked,
 )
-from conversations import delivery, keyboards
+from conversations import delivery, faq, keyboards
 from conversations.applicant import prompts
 from conversations.applicant.onboarding import (
     on_agree,
@@ -166,6 +168,7 @@ async def on_submit(update: Update, context: Context) -> State | int:
 # -- anywhere in the conversation ------------------------------------------------------
 async def on_cancel(update: Update, context: Context) -> int:
     """Leave the form; the draft stays and /apply continues it."""
+    faq.close(context)
     turn = Turn.of(update, context)
     await turn.acknowledge()
     await turn.reply(turn.t("misc.cancelled"), ReplyKeyboardRemove())
@@ -180,6 +183,45 @@ async def on_unexpected(update: Update, context: Context) -> State | int:
         await turn.acknowledge(turn.plain("misc.stale_button"))
         return await prompts.resume_turn(turn)
     return await prompts.resume_turn(turn, turn.t("misc.unexpected"))
+
+
+async def on_faq(update: Update, context: Context) -> None:
+    """/faq or the menu's FAQ in the middle of the form: the FAQ takes typed text as
+    questions until the applicant goes back to the form; the form stays where it is."""
+    faq.open_from_form(context)
+    await faq.topics(update, context)
+
+
+Step = Callable[[Update, Context], Coroutine[Any, Any, State | int]]
+#: None from a conversation's step: stay at the same state.
+Staying = Callable[[Update, Context], Coroutine[Any, Any, State | int | None]]
+
+
+def questions_first(step: Step) -> Staying:
+    """A step that takes a message: while the FAQ opened from the form is open, typed text
+    is a question for it (the form stays at its step), anything else goes to ``step``."""
+
+    @functools.wraps(step)
+    async def handle(update: Update, context: Context) -> State | int | None:
+        message = update.effective_message
+        if faq.opened_from_form(context) and message is not None and message.text:
+            await faq.answer_question(update, context)
+            return None  # stay at the same step
+        return await step(update, context)
+
+    return handle
+
+
+def back_at_form(step: Step) -> Step:
+    """A step the applicant reaches by a button of the form, a contact or a file: they are
+    back at the form, so typed text answers its steps again."""
+
+    @functools.wraps(step)
+    async def handle(update: Update, context: Context) -> State | int:
+        faq.close(context)
+        return await step(update, context)
+
+    return handle
 
 
 async def on_other_command(update: Update, context: Context) -> State | int:
@@ -200,18 +242,23 @@ ANYTHING_ELSE = ~filters.COMMAND
 
 def build() -> ConversationHandler[Context]:
     """The applicant conversation (persistent, one per private chat)."""
-    unexpected = MessageHandler(ANYTHING_ELSE, on_unexpected)
-    stale = CallbackQueryHandler(on_unexpected, pattern=r"^ap:")
     with warnings.catch_warnings():
         # Buttons of earlier messages are accepted on purpose (each is checked against the
         # stored place in the form), so PTB's per_message advice does not apply here.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        return _conversation(unexpected, stale)
+        return _conversation()
 
 
-def _conversation(
-    unexpected: MessageHandler[Context, Any], stale: CallbackQueryHandler[Context, Any]
-) -> ConversationHandler[Context]:
+def _button(step: Step, pattern: str) -> CallbackQueryHandler[Context, Any]:
+    return CallbackQueryHandler(back_at_form(step), pattern=pattern)
+
+
+def _message(kind: filters.BaseFilter, step: Step) -> MessageHandler[Context, Any]:
+    """Typed text (a question while the FAQ is open), a contact or a file (back at the form)."""
+    return MessageHandler(kind, questions_first(back_at_form(step)))
+
+
+def _conversation() -> ConversationHandler[Context]:
     return ConversationHandler(
         name="applicant",
         persistent=True,
@@ -221,46 +268,46 @@ def _conversation(
         entry_points=[
             CommandHandler("apply", prompts.resume, filters=PRIVATE),
             CallbackQueryHandler(prompts.resume, pattern=r"^menu:apply$"),
-            CallbackQueryHandler(on_choose, pattern=r"^ap:fix:"),
-            CallbackQueryHandler(on_unexpected, pattern=r"^ap:"),
+            _button(on_choose, r"^ap:fix:"),
+            _button(on_unexpected, r"^ap:"),
         ],
         states={
             State.PHONE: [
-                MessageHandler(filters.CONTACT, on_contact),
-                MessageHandler(TEXT, on_phone_text),
+                _message(filters.CONTACT, on_contact),
+                _message(TEXT, on_phone_text),
             ],
             State.AGREEMENT: [
-                CallbackQueryHandler(on_agreement_page, pattern=r"^ap:agr:"),
-                CallbackQueryHandler(on_agree, pattern=r"^ap:agree:"),
-                CallbackQueryHandler(on_decline, pattern=r"^ap:decline$"),
+                _button(on_agreement_page, r"^ap:agr:"),
+                _button(on_agree, r"^ap:agree:"),
+                _button(on_decline, r"^ap:decline$"),
             ],
             State.ROLE: [
-                CallbackQueryHandler(on_role, pattern=r"^ap:role:"),
-                CallbackQueryHandler(on_role_confirmed, pattern=r"^ap:role_ok:"),
-                CallbackQueryHandler(on_roles, pattern=r"^ap:roles$"),
-                CallbackQueryHandler(on_choose, pattern=r"^ap:cont:"),
+                _button(on_role, r"^ap:role:"),
+                _button(on_role_confirmed, r"^ap:role_ok:"),
+                _button(on_roles, r"^ap:roles$"),
+                _button(on_choose, r"^ap:cont:"),
             ],
             State.FORM: [
-                MessageHandler(TEXT, on_text),
-                MessageHandler(UPLOAD, on_document),
-                CallbackQueryHandler(
-                    on_form_button, pattern=r"^ap:(choice|keep|skip|back|confirm):"
-                ),
+                _message(TEXT, on_text),
+                _message(UPLOAD, on_document),
+                _button(on_form_button, r"^ap:(choice|keep|skip|back|confirm):"),
             ],
             State.SUMMARY: [
-                CallbackQueryHandler(on_edit, pattern=r"^ap:edit:"),
-                CallbackQueryHandler(on_submit, pattern=r"^ap:submit:"),
-                MessageHandler(UPLOAD, on_document),
+                _button(on_edit, r"^ap:edit:"),
+                _button(on_submit, r"^ap:submit:"),
+                _message(UPLOAD, on_document),
             ],
         },
         fallbacks=[
             CommandHandler("cancel", on_cancel, filters=PRIVATE),
             CommandHandler("apply", prompts.resume, filters=PRIVATE),
+            CommandHandler("faq", on_faq, filters=PRIVATE),
             CallbackQueryHandler(prompts.resume, pattern=r"^menu:apply$"),
-            CallbackQueryHandler(on_choose, pattern=r"^ap:fix:"),
-            stale,
+            CallbackQueryHandler(on_faq, pattern=r"^menu:faq$"),
+            _button(on_choose, r"^ap:fix:"),
+            _button(on_unexpected, r"^ap:"),
             MessageHandler(filters.COMMAND & ~GLOBAL_COMMANDS & PRIVATE, on_other_command),
-            unexpected,
+            _message(ANYTHING_ELSE, on_unexpected),
         ],
     )
 

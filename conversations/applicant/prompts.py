@@ -16,7 +16,7 @@ from telegram.ext import ConversationHandler
 from bot.rules import form, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
-from conversations import keyboards, presenter
+from conversations import faq, keyboards, presenter
 from conversations.common import Context, Turn
 from conversations.presenter import reason_text
 
@@ -61,7 +61,9 @@ async def resume(update: Update, context: Context) -> State | int:
 
 
 async def resume_turn(turn: Turn, notice: str | None = None) -> State | int:
-    """Ask for whatever comes next, read from storage; the entry to every step."""
+    """Ask for whatever comes next, read from storage; the entry to every step. The
+    applicant is back at the form: a FAQ opened from it no longer takes the typed text."""
+    faq.close(turn.context)
     await turn.acknowledge()
     services = turn.services
     user = turn.update.effective_user if turn.update is not None else None

@@ -21,7 +21,12 @@ from bot.rules.models import AuditEvent, Registration
 from bot.services.review import Denied
 from bot.telegram_html import MAX_TEXT
 from conversations import keyboards, presenter
-from conversations.common import Context, Services, acknowledge, callback_parts, reply
+from conversations.common import (
+    Context,
+    Services,
+    callback_parts,
+    refuse_in_group,
+)
 from conversations.review import cards
 from conversations.review.change_requests import (
     changes,
@@ -245,14 +250,10 @@ async def find(update: Update, context: Context) -> None:
 
 
 async def refuse(update: Update, context: Context) -> None:
-    """Anyone else, anywhere else: a refusal that reveals nothing."""
+    """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
     # Not a Turn: a refused update may come from anyone, anywhere (even without a chat).
     locale = context.services.settings.DEFAULT_LOCALE
-    text = context.services.texts.plain(locale, "review.refused")
-    if update.callback_query is not None:
-        await acknowledge(update, context, text, alert=True)
-    elif update.effective_chat is not None and update.effective_chat.type != "private":
-        await reply(update, text)
+    await refuse_in_group(update, context, context.services.texts.plain(locale, "review.refused"))
 
 
 _BUTTONS: tuple[tuple[str, Any], ...] = (

@@ -155,12 +155,28 @@ async def submit(harness: BotHarness, user_id: int, zh: bool = False) -> Applica
     return applicant
 
 
-async def approved(h: BotHarness, user_id: int) -> tuple[Person, str]:
-    """A submitted and approved applicant, and their e-mail address."""
+async def approved(
+    h: BotHarness, user_id: int, *, admin_confirmed: bool = True
+) -> tuple[Person, str]:
+    """A submitted and approved applicant (the administrator confirmed, unless told not
+    to), and their e-mail address."""
     applicant = await submit(h, user_id)
     await h.kit.user(REVIEWERS[0]).send(f"/approve {user_id}-isv", chat=h.admin_group)
     await h.deliver()
+    if admin_confirmed:
+        await confirm_as_administrator(h, user_id, applicant)
     return h.kit.user(user_id), applicant.answers["admin_email"]
+
+
+async def confirm_as_administrator(h: BotHarness, user_id: int, applicant: Applicant) -> None:
+    """The administrator opens the link from the submission and shares their contact."""
+    said = texts(h.kit.messages(h.kit.user(user_id)))
+    link = next(w for w in said.split() if "?start=adm-" in w and f"-{user_id}-" in w)
+    mobile = applicant.answers["admin_mobile"]
+    admin = h.kit.user(user_id + 100_000, language_code="en", phone_number=f"+86{mobile}")
+    await admin.send(f"/start {link.split('?start=')[1]}")
+    confirmed = await admin.share_contact()
+    assert "confirmed as the administrator" in texts(confirmed), texts(confirmed)
 
 
 def last_code(inbox: Inbox, address: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import BotHarness
-from journey import JPEG, Applicant, fill_form, reach_form, reach_roles, texts
+from journey import JPEG, Applicant, answer_until, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
 from bot.rules.idle import Due, IdleRules
@@ -37,7 +37,7 @@ async def test_email_and_admin_id_are_unique_across_everyone(harness: BotHarness
     await reach_form(second, "Third-party developer", zh=False)
     clash = await fill_form(second, b, zh=False)
     said = texts(second.messages())
-    assert "already used by another registration" in said
+    assert "must be unique on the platform" in said
     # Nothing about who holds it.
     assert "111" not in texts(clash) and "Wei Zhang" not in texts(clash).split("Example")[0]
     registration = harness.store.registrations.get("112-isv")
@@ -260,3 +260,26 @@ async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
     await user.press("« Back")
     await user.send("dev191@example.com")
     assert harness.store.unique.owner("email", "dev191@example.com") == "191-partner"
+
+
+async def test_probing_who_is_registered_is_limited(harness: BotHarness) -> None:
+    """Someone types addresses to learn which are registered: after 5 "can't be used"
+    answers in a day every new address is refused alike, taken or free, until the next
+    day; the answer never names the holder."""
+    owners = []
+    for n in range(5):
+        owner = harness.kit.user(120 + n, language_code="en")
+        await reach_form(owner, "Third-party developer", zh=False)
+        await answer_until(owner, Applicant(120 + n, zh=False), "admin_account_id")
+        owners.append(f"dev{120 + n}@example.com")
+    prober = harness.kit.user(130, language_code="en")
+    await reach_form(prober, "Third-party developer", zh=False)
+    await answer_until(prober, Applicant(130, zh=False), "admin_email")
+    for address in owners:
+        said = texts(await prober.send(address))
+        assert "must be unique on the platform" in said and "12" not in said.split("\n")[0]
+    limited = texts(await prober.send("free-address@example.com"))
+    assert "for safety" in limited
+    assert texts(await prober.send(owners[0])) == limited  # taken or free: the same answer
+    harness.clock.advance(days=1, minutes=1)
+    assert "Administrator id" in texts(await prober.send("free-address@example.com"))

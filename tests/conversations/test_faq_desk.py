@@ -343,16 +343,20 @@ async def test_only_agents_in_the_support_chat_act(harness: BotHarness) -> None:
         (reviewer, harness.admin_group),
         (agent, other),
     ]
-    for command in ("/faq_list", "/faq_add", "/faq_edit roles", "/faq_remove roles", "/faq_gaps"):
+    # Staff in the wrong place are told once an hour; a stranger gets silence (each group
+    # message counts against Telegram's per-group limit).
+    commands = ("/faq_list", "/faq_add", "/faq_edit roles", "/faq_remove roles", "/faq_gaps")
+    for i, command in enumerate(commands):
         for person, chat in people:
             said = await person.send(command, chat=chat)
-            assert texts(said) == refused, (command, person)
+            told = refused if i == 0 and person is not stranger else ""
+            assert texts(said) == told, (command, person)
     # In private, the commands are unknown (nothing about the desk is revealed).
     assert "didn't understand" in texts(await user.send("/faq_list"))
     # Ticket replies, /answer and /close from a non-agent: refused, nothing reaches the user.
     for text in ("I can help you", "/answer roles", "/close"):
         said = await stranger.reply_to(copy.message_id, text, chat=harness.support_group)
-        assert texts(said) == refused and in_chat(said, user.id) == []
+        assert said == []
     ticket = harness.store.kv.get("support.tickets", "1")
     assert ticket is not None and ticket["status"] == "open" and ticket["from_support"] == 0
     await stranger.press("✖️ 关闭工单", chat=harness.support_group)

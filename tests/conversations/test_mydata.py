@@ -96,7 +96,7 @@ async def test_deleting_a_draft_releases_its_email_and_admin_id(harness: BotHarn
     theirs = Applicant(605, zh=False)
     theirs.answers["admin_email"] = email
     summary = await fill_form_after_reach(other, theirs)
-    assert "already used" not in texts(summary)
+    assert "must be unique on the platform" not in texts(summary)
     stored = harness.store.registrations.get("605-partner")
     assert stored is not None and stored.answers["admin_email"] == email
 
@@ -112,6 +112,7 @@ async def test_a_submitted_registration_is_explained_and_kept(harness: BotHarnes
     await reach_form(user, "平台合作伙伴")
     await fill_form(user, applicant)
     await user.press("提交审核")
+    await harness.deliver()  # the card leaves in the background; let it go first
     plan = await user.send("/delete")
     said = texts(plan)
     assert "没有尚未提交的注册草稿" in said
@@ -136,6 +137,7 @@ async def submitted_and_draft(user: Person) -> None:
 async def test_only_drafts_go_when_both_kinds_exist(harness: BotHarness) -> None:
     user = harness.kit.user(607, language_code="en")
     await submitted_and_draft(user)
+    await harness.deliver()  # the card leaves in the background; let it go first
 
     plan = await user.send("/delete")
     said = texts(plan)

@@ -104,7 +104,7 @@ async def test_a_new_address_must_be_unique(
     await user.send("/profile")
     await user.press("Change e-mail")
     clash = await user.send(first_email.upper())
-    assert "already used by another registration" in texts(clash)
+    assert "must be unique on the platform" in texts(clash)
 
 
 async def test_phone_handover(mail_harness: BotHarness) -> None:
@@ -167,3 +167,32 @@ async def test_code_emails_are_limited(mail_harness: BotHarness, smtp: tuple[Inb
     h.clock.advance(hours=24)
     await user.send("/profile")
     assert "A code was sent" in texts(await user.press("Verify e-mail"))
+
+
+async def test_email_change_and_phone_handover_need_the_administrators_confirmation(
+    mail_harness: BotHarness, smtp: tuple[Inbox, int]
+) -> None:
+    h, (inbox, _) = mail_harness, smtp
+    user, email = await approved(h, 608, admin_confirmed=False)
+    await user.send("/profile")
+    await user.press("Verify e-mail")
+    await user.send(last_code(inbox, email))
+    await user.send("/profile")
+    refused = texts(await user.press("Change e-mail"))
+    assert "needs the administrator's confirmation" in refused and "?start=adm-608-isv-" in refused
+    await user.send("/profile")
+    await user.press("Change bound phone")
+    handover = texts(await user.share_contact("8613911113333"))
+    assert "needs the administrator's confirmation" in handover
+    account = h.store.accounts.get(608)
+    assert account is not None and account.phone != "13911113333"
+    # Once the administrator confirmed, both work.
+    mobile = h.store.registrations.get("608-isv")
+    assert mobile is not None
+    admin = h.kit.user(
+        9608, language_code="en", phone_number=f"+86{mobile.answers['admin_mobile']}"
+    )
+    await admin.send(f"/start {refused.split('?start=')[1].split()[0]}")
+    await admin.share_contact()
+    await user.send("/profile")
+    assert "Type the new e-mail address" in texts(await user.press("Change e-mail"))

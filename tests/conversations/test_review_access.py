@@ -3,9 +3,12 @@ Nobody but a reviewer in the admin group changes anything, and refusals reveal n
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from conftest import REVIEWERS, BotHarness
-from journey import cards, submit
+from journey import Applicant, cards, fill_form, reach_form, submit
 
 from bot.offline.people import Group, Person
 from bot.rules.models import Status
@@ -199,3 +202,57 @@ async def test_no_forged_button_makes_a_handler_fail(harness: BotHarness) -> Non
     finally:
         h.kit.raise_errors = True
     assert not failed, "\n".join(failed)
+
+
+async def test_strangers_cannot_use_up_the_groups_message_budget(harness: BotHarness) -> None:
+    """Every bot message in a group counts against Telegram's ~20 a minute there: 30
+    commands from strangers in the admin group get no message at all, and a reviewer in
+    the wrong group is told once, not once per command."""
+    h = harness
+    before = len(h.kit.api.calls(chat_id=h.admin_group.id))
+    for n in range(30):
+        await h.kit.user(7000 + n).send("/queue", chat=h.admin_group)
+    assert len(h.kit.api.calls(chat_id=h.admin_group.id)) == before
+    reviewer = h.kit.user(REVIEWERS[0])
+    told = [await reviewer.send(c, chat=h.support_group) for c in ("/queue", "/export", "/stats")]
+    assert [len(said) for said in told] == [1, 0, 0]
+    h.clock.advance(hours=1, minutes=1)
+    assert len(await reviewer.send("/queue", chat=h.support_group)) == 1
+    # Buttons are answered privately (an alert costs the group nothing), every time.
+    for n in range(3):
+        await h.kit.user(7100 + n).press_data("rv:claim:1-isv", 1, chat=h.admin_group)
+        assert h.kit.user(7100 + n).last_answer == "此操作在这里不可用。"
+
+
+async def test_a_decision_is_not_held_up_by_the_groups_traffic(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the bot waits to post a new card in the admin group (Telegram's per-group
+    limit, or the group not answering), an applicant's decision is still delivered."""
+    h = harness
+    await submit(h, 611)
+    api = h.kit.api
+    real = api.do_request
+    group_free = asyncio.Event()
+
+    async def slow_group(url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        data = args[0] if args else kwargs.get("request_data")
+        params = data.parameters if data is not None else {}
+        if str(params.get("chat_id")) == str(h.admin_group.id) and "612-isv" in str(params):
+            await group_free.wait()
+        return await real(url, method, *args, **kwargs)
+
+    monkeypatch.setattr(api, "do_request", slow_group)
+    newcomer = h.kit.user(612, language_code="en")
+    await reach_form(newcomer, "Third-party developer", zh=False)
+    await fill_form(newcomer, Applicant(612, zh=False), zh=False)
+    await newcomer.press("Submit for review")  # its card now waits for the group
+    await h.kit.user(REVIEWERS[0]).send("/approve 611-isv", chat=h.admin_group)
+    applicant = h.kit.user(611)
+    try:
+        await h.until(lambda: any("approved" in m.text for m in applicant.messages()), 3.0)
+    finally:
+        group_free.set()
+    await h.deliver()
+    cards_of_612 = [m for m in h.admin_group.messages() if "612-isv" in m.text and m.buttons]
+    assert len(cards_of_612) == 1

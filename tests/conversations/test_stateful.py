@@ -158,10 +158,9 @@ class BotMachine(RuleBasedStateMachine):
     async def _settle(self) -> None:
         for _ in range(5):
             await asyncio.sleep(0)
-        lock = self.h.app.bot_data.get("outbox_lock") if self.h.app is not None else None
-        if lock is not None:
-            async with lock:  # a delivery under way finishes first
-                pass
+        lanes = self.h.app.bot_data.get("outbox_lanes", {}) if self.h.app is not None else {}
+        if lanes:  # deliveries under way finish first
+            await asyncio.wait(list(lanes.values()))
 
     def teardown(self) -> None:
         try:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaDocument,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -26,7 +28,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.offline import BOT_USERNAME, FaultKind, OfflineTelegram
+from bot.offline import BOT_USERNAME, OFFLINE_TOKEN, FakeBotAPI, FaultKind, OfflineTelegram
+from bot.offline.ids import RisingIds
 from bot.telegram_html import parse as parse_html
 
 REVIEWERS = -100500
@@ -477,3 +480,22 @@ async def test_polling_idles_and_commands_are_kept(bench: Bench) -> None:
     commands = await bot.get_my_commands()
 
     assert [c.command for c in commands] == ["start", "status"]
+
+
+async def test_messages_from_before_a_restart_can_still_be_edited(tmp_path: Path) -> None:
+    """In Telegram a card the bot posted before its restart is still there to edit (the
+    console restarted: the reviewers' card stayed "submitted" after a decision)."""
+    ids = tmp_path / "ids.json"
+    before = FakeBotAPI(ids=RisingIds(ids))
+    before.add_chat({"id": -100, "type": "supergroup", "title": "Reviewers"})
+    async with Bot(OFFLINE_TOKEN, request=before) as bot:
+        card = await bot.send_message(-100, "submitted")
+
+    after = FakeBotAPI(ids=RisingIds(ids))
+    after.add_chat({"id": -100, "type": "supergroup", "title": "Reviewers"})
+    async with Bot(OFFLINE_TOKEN, request=after) as bot:
+        edited = await bot.edit_message_text("approved", chat_id=-100, message_id=card.message_id)
+        assert isinstance(edited, Message) and edited.text == "approved"
+        assert after.messages[-100][card.message_id].edited
+        with pytest.raises(BadRequest, match="[Mm]essage to edit not found"):
+            await bot.edit_message_text("x", chat_id=-100, message_id=card.message_id + 1000)

@@ -142,7 +142,8 @@ def test_a_sent_card_is_followed_by_its_documents(storage: MemoryStorage) -> Non
     assert sent.state is Delivery.SENT and sent.attempts == 1
     due = [note for _, note in deliveries.due()]
     assert [n.template for n in due] == ["document-licence"]
-    assert due[0].params["reply_to"] == 77 and registration.id == rid
+    # Sent as a reply to the card (its message id is read when the document is sent).
+    assert due[0].params["after"] == card.id and registration.id == rid
 
 
 def test_a_failed_attempt_waits_and_a_blocked_recipient_is_not_retried(
