@@ -497,5 +497,5 @@ async def test_messages_from_before_a_restart_can_still_be_edited(tmp_path: Path
         edited = await bot.edit_message_text("approved", chat_id=-100, message_id=card.message_id)
         assert isinstance(edited, Message) and edited.text == "approved"
         assert after.messages[-100][card.message_id].edited
-        with pytest.raises(BadRequest, match="[Mm]essage to edit not found"):
+        with pytest.raises(BadRequest, match=r"[Mm]essage to edit not found"):
             await bot.edit_message_text("x", chat_id=-100, message_id=card.message_id + 1000)
