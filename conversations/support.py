@@ -133,6 +133,11 @@ async def open_ticket(update: Update, context: Context) -> None:
     # account remembers the language to write in.
     services.accounts.ensure(user.id, language_code=user.language_code)
     tickets = context.services.support
+    if tickets.open_ticket(user.id) is None and not tickets.allow(user.id):
+        # The header is a post in the support group: it counts against the user's limit
+        # like every message relayed there (opening and closing in a loop would flood it).
+        await turn.reply(turn.t("ticket.slow_down", limit=tickets.limit))
+        return
     ticket, new = tickets.open(user.id)
     if not new:
         await turn.reply(
@@ -158,7 +163,7 @@ async def open_ticket(update: Update, context: Context) -> None:
     parts = callback_parts(update)
     question = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
     passed_on = False
-    if question is not None:
+    if question is not None and tickets.allow(user.id):
         passed_on = await _copy_to_support(context, ticket, chat.id, question) is not None
     await turn.reply(
         turn.render("ticket_opened", ticket=ticket.id, question=passed_on),
@@ -242,6 +247,9 @@ async def close_own(update: Update, context: Context) -> None:
         return
     if ticket is None:
         await turn.reply(turn.t("ticket.none_open"))
+        return
+    if not tickets.allow(turn.user_id):  # the closing notice is a post in the group too
+        await turn.reply(turn.t("ticket.slow_down", limit=tickets.limit))
         return
     ticket = tickets.close(ticket, ClosedBy.USER)
     notice = turn.texts.t(staff_locale(context), "ticket.group_closed_by_user", ticket=ticket.id)

@@ -235,7 +235,7 @@ async def test_answering_a_ticket_with_an_entry(harness: BotHarness) -> None:
     # /answer KEY in reply to any ticket message.
     header = harness.support_group.messages()[0]
     second = await agent.reply_to(header.message_id, "/answer licence", chat=group)
-    assert "What must the business licence show?" in texts(in_chat(second, user.id))
+    assert "What business scope must the licence show for each role?" in texts(in_chat(second, user.id))
     unknown = await agent.reply_to(header.message_id, "/answer nosuchkey", chat=group)
     assert "没有条目 nosuchkey" in texts(unknown) and in_chat(unknown, user.id) == []
     lost = await agent.send("/answer roles", chat=group)
