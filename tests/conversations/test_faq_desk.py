@@ -223,11 +223,14 @@ async def test_answering_a_ticket_with_an_entry(harness: BotHarness) -> None:
     delivered = await agent.press("发送：我适合哪种开发者角色？（各角色举例）", chat=group)
     to_user = in_chat(delivered, user.id)
     assert len(to_user) == 1 and "Support replied (ticket #1)" in to_user[0].text
-    # In the user's language:
-    assert "Which developer role fits my business? (with examples per role)" in to_user[0].text
+    assert (
+        "Which developer role fits my business? (with examples per role)" in to_user[0].text
+    )  # the user's language
     assert "five developer roles" in to_user[0].text
-    sent = "已把“我适合哪种开发者角色？（各角色举例）”（roles）发给工单 #1 的用户，语言：英文"
-    assert sent in texts(delivered)
+    assert (
+        "已把“我适合哪种开发者角色？（各角色举例）”（roles）发给工单 #1 的用户，语言：英文"
+        in texts(delivered)
+    )
 
     # /answer KEY in reply to any ticket message.
     header = harness.support_group.messages()[0]
