@@ -96,7 +96,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "notice": user_text,
             "continuing": True,
         },
-        "role_confirm": {"role": Role.MERCHANT.value},
+        "role_confirm": {"role": Role.MERCHANT.value, "notice": user_text},
         "field": {
             "section": "legal",
             "key": "legal_name",
@@ -107,6 +107,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "notice": user_text,
             "optional": True,
             "document": False,
+            "variant": "",
         },
         "summary": {
             "role": Role.ISV.value,

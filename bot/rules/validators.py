@@ -192,7 +192,14 @@ _LATIN_NAME_RE = re.compile(rf"[{_LATIN}]+(?:[ '-][{_LATIN}]+)*")
 
 def person_name(text: str) -> str:
     """A Chinese name (2-20 chars, middle dot allowed) or a Latin one (2-60 chars)."""
-    value = _clean(text, 60)
+    try:
+        value = _clean(text, 60)
+    except Invalid as error:
+        if error.code != "text.too_long":
+            raise
+        # The name's own rule (2-20 characters for a Chinese name) is what to tell, not
+        # the length of the longest name of any kind.
+        raise Invalid("name.invalid") from None
     if re.search(rf"[{_CJK}]", value):
         # Spaces typed between characters or around the dot are not part of the name.
         value = "".join(value.split()).translate(_DOTS)

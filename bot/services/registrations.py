@@ -215,7 +215,9 @@ class RegistrationService:
         elif field.kind is Kind.TEXT and field.validate is not None:
             value = field.validate(text, registration.answers, registration.role)
         else:
-            raise validators.Invalid("document.expected")
+            raise validators.Invalid(
+                "document.expected_photo" if field.images_only else "document.expected"
+            )
         doubts = field.doubts(value, registration.role) if field.doubts is not None else []
         if doubts:
             registration.unconfirmed = {key: value}

@@ -182,7 +182,7 @@ async def on_unexpected(update: Update, context: Context) -> State | int:
     if update.callback_query is not None:
         await turn.acknowledge(turn.plain("misc.stale_button"))
         return await prompts.resume_turn(turn)
-    return await prompts.resume_turn(turn, turn.t("misc.unexpected"))
+    return await prompts.resume_turn(turn, unexpected=True)
 
 
 async def on_faq(update: Update, context: Context) -> None:

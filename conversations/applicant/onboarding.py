@@ -102,16 +102,7 @@ async def on_role(update: Update, context: Context) -> State | int:
         return await prompts.show_roles(turn, turn.t("misc.stale_button"))
     if role not in context.services.registrations.available_roles(turn.user_id):
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
-    await turn.reply(
-        turn.render("role_confirm", role=role.value),
-        keyboards.inline(
-            [
-                [(turn.plain("button.confirm_role"), f"ap:role_ok:{role}")],
-                [(turn.plain("button.other_role"), "ap:roles")],
-            ]
-        ),
-    )
-    return State.ROLE
+    return await prompts.show_role(turn, role)
 
 
 async def on_roles(update: Update, context: Context) -> State | int:
@@ -133,6 +124,8 @@ async def on_role_confirmed(update: Update, context: Context) -> State | int:
     except RoleTaken:
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
     prompts.choose(context, registration)
+    if context.user_data is not None:
+        context.user_data.pop(prompts.PENDING_ROLE, None)
     return await prompts.ask(turn, registration)
 
 

@@ -60,24 +60,47 @@ async def resume(update: Update, context: Context) -> State | int:
     return await resume_turn(Turn.of(update, context))
 
 
-async def resume_turn(turn: Turn, notice: str | None = None) -> State | int:
+async def resume_turn(
+    turn: Turn, notice: str | None = None, *, unexpected: bool = False
+) -> State | int:
     """Ask for whatever comes next, read from storage; the entry to every step. The
-    applicant is back at the form: a FAQ opened from it no longer takes the typed text."""
+    applicant is back at the form: a FAQ opened from it no longer takes the typed text.
+    ``unexpected``: the applicant sent what this step cannot take; the notice says what it
+    takes (a button, a typed answer, a photo …)."""
     faq.close(turn.context)
     await turn.acknowledge()
     services = turn.services
     user = turn.update.effective_user if turn.update is not None else None
     language_code = user.language_code if user is not None else None
     account = services.accounts.ensure(turn.user_id, language_code=language_code)
+    if unexpected:
+        notice = turn.t("misc.use_buttons")  # every step before the form but the phone
     if account.phone is None:
-        return await ask_phone(turn, notice)
+        return await ask_phone(turn, turn.t("misc.expected_phone") if unexpected else notice)
     if account.agreement_version != services.agreement_version:
         updated = account.agreement_version is not None
         return await show_agreement(turn, 0, notice, updated=updated)
     registration = active(turn)
     if registration is not None:
+        if unexpected and registration.cursor is not None:
+            notice = expected_answer(turn, form.FIELDS[registration.cursor])
         return await ask(turn, registration, notice)
+    role = pending_role(turn)
+    if role is not None:
+        return await show_role(turn, role, notice)
     return await show_roles(turn, notice)
+
+
+def expected_answer(turn: Turn, field: form.Field) -> str:
+    """What a field takes, told when something else came: a typed answer, a button, a
+    photo, or a photo or PDF."""
+    if field.kind is Kind.CHOICE:
+        return turn.t("error.choice.use_buttons")
+    if field.kind is Kind.DOCUMENT:
+        return turn.t(
+            "error.document.expected_photo" if field.images_only else "error.document.expected"
+        )
+    return turn.t("misc.expected_text")
 
 
 async def ask_phone(turn: Turn, notice: str | None) -> State:
@@ -142,7 +165,40 @@ async def show_agreement(
     return State.AGREEMENT
 
 
+#: user_data: the role picked and shown for confirmation, not confirmed yet.
+PENDING_ROLE = "role_pending"
+
+
+def pending_role(turn: Turn) -> Role | None:
+    """The role waiting for confirmation, while it may still be registered."""
+    data = turn.context.user_data or {}
+    try:
+        role = Role(data.get(PENDING_ROLE, ""))
+    except ValueError:
+        return None
+    return role if role in turn.services.registrations.available_roles(turn.user_id) else None
+
+
+async def show_role(turn: Turn, role: Role, notice: str | None = None) -> State:
+    """A picked role with what it means, to confirm (it cannot change) or choose another;
+    it stays waiting for confirmation, whatever comes in between."""
+    if turn.context.user_data is not None:
+        turn.context.user_data[PENDING_ROLE] = role.value
+    await turn.reply(
+        turn.render("role_confirm", role=role.value, notice=notice),
+        keyboards.inline(
+            [
+                [(turn.plain("button.confirm_role"), f"ap:role_ok:{role}")],
+                [(turn.plain("button.other_role"), "ap:roles")],
+            ]
+        ),
+    )
+    return State.ROLE
+
+
 async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
+    if turn.context.user_data is not None:
+        turn.context.user_data.pop(PENDING_ROLE, None)
     service = turn.services.registrations
     editable = service.editable(turn.user_id)
     available = service.available_roles(turn.user_id)
@@ -213,10 +269,22 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
             notice=notice,
             optional=field.skippable(registration.answers),
             document=field.kind is Kind.DOCUMENT,
+            variant=_variant(turn, registration, field),
         ),
         keyboards.inline(rows) if rows else None,
     )
     return State.FORM
+
+
+def _variant(turn: Turn, registration: Registration, field: form.Field) -> str:
+    """The suffix of a field's prompt and example: an ID number asked for another document
+    than the resident ID card has its own ("_other"), not a resident ID example."""
+    other = any(
+        earlier.endswith("_id_type") and registration.answers.get(earlier) == "other"
+        for earlier in field.depends_on
+    )
+    has_own = turn.texts.has(turn.locale, f"field.{field.key}.prompt_other")
+    return "_other" if other and has_own else ""
 
 
 async def show_summary(turn: Turn, registration: Registration, notice: str | None = None) -> State:

@@ -7,7 +7,18 @@ from __future__ import annotations
 import re
 
 from conftest import BotHarness, Inbox
-from journey import approved, last_code, reach_form, reach_roles, resident_id, texts
+from journey import (
+    Applicant,
+    answer,
+    approved,
+    last_code,
+    reach_form,
+    reach_roles,
+    resident_id,
+    texts,
+)
+
+from bot.offline.people import Person
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -114,3 +125,95 @@ async def test_the_faq_answers_in_the_language_of_the_question(harness: BotHarne
     # The answer's buttons follow the question's language too.
     await zh_user.send(english)
     assert "Didn't help" in str(zh_user.messages()[-1].buttons)
+
+
+# -- texts that fit the situation ----------------------------------------------------------
+async def walk_to(harness: BotHarness, user: Person, applicant: Applicant, stop: str) -> str:
+    """Answer from the current step up to ``stop``; the text of the prompt asking it."""
+    registration_id = f"{applicant.n}-{applicant.role}"
+    said = user.messages()[-1:]
+    while True:
+        registration = harness.store.registrations.get(registration_id)
+        assert registration is not None and registration.cursor is not None
+        if registration.cursor == stop:
+            return texts(said)
+        said = await answer(user, applicant, registration.cursor)
+
+
+async def test_text_where_only_buttons_fit_says_to_use_the_buttons(harness: BotHarness) -> None:
+    user = harness.kit.user(1621, language_code="en")
+    await user.send("/apply")
+    await user.press("Share my phone number")
+    at_agreement = texts(await user.send("ok"))
+    assert "I need text" not in at_agreement and "use the buttons" in at_agreement
+    assert user.messages()[-1].has_button("✅ I agree, continue")
+    await user.press("I agree, continue")
+    await user.press("Platform partner")
+    # Typed text at the role's confirmation: the same role is still waiting to be confirmed.
+    confirming = await user.send("yes")
+    said = texts(confirming)
+    assert "I need text" not in said and "use the buttons" in said
+    assert "You chose: Platform partner" in said
+    first = await user.press("Confirm")
+    assert "Step 1 of" in texts(first)
+    assert harness.store.registrations.get("1621-partner") is not None
+
+
+async def test_chinese_text_where_only_buttons_fit(harness: BotHarness) -> None:
+    user = harness.kit.user(1622, language_code="zh")
+    await reach_roles(user)
+    await user.press("第三方开发者")
+    said = texts(await user.send("确认"))
+    assert "文字、文件或按钮" not in said and "按钮" in said
+    assert "您选择了：第三方开发者" in said
+    assert "确认选择" in str(user.messages()[-1].buttons)
+
+
+async def test_a_photo_only_step_asks_for_a_photo_and_a_file_step_for_a_photo_or_pdf(
+    harness: BotHarness,
+) -> None:
+    user = harness.kit.user(1623, language_code="en")
+    applicant = Applicant(1623, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await walk_to(harness, user, applicant, "legal_id_front")
+    said = texts(await user.send("here it is"))
+    assert "PDF" not in said.split("\n\n")[0] and "photo (JPG or PNG)" in said
+    await walk_to(harness, user, applicant, "licence")
+    said = texts(await user.send("here it is"))
+    assert "photo or a PDF" in said
+
+
+async def test_the_other_id_prompt_shows_no_resident_id_example(harness: BotHarness) -> None:
+    for user_id, zh, role, other in (
+        (1624, False, "Platform partner", "Other (passport, HK/Macau/Taiwan permit …)"),
+        (1625, True, "平台合作伙伴", "其他证件"),
+    ):
+        user = harness.kit.user(user_id, language_code="zh" if zh else "en")
+        await reach_form(user, role, zh=zh)
+        await user.send("张伟" if zh else "Wei Zhang")
+        prompt = texts(await user.press(other))
+        assert "11010519491231002X" not in prompt and "E12345678" in prompt
+        assert "5–20" in prompt
+
+
+async def test_a_long_name_is_told_the_name_rule_not_another_limit(harness: BotHarness) -> None:
+    user = harness.kit.user(1626, language_code="zh")
+    await reach_form(user, "第三方开发者")
+    said = texts(await user.send("张" * 61))
+    assert "最多 60 个字符" not in said and "2–20 个汉字" in said
+    en_user = harness.kit.user(1627, language_code="en")
+    await reach_form(en_user, "Third-party developer", zh=False)
+    said = texts(await en_user.send("Wei " * 20))
+    assert "at most 60 characters" not in said and "2–60 Latin letters" in said
+
+
+async def test_prompts_state_their_limits_up_front(harness: BotHarness) -> None:
+    for user_id, zh, rules in (
+        (1628, False, {"legal_name": "2–20", "description": "20–1000", "admin_account_id": "3–32"}),
+        (1629, True, {"legal_name": "2–20", "description": "20–1000", "admin_account_id": "3–32"}),
+    ):
+        user = harness.kit.user(user_id, language_code="zh" if zh else "en")
+        applicant = Applicant(user_id, zh=zh)
+        await reach_form(user, "第三方开发者" if zh else "Third-party developer", zh=zh)
+        for key, limit in rules.items():
+            assert limit in await walk_to(harness, user, applicant, key), key
