@@ -9,6 +9,7 @@ change nothing, a callback query answered twice, unknown chats, and methods it d
 """
 
 import asyncio
+import io
 import json
 import re
 import time
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Final
 
+from PIL import Image
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -37,6 +39,7 @@ from bot.telegram_html import (
 
 #: The text the kit gives a bot message sent before a restart, which it does not remember.
 EARLIER: Final = "(a message sent before the restart)"
+THUMBNAIL: Final = 320  # the longer side of the thumbnail Telegram adds to a photo
 DOWNLOAD: Final = "downloadFile"  # pseudo method name of a file download (a GET), for faults
 
 Listener = Callable[[SentCall], None]
@@ -63,6 +66,16 @@ def _int(value: object) -> int | None:
 def _json(value: object) -> Any:
     # PTB sends TelegramObjects as dicts; other clients may send them JSON-encoded.
     return json.loads(value) if isinstance(value, str) else value
+
+
+def _dimensions(data: bytes) -> tuple[int, int]:
+    """Width and height of an image; a phone photo's for bytes that are none (tests send
+    such, to see the bot refuse them)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return 1280, 960
 
 
 def _read(content: bytes | IO[bytes]) -> bytes:
@@ -320,12 +333,14 @@ class FakeBotAPI(BaseRequest):
         stored = self.file(file_id)
         thumb_id, thumb_unique = self.add_file(stored.data, mime_type=stored.mime_type)
         size = {"file_size": stored.size}
+        width, height = _dimensions(stored.data)
+        scale = THUMBNAIL / max(width, height)
+        thumb = {"width": round(width * scale), "height": round(height * scale)}
         return [
-            {"file_id": thumb_id, "file_unique_id": thumb_unique, "width": 320, "height": 240}
-            | size,
+            {"file_id": thumb_id, "file_unique_id": thumb_unique} | size | thumb,
             {"file_id": file_id, "file_unique_id": stored.file_unique_id}
             | size
-            | {"width": 1280, "height": 960},
+            | {"width": width, "height": height},
         ]
 
     def register_callback_query(self, query_id: str) -> None:

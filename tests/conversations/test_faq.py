@@ -45,7 +45,9 @@ async def test_topics_from_the_main_menu_in_chinese(harness: BotHarness) -> None
     answer = await user.press("修改开发者邮箱")
     assert "每个自然月可修改一次" in texts(answer)
     several = await user.press("« 全部问题")
-    answer = await user.press("多个开发者身份的注册；邮箱和管理员唯一", message_id=several[-1].message_id)
+    answer = await user.press(
+        "多个开发者身份的注册；邮箱和管理员唯一", message_id=several[-1].message_id
+    )
     assert "全平台唯一" in texts(answer)
 
 

@@ -223,14 +223,20 @@ async def test_answering_a_ticket_with_an_entry(harness: BotHarness) -> None:
     delivered = await agent.press("发送：我适合哪种开发者角色？（各角色举例）", chat=group)
     to_user = in_chat(delivered, user.id)
     assert len(to_user) == 1 and "Support replied (ticket #1)" in to_user[0].text
-    assert "Which developer role fits my business? (with examples per role)" in to_user[0].text  # the user's language
+    assert (
+        "Which developer role fits my business? (with examples per role)" in to_user[0].text
+    )  # the user's language
     assert "five developer roles" in to_user[0].text
-    assert "已把“我适合哪种开发者角色？（各角色举例）”（roles）发给工单 #1 的用户，语言：英文" in texts(delivered)
+    assert (
+        "已把“我适合哪种开发者角色？（各角色举例）”（roles）发给工单 #1 的用户，语言：英文"
+        in texts(delivered)
+    )
 
     # /answer KEY in reply to any ticket message.
     header = harness.support_group.messages()[0]
     second = await agent.reply_to(header.message_id, "/answer licence", chat=group)
-    assert "What must the business licence show?" in texts(in_chat(second, user.id))
+    to_user = in_chat(second, user.id)
+    assert "What business scope must the licence show for each role?" in texts(to_user)
     unknown = await agent.reply_to(header.message_id, "/answer nosuchkey", chat=group)
     assert "没有条目 nosuchkey" in texts(unknown) and in_chat(unknown, user.id) == []
     lost = await agent.send("/answer roles", chat=group)

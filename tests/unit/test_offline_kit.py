@@ -1,11 +1,13 @@
 """The offline Telegram kit: people chat with a tiny PTB bot; nothing leaves the process."""
 
 import datetime as dtm
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -497,5 +499,18 @@ async def test_messages_from_before_a_restart_can_still_be_edited(tmp_path: Path
         edited = await bot.edit_message_text("approved", chat_id=-100, message_id=card.message_id)
         assert isinstance(edited, Message) and edited.text == "approved"
         assert after.messages[-100][card.message_id].edited
-        with pytest.raises(BadRequest, match="[Mm]essage to edit not found"):
+        with pytest.raises(BadRequest, match=r"[Mm]essage to edit not found"):
             await bot.edit_message_text("x", chat_id=-100, message_id=card.message_id + 1000)
+
+
+async def test_a_photo_has_the_dimensions_of_its_image(bench: Bench) -> None:
+    """The console showed every photo as 1280x960 (the /stats chart is 900x400)."""
+    data = io.BytesIO()
+    Image.new("RGB", (900, 400), (10, 20, 30)).save(data, format="PNG")
+    await bench.kit.user(1).upload(data.getvalue(), as_photo=True)
+
+    assert bench.kit.last_payload is not None
+    sizes = bench.kit.last_payload["message"]["photo"]
+    assert (sizes[-1]["width"], sizes[-1]["height"]) == (900, 400)
+    assert max(sizes[0]["width"], sizes[0]["height"]) == 320  # the thumbnail keeps the shape
+    assert sizes[0]["height"] == 142
