@@ -167,6 +167,14 @@ async def _send_decision(
     services = context.services
     locale = account_locale(services, registration.user_id)
     texts = services.texts
+    # An approved developer is pointed at the profile, and at verifying the e-mail there.
+    address = registration.answers.get("admin_email")
+    verify = (
+        note.template == "approved"
+        and services.settings.email_enabled
+        and registration.email_verified_at is None
+        and isinstance(address, str)
+    )
     text = texts.render(
         locale,
         f"decision_{note.template}",
@@ -175,12 +183,21 @@ async def _send_decision(
             n.channel is Channel.EMAIL and n.template == note.template for n in registration.outbox
         ),
         reasons=flagged_reasons(texts, locale, registration),
+        verify=verify,
+        address=address,
     )
     markup: InlineKeyboardMarkup | None = None
     if note.template == "changes_requested":
         markup = keyboards.inline(
             [[(texts.plain(locale, "button.fix_now"), f"ap:fix:{registration.id}")]]
         )
+    elif note.template == "approved":
+        rows = [[(texts.plain(locale, "button.profile"), "menu:profile")]]
+        if verify:
+            role = texts.plain(locale, f"role.{registration.role}.name")
+            verify_button = texts.plain(locale, "profile.button.verify", role=role)
+            rows.insert(0, [(verify_button, f"pf:verify:{registration.id}")])
+        markup = keyboards.inline(rows)
     return await context.bot.send_message(chat_id, text, reply_markup=markup)
 
 

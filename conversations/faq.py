@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.rules.language import written_in
 from bot.services.faq_book import Entry
 from bot.texts import Texts
 from conversations import keyboards
@@ -116,10 +117,11 @@ async def on_topic(update: Update, context: Context) -> None:
 
 async def answer_question(update: Update, context: Context) -> None:
     """A question typed in the user's own words: the matching answer, else an offer of
-    support with the closest entries (and the question is kept as a gap)."""
-    turn = Turn.of(update, context)
+    support with the closest entries (and the question is kept as a gap); in the language
+    the question is written in, whatever the user's chosen one."""
     message = update.effective_message
     assert message is not None and message.text is not None
+    turn = _in_language_of(Turn.of(update, context), message.text)
     faq = context.services.faq
     verdict = faq.ask(message.text, turn.locale)
     entry = faq.book.get(verdict.answer) if verdict.answer is not None else None
@@ -136,7 +138,7 @@ async def _answer(turn: Turn, entry: Entry, question: int | None) -> None:
     asked = f":{question}" if question is not None else ""
     rows = [
         [
-            (turn.plain("button.faq_helped"), f"faq:y:{entry.key}"),
+            (turn.plain("button.faq_helped"), f"faq:y:{entry.key}{asked}"),
             (turn.plain("button.faq_not_helped"), f"faq:n:{entry.key}{asked}"),
         ],
         [(turn.plain("button.faq_topics"), "menu:faq")],
@@ -178,14 +180,26 @@ def first_vote(update: Update, context: Context) -> bool:
 
 
 async def on_helped(update: Update, context: Context) -> None:
-    """The answer helped: say we are glad, and how to ask more."""
-    turn = Turn.of(update, context)
-    await turn.acknowledge()
+    """The answer helped: say we are glad, and how to ask more (in the question's language)."""
     parts = callback_parts(update)
+    turn = _in_language_of(Turn.of(update, context), _question_text(update, _asked(parts)))
+    await turn.acknowledge()
     faq = context.services.faq
     if len(parts) >= 3 and faq.book.get(parts[2]) is not None and first_vote(update, context):
         faq.helped(parts[2])
     await turn.reply(turn.t("faq_ui.glad"))
+
+
+def _in_language_of(turn: Turn, question: str | None) -> Turn:
+    """The turn in the language a typed question is written in (a Chinese-speaking user
+    asking in English reads the answer in English); the user's own without a question."""
+    language = written_in(question) if question is not None else None
+    return turn.in_language(language) if language is not None else turn
+
+
+def _asked(parts: list[str]) -> int | None:
+    """The typed question's message id a "helped" / "didn't help" button carries."""
+    return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
 
 
 def _question_text(update: Update, question: int | None) -> str | None:
@@ -202,13 +216,13 @@ def _question_text(update: Update, question: int | None) -> str | None:
 async def on_not_helped(update: Update, context: Context) -> None:
     """The answer did not help: offer support, carrying the question along if there was one,
     and keep that question as a gap."""
-    turn = Turn.of(update, context)
-    await turn.acknowledge()
     parts = callback_parts(update)
-    question = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
+    question = _asked(parts)
+    text = _question_text(update, question)
+    turn = _in_language_of(Turn.of(update, context), text)
+    await turn.acknowledge()
     faq = context.services.faq
     if len(parts) >= 3 and faq.book.get(parts[2]) is not None and first_vote(update, context):
-        text = _question_text(update, question)
         faq.not_helped(parts[2], text, turn.locale)
     await _offer(turn, "not_helped", (), question)
 

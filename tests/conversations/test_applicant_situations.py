@@ -4,8 +4,12 @@ each step really accepts."""
 
 from __future__ import annotations
 
-from conftest import BotHarness
-from journey import reach_form, reach_roles, resident_id, texts
+import re
+
+from conftest import BotHarness, Inbox
+from journey import approved, last_code, reach_form, reach_roles, resident_id, texts
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 async def test_a_question_typed_after_faq_mid_form_is_not_taken_as_an_answer(
@@ -73,3 +77,40 @@ async def test_faq_outside_the_form_has_no_way_back_to_a_form(harness: BotHarnes
     await user.send("/cancel")
     listed = await user.send("/faq")
     assert "Back to my registration" not in str(listed[-1].buttons)
+
+
+async def test_approval_points_to_the_profile_and_to_verifying_the_email(
+    mail_harness: BotHarness, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp
+    user, email = await approved(mail_harness, 1611)
+    message = user.messages()[-1]
+    assert "approved" in message.text
+    assert "/profile" in message.text and email in message.text and "verify" in message.text
+    sent = await user.press("Verify e-mail", message_id=message.message_id)
+    assert f"A code was sent to {email}" in texts(sent)
+    assert f"{email} is verified" in texts(await user.send(last_code(inbox, email)))
+    shown = await user.press("Profile", message_id=message.message_id)
+    assert "Developer profile" in texts(shown) and f"{email} (not verified)" not in texts(shown)
+
+
+async def test_help_lists_the_profile_in_both_languages(harness: BotHarness) -> None:
+    for user_id, language in ((1612, "zh"), (1613, "en")):
+        said = texts(await harness.kit.user(user_id, language_code=language).send("/help"))
+        assert "/profile" in said
+
+
+async def test_the_faq_answers_in_the_language_of_the_question(harness: BotHarness) -> None:
+    english, chinese = "How long does the review take?", "审核需要多长时间？"
+    zh_user = harness.kit.user(1614, language_code="zh")
+    en_user = harness.kit.user(1615, language_code="en")
+    # What each language's own speaker gets …
+    in_english = texts(await en_user.send(english))
+    in_chinese = texts(await zh_user.send(chinese))
+    assert in_english != in_chinese and not _CJK.search(in_english.splitlines()[0])
+    # … is what the other language's speaker gets when asking in it.
+    assert texts(await zh_user.send(english)) == in_english
+    assert texts(await en_user.send(chinese)) == in_chinese
+    # The answer's buttons follow the question's language too.
+    await zh_user.send(english)
+    assert "Didn't help" in str(zh_user.messages()[-1].buttons)
