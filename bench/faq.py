@@ -53,7 +53,7 @@ WRONG_TARGET = 0.03
 FALSE_TARGET = 0.05
 P99_TARGET_MS = 5.0
 SIZE_FOR_TARGET = 1000
-OFF_TOPIC = "offtopic"  # the kind of the questions no entry answers
+OFF_TOPIC = ("offtopic", "neardomain")  # the kinds of the questions no entry answers
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"tuning set by kind:\n{'kind':<12}{'n':>4}{'top-1':>9}{'right':>8}{'off-t.':>8}")
     # The off-topic questions are one kind: their row is the "off-topic" total.
-    order = sorted(k for k in kinds if k not in ("on-topic", "off-topic", OFF_TOPIC))
+    order = sorted(k for k in kinds if k not in ("on-topic", "off-topic", *OFF_TOPIC))
     for name in [*order, "on-topic", "off-topic"]:
         row = kinds[name]
         if name == "off-topic":

@@ -154,13 +154,38 @@ async def _answer(turn: Turn, entry: Entry, question: int | None) -> None:
     turn.services.faq.answered(entry.key)
 
 
+#: How many answers' votes each user's data remembers (older answers are rarely pressed).
+VOTES_REMEMBERED = 50
+
+
+def first_vote(update: Update, context: Context) -> bool:
+    """Whether this press is the first vote on an answer the bot showed: the button must be
+    on the message pressed (Telegram sends the message as it stands, so forged data for
+    another entry, or a message without the button, is no vote), and each answer message
+    counts once, whichever of its buttons and however often it is pressed."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    markup = getattr(message, "reply_markup", None)
+    if query is None or message is None or markup is None:
+        return False
+    shown = {b.callback_data for row in markup.inline_keyboard for b in row}
+    if query.data not in shown or context.user_data is None:
+        return False
+    voted: list[int] = context.user_data.setdefault("faq_voted", [])
+    if message.message_id in voted:
+        return False
+    voted.append(message.message_id)
+    del voted[:-VOTES_REMEMBERED]
+    return True
+
+
 async def on_helped(update: Update, context: Context) -> None:
     """The answer helped: say we are glad, and how to ask more (in the question's language)."""
     parts = callback_parts(update)
     turn = _in_language_of(Turn.of(update, context), _question_text(update, _asked(parts)))
     await turn.acknowledge()
     faq = context.services.faq
-    if len(parts) >= 3 and faq.book.get(parts[2]) is not None:
+    if len(parts) >= 3 and faq.book.get(parts[2]) is not None and first_vote(update, context):
         faq.helped(parts[2])
     await turn.reply(turn.t("faq_ui.glad"))
 
@@ -197,7 +222,7 @@ async def on_not_helped(update: Update, context: Context) -> None:
     turn = _in_language_of(Turn.of(update, context), text)
     await turn.acknowledge()
     faq = context.services.faq
-    if len(parts) >= 3 and faq.book.get(parts[2]) is not None:
+    if len(parts) >= 3 and faq.book.get(parts[2]) is not None and first_vote(update, context):
         faq.not_helped(parts[2], text, turn.locale)
     await _offer(turn, "not_helped", (), question)
 

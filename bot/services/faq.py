@@ -40,20 +40,20 @@ MAX_QUESTION = 300
 #: Scores are 0–1. A confident answer needs ``CONFIDENT`` and a lead of ``MARGIN`` over the
 #: next topic (else two topics are equally likely and the user chooses); topics above
 #: ``SUGGEST`` are offered as buttons when nothing is confident.
-CONFIDENT = 0.6
-MARGIN = 0.05
+CONFIDENT = 0.55
+MARGIN = 0.1
 SUGGEST = 0.3
 
 #: How much a question term counts for a topic when only the topic's answer uses it (its
 #: wordings and titles count fully): an answer explains, it is not how people ask.
-CONTEXT_SHARE = 0.5
+CONTEXT_SHARE = 0.7
 
 #: Weight of a question term no topic knows, as a share of the weight of a term only one
 #: topic uses: the question's own words count against an answer ("定价", "上架", "shop"),
 #: whatever the size of the FAQ. An unknown Chinese bigram may straddle two words ("色怎"
 #: in "角色怎么选"), so it counts a little less than an unknown English word.
 UNKNOWN_WORD = 0.5
-UNKNOWN_BIGRAM = 0.4
+UNKNOWN_BIGRAM = 0.8
 
 #: How close (rapidfuzz ratio, 0–100) an unknown English word must be to a known one to
 #: count as a typo of it; shorter words (on either side) must match exactly.
