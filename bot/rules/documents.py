@@ -53,7 +53,9 @@ def identify(data: bytes) -> str:
     CPU-bound (an image is decoded): call it off the event loop."""
     mime = sniff(data)
     if mime is None:
-        raise Invalid("document.bad_type")
+        # Its declared type passed (a ".pdf", an image): the content is what fails, so the
+        # applicant is told it could not be read, not that the type is wrong.
+        raise Invalid("document.unreadable")
     # Hostile files make parsers warn (and tests turn warnings into errors): the verdict is
     # ours to give, from what the parse finds.
     with warnings.catch_warnings():

@@ -11,7 +11,7 @@ from telegram import Document as TgDocument
 from telegram import Message, PhotoSize, Update
 from telegram.error import TelegramError
 
-from bot.rules import documents, validators
+from bot.rules import documents, form, validators
 from bot.rules.models import Document, Registration
 from bot.services.registrations import AlreadyAnswered
 from bot.telegram_html import MAX_DOWNLOAD
@@ -42,6 +42,8 @@ async def on_document(update: Update, context: Context) -> State | int:
         )
         outcome = turn.t("misc.file_saved", field=turn.plain(f"field.{key}.label"))
     except validators.Invalid as error:
+        if error.code == "document.bad_type" and form.FIELDS[key].images_only:
+            error = validators.Invalid("document.not_image")  # not "… or PDF" at a photo step
         outcome = prompts.error_text(turn, error)
     except AlreadyAnswered:
         return await prompts.resume_turn(turn)

@@ -217,3 +217,18 @@ async def test_prompts_state_their_limits_up_front(harness: BotHarness) -> None:
         await reach_form(user, "第三方开发者" if zh else "Third-party developer", zh=zh)
         for key, limit in rules.items():
             assert limit in await walk_to(harness, user, applicant, key), key
+
+
+async def test_a_fake_pdf_is_not_readable_and_a_gif_at_a_photo_step_needs_a_photo(
+    harness: BotHarness,
+) -> None:
+    user = harness.kit.user(1630, language_code="zh")
+    applicant = Applicant(1630)
+    await reach_form(user, "第三方开发者")
+    await walk_to(harness, user, applicant, "legal_id_front")
+    gif = await user.upload(b"GIF89a" + bytes(100), file_name="x.gif", mime_type="image/gif")
+    assert "这一项需要照片（JPG 或 PNG）" in texts(gif)
+    assert "PDF" not in texts(gif).split("\n\n")[0]
+    await walk_to(harness, user, applicant, "licence")
+    fake = await user.upload(b"MZ\x90\x00", file_name="licence.pdf", mime_type="application/pdf")
+    assert "无法打开这个文件" in texts(fake)

@@ -219,7 +219,7 @@ def test_an_upload_is_kept_by_content_in_its_uploaders_folder(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("data", "code"),
     [
-        (b"MZ\x90\x00 not a picture", "document.bad_type"),
+        (b"MZ\x90\x00 not a picture", "document.unreadable"),  # named .jpg: not readable
         (JPEG + bytes(MAX_DOWNLOAD), "document.too_big"),
     ],
 )
