@@ -14,7 +14,7 @@ For each stored size a data folder is pre-filled straight on disk in the store's
 ``bot.offline``), and N applicants walk the journey concurrently: /apply → share phone →
 agree → role → confirm → every field (three uploads among them) → summary → submit. Their
 updates interleave as an update queue delivers them: one update is handled at a time, as PTB
-does with ``concurrent_updates`` off (FACTS.md). Latency is the handling time of one update
+does with ``concurrent_updates`` off. Latency is the handling time of one update
 (``Update.de_json`` + ``Application.process_update``, the durable persistence write
 included); throughput is updates handled per wall-clock second.
 
@@ -81,7 +81,8 @@ from storage.tinydb_store import (
     TinyDBStorage,
 )
 
-#: Telegram's overall sending limit for one bot (FACTS.md), the yardstick for throughput.
+#: Telegram's overall sending limit for one bot (about 30 messages a second), the yardstick
+#: for throughput.
 TELEGRAM_RATE = 30
 TARGET_GROWTH = 1.5  # largest/smallest stored size, for latency percentiles and peak RSS
 TARGET_RATE_FACTOR = 10  # throughput must be this many times Telegram's limit
