@@ -103,8 +103,11 @@ def locked(check: EmailCheck | None, now: datetime) -> bool:
     return check is not None and check.locked_until is not None and now < check.locked_until
 
 
-def attempt(check: EmailCheck, typed: str, now: datetime) -> Outcome:
-    """Check a typed code, counting wrong tries (the caller saves ``check``)."""
+def attempt(check: EmailCheck, typed: str, now: datetime, elsewhere: int = 0) -> Outcome:
+    """Check a typed code, counting wrong tries (the caller saves ``check``).
+
+    ``elsewhere``: wrong tries on the account's other codes, which count towards the lock too
+    (the lock is the account's: guessing in turn on several codes gains no tries)."""
     if locked(check, now):
         return Outcome.LOCKED
     if now >= check.expires_at:
@@ -113,7 +116,7 @@ def attempt(check: EmailCheck, typed: str, now: datetime) -> Outcome:
     if hmac.compare_digest(_digest(check.salt, typed), check.digest):
         return Outcome.OK
     check.tries += 1
-    if check.tries >= MAX_TRIES:
+    if check.tries + elsewhere >= MAX_TRIES:
         check.locked_until = now + LOCK_FOR
         return Outcome.LOCKED
     return Outcome.WRONG

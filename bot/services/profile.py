@@ -116,7 +116,12 @@ class ProfileService:
         if until is not None and not verification.locked(check, now):
             # Locked through another registration of the account: no guess is checked.
             raise Refused("profile.locked", until=until)
-        outcome = verification.attempt(check, typed, now)
+        elsewhere = sum(
+            r.email_check.tries
+            for r in self.approved(user_id)
+            if r.id != registration.id and r.email_check is not None
+        )
+        outcome = verification.attempt(check, typed, now, elsewhere)
         events: list[AuditEvent] = []
         replaced: str | None = None
         if outcome is Outcome.OK:

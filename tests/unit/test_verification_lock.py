@@ -44,3 +44,23 @@ def test_a_lock_on_one_registration_holds_for_the_others() -> None:
         profile.confirm(7, second.id, "123456")  # the earlier code is not checked either
     clock[0] = NOW + verification.LOCK_FOR + timedelta(minutes=1)
     assert profile.start_verification(7, second.id)[1]
+
+
+def test_wrong_tries_spread_over_registrations_lock_the_account() -> None:
+    """Guessing in turn on each registration's code gets no more tries than on one."""
+    storage = MemoryStorage()
+    profile = ProfileService(storage, lambda: NOW)
+    first, second = approved(storage, Role.ISV), approved(storage, Role.PARTNER)
+    _, code_a = profile.start_verification(7, first.id)
+    _, code_b = profile.start_verification(7, second.id)
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in (code_a, code_b))
+    outcomes = [
+        profile.confirm(7, (first, second)[n % 2].id, wrong)[0]
+        for n in range(verification.MAX_TRIES)
+    ]
+    assert outcomes[-1] is verification.Outcome.LOCKED
+    # The right codes are no longer taken, on either registration.
+    assert profile.confirm(7, first.id, code_a)[0] is verification.Outcome.LOCKED
+    with pytest.raises(Refused) as refused:
+        profile.confirm(7, second.id, code_b)
+    assert refused.value.code == "profile.locked"
