@@ -177,8 +177,7 @@ async def on_code(update: Update, context: Context) -> State | int:
         await turn.reply(turn.t(f"error.{error.code}", **error.params))
         return END
     if outcome is Outcome.WRONG:
-        check = registration.email_check
-        left = 5 - (check.tries if check else 0)
+        left = context.services.profile.tries_left(_user(update))
         await turn.reply(turn.t("profile.code_wrong", left=left), _cancel(turn))
         return State.CODE
     if outcome is Outcome.EXPIRED:

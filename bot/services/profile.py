@@ -116,11 +116,7 @@ class ProfileService:
         if until is not None and not verification.locked(check, now):
             # Locked through another registration of the account: no guess is checked.
             raise Refused("profile.locked", until=until)
-        elsewhere = sum(
-            r.email_check.tries
-            for r in self.approved(user_id)
-            if r.id != registration.id and r.email_check is not None
-        )
+        elsewhere = self._wrong_tries(user_id) - check.tries
         outcome = verification.attempt(check, typed, now, elsewhere)
         events: list[AuditEvent] = []
         replaced: str | None = None
@@ -137,6 +133,13 @@ class ProfileService:
             # Only once the new address is saved is the old one free for others.
             self.storage.unique.release("email", replaced, registration.id)
         return outcome, registration, check.purpose
+
+    def tries_left(self, user_id: int) -> int:
+        """Wrong codes the account may still type before the lock (all its codes count)."""
+        return max(0, verification.MAX_TRIES - self._wrong_tries(user_id))
+
+    def _wrong_tries(self, user_id: int) -> int:
+        return sum(r.email_check.tries for r in self.approved(user_id) if r.email_check)
 
     def _locked_until(self, user_id: int, now: datetime) -> datetime | None:
         """When codes unlock for the account, if any registration of it is locked: the

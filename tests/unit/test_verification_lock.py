@@ -58,7 +58,9 @@ def test_wrong_tries_spread_over_registrations_lock_the_account() -> None:
         profile.confirm(7, (first, second)[n % 2].id, wrong)[0]
         for n in range(verification.MAX_TRIES)
     ]
+    assert outcomes[-2] is verification.Outcome.WRONG
     assert outcomes[-1] is verification.Outcome.LOCKED
+    assert profile.tries_left(7) == 0
     # The right codes are no longer taken, on either registration.
     assert profile.confirm(7, first.id, code_a)[0] is verification.Outcome.LOCKED
     with pytest.raises(Refused) as refused:
