@@ -41,6 +41,7 @@ from bot.services.registrations import RegistrationService
 from bot.services.reports import Reports
 from bot.services.review import ReviewService
 from bot.services.support import SupportDesk
+from bot.services.taken_limit import TakenLimit
 from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import TEMPLATES_DIR, Texts
@@ -216,12 +217,16 @@ def build_services(
     """Every service, each once, over the one storage (handlers never see storage)."""
     files = storage.files  # every process reads the same documents (TinyDB: DATA_DIR/files)
     support = SupportDesk(storage.kv, clock)
+    # One count of "already used" answers for the form and the profile's e-mail change.
+    taken_limit = TakenLimit(clock)
     return Services(
         settings=settings,
         texts=texts,
         clock=clock,
         accounts=AccountService(storage, clock),
-        registrations=RegistrationService(storage, clock, admin_chat=settings.ADMIN_CHAT_ID),
+        registrations=RegistrationService(
+            storage, clock, admin_chat=settings.ADMIN_CHAT_ID, taken_limit=taken_limit
+        ),
         uploads=Uploads(files),
         review=ReviewService(
             storage,
@@ -233,7 +238,7 @@ def build_services(
         reviewer_drafts=ReviewerDrafts(storage.kv),
         deliveries=Deliveries(storage.registrations, clock),
         reports=Reports(storage.registrations),
-        profile=ProfileService(storage, clock),
+        profile=ProfileService(storage, clock, taken_limit),
         privacy=PersonalData(storage, files, support, clock),
         support=support,
         faq=faq_services(storage, clock, texts),

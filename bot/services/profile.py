@@ -11,6 +11,7 @@ from bot.rules.models import AuditEvent, Channel, Registration, Status
 from bot.rules.verification import Outcome, Purpose
 from bot.services import outbox
 from bot.services.accounts import AccountService
+from bot.services.taken_limit import TakenLimit
 from storage.protocols import Storage
 
 Clock = Callable[[], datetime]
@@ -28,9 +29,12 @@ class Refused(Exception):
 class ProfileService:
     """Every change is durable when a method returns."""
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, clock: Clock, taken_limit: TakenLimit | None = None
+    ) -> None:
         self.storage = storage
         self.clock = clock
+        self.taken_limit = taken_limit or TakenLimit(clock)
 
     def approved(self, user_id: int) -> list[Registration]:
         """The account's approved registrations, oldest first."""
@@ -83,8 +87,10 @@ class ProfileService:
         if address.casefold() == current.casefold():
             raise Refused("profile.same_email")
         owner = self.storage.unique.owner("email", address)
+        if owner != registration.id:
+            self.taken_limit.guard(user_id)
         if owner is not None and owner != registration.id:
-            raise validators.Invalid("unique.taken")
+            raise self.taken_limit.taken(user_id)
         return self._issue(registration, Purpose.CHANGE, address)
 
     def _issue(

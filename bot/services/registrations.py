@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.rules import form, validators
@@ -19,6 +19,7 @@ from bot.rules.models import AuditEvent, Document, Registration, Role
 from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
+from bot.services.taken_limit import TakenLimit
 from storage.protocols import Storage
 
 Clock = Callable[[], datetime]
@@ -62,20 +63,19 @@ class Incomplete(Exception):
         self.field = field
 
 
-#: "Already used" answers a person gets per TAKEN_WINDOW before every new value is refused.
-TAKEN_PER_DAY = 5
-TAKEN_WINDOW = timedelta(days=1)
-
-
 class RegistrationService:
     """Every change to a registration goes through here and is durable on return."""
 
-    def __init__(self, storage: Storage, clock: Clock, admin_chat: int | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        admin_chat: int | None = None,
+        taken_limit: TakenLimit | None = None,
+    ) -> None:
         self.storage = storage
         self.clock = clock
-        # When each person was last told a unique value is taken (memory is enough: the
-        # limit slows a prober down; a restart, which they cannot cause, forgets it).
-        self._taken: dict[int, list[datetime]] = {}
+        self.taken_limit = taken_limit or TakenLimit(clock)
         self.admin_chat = admin_chat
 
     # -- reading ---------------------------------------------------------------------
@@ -360,15 +360,10 @@ class RegistrationService:
         which every new value is refused alike: they would otherwise tell anyone, one
         guess at a time, whose e-mail address or administrator id is registered."""
         assert field.unique is not None
-        now, user = self.clock(), registration.user_id
-        taken = [t for t in self._taken.get(user, []) if now - t < TAKEN_WINDOW]
-        self._taken[user] = taken
-        own = self.storage.unique.owner(field.unique, value) == registration.id
-        if len(taken) >= TAKEN_PER_DAY and not own:
-            raise validators.Invalid("unique.limit", until=taken[0] + TAKEN_WINDOW)
+        if self.storage.unique.owner(field.unique, value) != registration.id:
+            self.taken_limit.guard(registration.user_id)
         if not self.storage.unique.claim(field.unique, value, registration.id):
-            taken.append(now)
-            raise validators.Invalid("unique.taken")
+            raise self.taken_limit.taken(registration.user_id)
 
     def _store(
         self, registration: Registration, field: Field, value: Any, message_id: int | None = None
