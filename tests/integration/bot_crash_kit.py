@@ -38,7 +38,8 @@ ROLE = Role.ISV
 KEYS = [f.key for f in form.fields_for(ROLE)]
 STAGES = ["phone", "agreement", "roles", "confirm", *KEYS, "summary", "submitted"]
 RANK = {stage: i for i, stage in enumerate(STAGES)}
-#: The role-confirm screen is no stored place: /apply shows the roles again.
+#: The role-confirm screen is the roles step's place: /apply shows the roles again, or the
+#: confirmation of a role picked before (the pick is remembered until confirmed).
 STORED = {"confirm": "roles"}
 STORED_RANK = {stage: i for i, stage in enumerate(s for s in STAGES if s not in STORED)}
 #: The button each step is answered with.

@@ -322,7 +322,8 @@ class CrashRun:
         await until(lambda: all(w.settle(self.api) for w in asking), REPLY_SECONDS, "/apply")
         for walker in asking:
             self.stats.apply_checks += 1
-            if walker.stage != expected[walker.n]:
+            shown = STORED.get(walker.stage, walker.stage) if walker.stage else None
+            if shown != expected[walker.n]:
                 self.problem(
                     f"{walker.rid}: /apply shows {walker.stage}, "
                     f"the first step not stored is {expected[walker.n]}"
