@@ -80,13 +80,8 @@ class Counts:
         on = self.on or 1
         return self.top1 / on, self.right / on, self.wrong / on, self.off_answered / (self.off or 1)
 
-    def value(self) -> float:
-        """This language's score (see the module's doc)."""
-        top1, right, wrong, off = self.rates()
-        return right + TOP1_GAIN * top1 - _over(wrong, WRONG_LIMIT) - _over(off, OFF_TOPIC_LIMIT)
 
-
-def _over(share: float | np.ndarray, limit: float) -> float | np.ndarray:  # type: ignore[type-arg]
+def _over(share: np.ndarray, limit: float) -> np.ndarray:
     """What a share above its limit costs."""
     return OVER_COST * np.maximum(share - limit, 0.0)
 
@@ -122,11 +117,6 @@ def counts(rows: Iterable[Ranked], confident: float, margin: float) -> dict[str,
             c.off += 1
             c.off_answered += answered
     return by_language
-
-
-def value(by_language: dict[str, Counts]) -> float:
-    """The score of a combination: its languages' scores added."""
-    return sum(c.value() for c in by_language.values())
 
 
 def rankings(topics: Sequence[Topic], questions: list[Question]) -> dict[Tuning, list[Ranked]]:
