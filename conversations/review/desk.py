@@ -18,7 +18,6 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import AuditEvent, Registration
-from bot.services.review import Denied
 from bot.telegram_html import MAX_TEXT
 from conversations import keyboards, presenter
 from conversations.common import (
@@ -95,15 +94,10 @@ async def review(update: Update, context: Context) -> None:
     """/review ID (or a queue button): the registration's card."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    rid = await cards.named(turn, update, context, "review")
-    if rid is None:
+    found = await cards.opened(turn, update, context, "review", context.services.review.get)
+    if found is None:
         return
-    try:
-        registration = context.services.review.get(rid)
-    except Denied as denied:
-        await cards.deny(turn, denied)
-        return
-    text, markup = presenter.card(context.services, registration)
+    text, markup = presenter.card(context.services, found[1])
     await turn.reply(text, markup)
 
 
@@ -154,10 +148,8 @@ async def reveal(update: Update, context: Context) -> None:
     user = update.effective_user
     rid = cards.target(update, context)
     assert user is not None and rid is not None
-    try:
-        registration = context.services.review.reveal(rid, user.id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(turn, lambda: context.services.review.reveal(rid, user.id))
+    if registration is None:
         return
     await turn.acknowledge()
     text, _ = presenter.card(context.services, registration, revealed=True)
@@ -176,14 +168,10 @@ async def history(update: Update, context: Context) -> None:
     first); a page's buttons lead to earlier and later events."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    rid = await cards.named(turn, update, context, "history")
-    if rid is None:
+    found = await cards.opened(turn, update, context, "history", context.services.review.history)
+    if found is None:
         return
-    try:
-        events = context.services.review.history(rid)
-    except Denied as denied:
-        await cards.deny(turn, denied)
-        return
+    rid, events = found
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
