@@ -65,9 +65,7 @@ async def queue(update: Update, context: Context) -> None:
 async def _show_queue(update: Update, context: Context, page: int) -> None:
     turn = cards.turn_of(update, context)
     items = context.services.review.queue()
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    shown, page, pages = keyboards.page_of(items, page, PAGE_SIZE)
     text = turn.render(
         "review_queue",
         items=shown,
@@ -76,18 +74,10 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         pages=pages,
         holder=context.services.review.holder,
     )
-    nav = []
-    if page > 0:
-        nav.append((turn.button("previous"), f"rv:page:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((turn.button("next"), f"rv:page:{page + 1}"))
+    nav = turn.pager(page, pages, "rv:page:")
     rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
-    query = update.callback_query
-    if query is not None and (query.data or "").startswith("rv:page:"):
-        await turn.edit_pressed(text, markup)
-    else:
-        await turn.reply(text, markup)
+    await turn.show(text, markup, edit=(turn.pressed or "").startswith("rv:page:"))
 
 
 async def review(update: Update, context: Context) -> None:
@@ -183,16 +173,9 @@ async def history(update: Update, context: Context) -> None:
     wanted = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else len(pages) - 1
     page = min(wanted, len(pages) - 1)
     start, shown = pages[page]
-    nav = []
-    if page > 0:
-        nav.append((turn.button("previous"), f"rv:history:{rid}:{page - 1}"))
-    if page + 1 < len(pages):
-        nav.append((turn.button("next"), f"rv:history:{rid}:{page + 1}"))
+    nav = turn.pager(page, len(pages), f"rv:history:{rid}:")
     markup = keyboards.inline([nav]) if nav else None
-    if len(parts) == 4:
-        await turn.edit_pressed(render(start, shown), markup)
-    else:
-        await turn.reply(render(start, shown), markup)
+    await turn.show(render(start, shown), markup, edit=len(parts) == 4)
 
 
 #: Events per history page at most; fewer when their text would not fit one message.
