@@ -113,7 +113,7 @@ async def act(turn: Turn, action: Any, done_key: str) -> bool:
     except Denied as denied:
         await deny(turn, denied)
         return False
-    done = turn.t(f"review.done.{done_key}", id=registration.id)
+    done = turn.t(f"review.done.{done_key}", id=registration.number)
     await turn.acknowledge(Markup(done).striptags())  # answers are plain text
     await turn.reply(done)
     await refresh_card(turn.context, registration)

@@ -82,7 +82,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         nav.append((turn.button("previous"), f"rv:page:{page - 1}"))
     if page + 1 < pages:
         nav.append((turn.button("next"), f"rv:page:{page + 1}"))
-    rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
+    rows = [[(w.registration.number, f"rv:open:{w.registration.number}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     query = update.callback_query
     if query is not None and (query.data or "").startswith("rv:page:"):
@@ -181,13 +181,19 @@ async def history(update: Update, context: Context) -> None:
         return
     try:
         events = context.services.review.history(rid)
+        registration = context.services.review.get(rid)
     except Denied as denied:
         await cards.deny(turn, denied)
         return
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
-            "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+            "review_history",
+            id=rid,
+            r=registration,
+            events=shown,
+            first=start + 1,
+            total=len(events),
         )
 
     pages = _pages(events, render)
@@ -237,7 +243,7 @@ async def find(update: Update, context: Context) -> None:
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
     found = await asyncio.to_thread(context.services.review.find, text)
-    rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
+    rows = [[(r.number, f"rv:open:{r.number}")] for r in found[:PAGE_SIZE]]
     await turn.reply(
         turn.render(
             "review_found",
