@@ -193,3 +193,8 @@ def registration(harness: BotHarness, registration_id: str) -> Registration:
     stored = harness.store.registrations.get(registration_id)
     assert stored is not None
     return stored
+
+
+def number(harness: BotHarness, user_id: int, role: Role = Role.ISV) -> str:
+    """The public number of a user's registration: what people are shown and type."""
+    return registration(harness, Registration.make_id(user_id, role)).number
