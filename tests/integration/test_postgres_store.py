@@ -19,10 +19,10 @@ from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Role, Status
 from storage.postgres import DatabaseInUse, DatabaseUnavailable, PostgresStorage
 from storage.postgres.migrations import LATEST, MIGRATIONS, SchemaTooNew, migrate
+from storage.tinydb_store import StorageClosed
 
 #: The migration that gave registrations their public numbers.
 NUMBERS = 4
-from storage.tinydb_store import StorageClosed
 
 
 @pytest.fixture
