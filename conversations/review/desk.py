@@ -160,11 +160,11 @@ async def history(update: Update, context: Context) -> None:
     await turn.acknowledge()
     review = context.services.review
     found = await cards.opened(
-        turn, update, context, "history", lambda rid: (review.get(rid), review.history(rid))
+        turn, update, context, "history", lambda rid: (review.history(rid), review.get(rid))
     )
     if found is None:
         return
-    rid, (registration, events) = found
+    rid, (events, registration) = found
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
