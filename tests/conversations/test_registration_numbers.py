@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from conftest import REVIEWERS, BotHarness
+from conftest import REVIEWERS, BotHarness, Inbox
 from journey import Applicant, confirm_as_administrator, fill_form, reach_form, texts
 
 #: An applicant whose Telegram user id appears in none of their answers.
@@ -84,3 +84,21 @@ async def test_reviewers_type_the_number_as_they_read_it(harness: BotHarness) ->
     await harness.deliver()
     told = texts(user.messages()[-2:])
     assert "approved" in told and stored.number in told and SECRET not in told
+
+
+async def test_e_mails_name_the_number_not_the_user_id(
+    mail_harness: BotHarness, smtp: tuple[Inbox, int]
+) -> None:
+    h, (inbox, _) = mail_harness, smtp
+    user = h.kit.user(UID, language_code="en")
+    applicant = Applicant(79, zh=False)
+    await reach_form(user, "Third-party developer", zh=False)
+    await fill_form(user, applicant, zh=False)
+    await user.press("Submit for review")
+    await h.deliver()
+    [stored] = h.store.registrations.for_user(UID)
+    await h.kit.user(REVIEWERS[0]).send(f"/approve {stored.number}", chat=h.admin_group)
+    await h.deliver()
+    mail = inbox.to(applicant.answers["admin_email"])[-1]
+    assert stored.number in str(mail["Subject"])
+    assert SECRET not in mail.as_string()  # headers (Message-ID too) and body
