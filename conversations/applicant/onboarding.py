@@ -5,6 +5,7 @@ from the answers of the account's other one. Diagram: applicant.mmd."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import ReplyKeyboardRemove, Update
@@ -99,6 +100,14 @@ def _picked_role(update: Update) -> Role | None:
 
 async def on_role(update: Update, context: Context) -> State | int:
     """A role was picked: show what it means and ask to confirm (it cannot change)."""
+    return await _on_role_button(update, context, prompts.show_role)
+
+
+async def _on_role_button(
+    update: Update, context: Context, step: Callable[[Turn, Role], Awaitable[State | int]]
+) -> State | int:
+    """A button naming a role: ``step`` with it; the roles anew, saying why, when the
+    button names none we know (an old one) or the applicant already holds that role."""
     turn = Turn.of(update, context)
     await turn.acknowledge()
     role = _picked_role(update)
@@ -106,7 +115,7 @@ async def on_role(update: Update, context: Context) -> State | int:
         return await prompts.show_roles(turn, turn.t("misc.stale_button"))
     if role not in context.services.registrations.available_roles(turn.user_id):
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
-    return await prompts.show_role(turn, role)
+    return await step(turn, role)
 
 
 async def on_roles(update: Update, context: Context) -> State | int:
@@ -119,40 +128,37 @@ async def on_roles(update: Update, context: Context) -> State | int:
 async def on_role_confirmed(update: Update, context: Context) -> State | int:
     """Open the registration for the confirmed role and ask the first field; when another
     registration of the account holds answers it could start from, offer them first."""
-    turn = Turn.of(update, context)
-    await turn.acknowledge()
-    role = _picked_role(update)
-    if role is None:
-        return await prompts.show_roles(turn, turn.t("misc.stale_button"))
-    service = context.services.registrations
-    if role not in service.available_roles(turn.user_id):
-        return await prompts.show_roles(turn, turn.t("error.role.taken"))
-    source = service.reuse_source(turn.user_id)
+    return await _on_role_button(update, context, _confirmed)
+
+
+async def _confirmed(turn: Turn, role: Role) -> State | int:
+    source = turn.services.registrations.reuse_source(turn.user_id)
     if source is not None:
         return await prompts.show_reuse(turn, role, source)
-    return await _open(turn, role)
+    return await _open_registration(turn, role)
 
 
 async def on_reuse(update: Update, context: Context) -> State | int:
     """The answer to the offer: reuse the other registration's answers (each checked again,
     its documents copied) or start fresh with an empty form."""
-    turn = Turn.of(update, context)
-    await turn.acknowledge()
-    role = _picked_role(update)
-    if role is None:
-        return await prompts.show_roles(turn, turn.t("misc.stale_button"))
-    source = None
     if callback_parts(update)[1] == "reuse":
-        source = context.services.registrations.reuse_source(turn.user_id)
-    return await _open(turn, role, source)
+        return await _on_role_button(update, context, _reusing)
+    return await _on_role_button(update, context, _open_registration)
 
 
-async def _open(turn: Turn, role: Role, source: Registration | None = None) -> State | int:
+async def _reusing(turn: Turn, role: Role) -> State | int:
+    source = turn.services.registrations.reuse_source(turn.user_id)
+    return await _open_registration(turn, role, source)
+
+
+async def _open_registration(
+    turn: Turn, role: Role, source: Registration | None = None
+) -> State | int:
     """Open the draft (from ``source``'s answers, when given) and ask what comes next."""
     documents = await _copied_documents(turn, source) if source is not None else {}
     try:
         registration = turn.services.registrations.start(turn.user_id, role, source, documents)
-    except RoleTaken:
+    except RoleTaken:  # the service checks again, should another update have taken it
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
     prompts.choose(turn.context, registration)
     if turn.context.user_data is not None:
