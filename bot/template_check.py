@@ -204,6 +204,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         },
         "review_digest": {"items": waiting, "holder": lambda _r: None},
         "review_history": {"id": registration.id, "events": events, "total": 3},
+        "review_help": {"commands": ("queue", "review", "approve", "history")},
         "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
         "review_request_confirm": {"id": registration.id, "reasons": reasons},
         "decision_approved": {

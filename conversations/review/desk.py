@@ -249,6 +249,12 @@ async def find(update: Update, context: Context) -> None:
     )
 
 
+async def help_(update: Update, context: Context) -> None:
+    """/help in the reviewers' group: the desk's commands and what the card's buttons do."""
+    turn = cards.turn_of(update, context)
+    await turn.reply(turn.render("review_help", commands=COMMANDS))
+
+
 async def refuse(update: Update, context: Context) -> None:
     """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
     # Not a Turn: a refused update may come from anyone, anywhere (even without a chat).
@@ -317,6 +323,7 @@ def register(application: Application, services: Services) -> None:  # type: ign
         CommandHandler("release", release, filters=allowed),
         CommandHandler("export", export, filters=allowed),
         CommandHandler("stats", stats, filters=allowed),
+        CommandHandler("help", help_, filters=allowed),
         MessageHandler(allowed & filters.REPLY & filters.TEXT & ~filters.COMMAND, typed_answer),
     ]
     for handler in handlers:
