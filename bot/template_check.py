@@ -278,6 +278,8 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "count": 2,
         "reason": user_text,
         "link": "https://t.me/onboarding_bot?start=adm-42-isv-0123456789abcdef",
+        "other": "legal_id_front",
+        "written_in": "en",
     }
 
 
