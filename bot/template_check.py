@@ -192,6 +192,12 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             ),
             "sections": sections,
             "holder": 501,
+            "language": "en",
+            "related": SimpleNamespace(
+                others=sample_registrations()[1:],
+                isv_violation=True,
+                same_code=sample_registrations()[:1],
+            ),
             "changed": ["legal_name"],
             "revealed": False,
         },
@@ -203,7 +209,15 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "holder": lambda _r: 501,
         },
         "review_digest": {"items": waiting, "holder": lambda _r: None},
-        "review_history": {"id": registration.id, "events": events, "total": 3},
+        "review_history": {
+            "id": registration.id,
+            "events": events,
+            "total": 3,
+            "applicant": registration.user_id,
+            "who": lambda actor: Markup('<a href="tg://user?id={}">{}</a>').format(
+                actor, user_text
+            ),
+        },
         "review_help": {"commands": ("queue", "review", "approve", "history")},
         "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
         "review_request_confirm": {"id": registration.id, "reasons": reasons},
@@ -278,6 +292,9 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "count": 2,
         "reason": user_text,
         "link": "https://t.me/onboarding_bot?start=adm-42-isv-0123456789abcdef",
+        "company": user_text,
+        "applicant": "zh",
+        "round": 2,
         "other": "legal_id_front",
         "written_in": "en",
     }

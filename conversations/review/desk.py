@@ -28,15 +28,20 @@ from conversations.common import (
     refuse_in_group,
 )
 from conversations.review import cards
+from conversations.review.approval import (
+    ask_to_confirm_approval,
+    cancel_approval,
+    confirm_approval,
+)
 from conversations.review.change_requests import (
     changes,
     drop_draft,
     next_reason,
     send_changes,
-    typed_answer,
 )
 from conversations.review.overview import export, stats
 from conversations.review.removal import cancel_removal, confirm_removal, remove
+from conversations.review.typed import rewrite_held, send_held, typed_answer
 
 PAGE_SIZE = 10
 COMMANDS = (
@@ -75,7 +80,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         total=len(items),
         page=page + 1,
         pages=pages,
-        holder=context.services.review.holder,
+        holder=lambda r: presenter.who(context.services, context.services.review.holder(r)),
     )
     nav = []
     if page > 0:
@@ -104,7 +109,9 @@ async def review(update: Update, context: Context) -> None:
         await cards.deny(turn, denied)
         return
     text, markup = presenter.card(context.services, registration)
-    await turn.reply(text, markup)
+    posted = await turn.reply(text, markup)
+    if posted is not None and turn.chat_id == context.services.settings.ADMIN_CHAT_ID:
+        context.services.review.posted_copy(registration.id, posted.message_id)
 
 
 async def _on_target(
@@ -123,7 +130,11 @@ async def _on_target(
 
 
 async def approve(update: Update, context: Context) -> None:
-    """/approve ID or the Approve button."""
+    """/approve ID approves (typing the id is the deliberate act); the card's Approve button
+    asks for a confirmation first (one tap is easily a slip)."""
+    if update.callback_query is not None:
+        await ask_to_confirm_approval(update, context)
+        return
     await _on_target(update, context, "approve", context.services.review.approve, "approved")
 
 
@@ -181,13 +192,20 @@ async def history(update: Update, context: Context) -> None:
         return
     try:
         events = context.services.review.history(rid)
+        applicant = context.services.review.get(rid).user_id
     except Denied as denied:
         await cards.deny(turn, denied)
         return
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
-            "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+            "review_history",
+            id=rid,
+            events=shown,
+            first=start + 1,
+            total=len(events),
+            applicant=applicant,
+            who=lambda actor: presenter.who(context.services, actor),
         )
 
     pages = _pages(events, render)
@@ -268,6 +286,8 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("claim", claim),
     ("release", release),
     ("approve", approve),
+    ("apok", confirm_approval),
+    ("apno", cancel_approval),
     ("reject", reject),
     ("remove", remove),
     ("rmok", confirm_removal),
@@ -281,6 +301,8 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("other", next_reason),
     ("send", send_changes),
     ("drop", drop_draft),
+    ("tyok", send_held),
+    ("tyre", rewrite_held),
 )
 
 

@@ -58,7 +58,8 @@ async def test_faq_add_english_title_step_shows_an_english_example(
         agent = h.kit.user(AGENTS[0], "Agent Li")
         group = h.support_group
         zh_step = texts(await agent.send("/faq_add", chat=group))
-        en_step = texts(await agent.reply_to(group.last().message_id, "平台服务费可以开发票吗？", group))
+        title = "平台服务费可以开发票吗？"
+        en_step = texts(await agent.reply_to(group.last().message_id, title, group))
         assert "平台服务费可以开发票吗" in zh_step
         assert "Can I pay the fee by invoice?" in en_step
         assert "平台服务费可以开发票吗" not in en_step
