@@ -35,6 +35,7 @@ from bot.services.support import SupportDesk
 from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import Texts
+from conversations import keyboards
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
@@ -283,6 +284,20 @@ class Turn:
         return await self.context.bot.send_message(
             self.chat_id, text, reply_markup=markup, reply_parameters=under
         )
+
+    def pager(self, page: int, pages: int, prefix: str) -> list[tuple[str, str]]:
+        """The previous / next page buttons of page ``page`` (from 0) of ``pages``, in this
+        audience's labels; their callback data is ``prefix`` and the page."""
+        labels = (self.button("previous"), self.button("next"))
+        return keyboards.pager(labels, page, pages, prefix)
+
+    async def show(self, text: str, markup: InlineKeyboardMarkup | None, *, edit: bool) -> None:
+        """Show a page: over the message whose button was pressed when ``edit`` (paging
+        through a list), else as a new message."""
+        if edit:
+            await self.edit_pressed(text, markup)
+        else:
+            await self.reply(text, markup)
 
     async def send_document(self, data: bytes, filename: str, caption: str) -> Message:
         """Send a file to the turn's chat."""

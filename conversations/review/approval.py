@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, callback_parts
 from conversations.review import cards
@@ -16,10 +15,10 @@ async def ask_to_confirm_approval(update: Update, context: Context) -> None:
     """The card's Approve button: what is being approved, with Confirm and Cancel."""
     turn = cards.turn_of(update, context)
     rid = callback_parts(update)[2]
-    try:
-        registration = context.services.review.open_for(rid, turn.user_id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(
+        turn, lambda: context.services.review.open_for(rid, turn.user_id)
+    )
+    if registration is None:
         return
     await turn.acknowledge()
     company = registration.answers.get("company_name") or "—"

@@ -8,7 +8,6 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.rules import form, reasons
 from bot.rules.models import Registration, Role
 from bot.services.change_requests import AwaitedAnswer, ChangeRequestDraft
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.presenter import reason_text
@@ -21,10 +20,10 @@ async def changes(update: Update, context: Context) -> None:
     turn = cards.turn_of(update, context)
     parts = callback_parts(update)
     rid = parts[2]
-    try:
-        registration = context.services.review.open_for(rid, turn.user_id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(
+        turn, lambda: context.services.review.open_for(rid, turn.user_id)
+    )
+    if registration is None:
         return
     await turn.acknowledge()
     drafts = context.services.reviewer_drafts
@@ -74,11 +73,10 @@ async def next_reason(update: Update, context: Context) -> None:
     if draft is None:
         await turn.acknowledge(turn.button("stale"), alert=True)
         return
-    try:
-        role = context.services.review.get(rid).role
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(turn, lambda: context.services.review.get(rid))
+    if registration is None:
         return
+    role = registration.role
     if parts[1] == "r" and len(parts) == 5 and parts[3].isdigit() and parts[4].isdigit():
         field_i, reason_i = int(parts[3]), int(parts[4])
         # Only a reason offered for that field and role is taken (not a forged one).

@@ -14,7 +14,6 @@ from telegram import Update
 
 from bot.rules.language import written_in
 from bot.services.change_requests import AwaitedAnswer, HeldAnswer
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, account_locale, callback_parts
 from conversations.review import cards
@@ -33,12 +32,10 @@ async def typed_answer(update: Update, context: Context) -> None:
     if what is None or not message.text:
         return
     drafts.answered(turn.user_id, asked)
-    try:
-        applicant = context.services.review.get(what.id).user_id
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(turn, lambda: context.services.review.get(what.id))
+    if registration is None:
         return
-    reads = account_locale(context.services, applicant)
+    reads = account_locale(context.services, registration.user_id)
     written = written_in(message.text)
     if written is not None and written != reads:
         held = HeldAnswer(**what.model_dump(), text=message.text)
@@ -106,9 +103,6 @@ async def _use(turn: Turn, what: AwaitedAnswer, text: str) -> None:
     if draft is None:
         await turn.reply(turn.t("review.stale"))
         return
-    try:
-        role = review.get(rid).role
-    except Denied as denied:
-        await cards.deny(turn, denied)
-        return
-    await ask_next_reason(turn, rid, role, draft)
+    registration = await cards.allowed(turn, lambda: review.get(rid))
+    if registration is not None:
+        await ask_next_reason(turn, rid, registration.role, draft)
