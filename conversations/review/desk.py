@@ -24,7 +24,7 @@ from conversations.common import (
     Context,
     Services,
     callback_parts,
-    refuse_in_group,
+    refuse_staff,
 )
 from conversations.review import cards
 from conversations.review.approval import (
@@ -249,9 +249,7 @@ async def help_(update: Update, context: Context) -> None:
 
 async def refuse(update: Update, context: Context) -> None:
     """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
-    # Not a Turn: a refused update may come from anyone, anywhere (even without a chat).
-    locale = context.services.settings.DEFAULT_LOCALE
-    await refuse_in_group(update, context, context.services.texts.plain(locale, "review.refused"))
+    await refuse_staff(update, context, "review.refused")
 
 
 _BUTTONS: tuple[tuple[str, Any], ...] = (
