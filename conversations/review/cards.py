@@ -61,9 +61,9 @@ async def refresh_card(context: Context, registration: Registration) -> None:
             )
         except BadRequest as error:
             if "not modified" not in str(error).lower():
-                log.warning("card %s of %s not updated: %s", message_id, registration.id, error)
+                log.warning("card %s of %s not updated: %s", message_id, registration.number, error)
         except TelegramError:
-            log.warning("card %s of %s not updated", message_id, registration.id, exc_info=True)
+            log.warning("card %s of %s not updated", message_id, registration.number, exc_info=True)
 
 
 def arg(context: Context) -> str | None:
@@ -148,7 +148,7 @@ async def act(turn: Turn, action: Any, done_key: str) -> bool:
     registration: Registration | None = await allowed(turn, lambda: action(turn.user_id))
     if registration is None:
         return False
-    done = turn.t(f"review.done.{done_key}", id=registration.id)
+    done = turn.t(f"review.done.{done_key}", id=registration.number)
     await turn.acknowledge(Markup(done).striptags())  # answers are plain text
     await turn.reply(done)
     await refresh_card(turn.context, registration)

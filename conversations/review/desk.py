@@ -80,7 +80,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         holder=lambda r: presenter.who(context.services, context.services.review.holder(r)),
     )
     nav = turn.pager(page, pages, "rv:page:")
-    rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
+    rows = [[(w.registration.number, f"rv:open:{w.registration.number}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     await turn.show(text, markup, edit=(turn.pressed or "").startswith("rv:page:"))
 
@@ -170,22 +170,21 @@ async def history(update: Update, context: Context) -> None:
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
     review = context.services.review
-    # The trail, and whose registration it is (their own events read "the applicant").
     found = await cards.opened(
-        turn, update, context, "history", lambda rid: (review.history(rid), review.get(rid).user_id)
+        turn, update, context, "history", lambda rid: (review.history(rid), review.get(rid))
     )
     if found is None:
         return
-    rid, (events, applicant) = found
+    rid, (events, registration) = found
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
             "review_history",
             id=rid,
+            r=registration,
             events=shown,
             first=start + 1,
             total=len(events),
-            applicant=applicant,
             who=lambda actor: presenter.who(context.services, actor),
         )
 
@@ -229,7 +228,7 @@ async def find(update: Update, context: Context) -> None:
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
     found = await asyncio.to_thread(context.services.review.find, text)
-    rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
+    rows = [[(r.number, f"rv:open:{r.number}")] for r in found[:PAGE_SIZE]]
     await turn.reply(
         turn.render(
             "review_found",
