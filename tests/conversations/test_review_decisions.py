@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import REVIEWERS, BotHarness, Clock, make_settings, running
-from journey import Applicant, cards, fill_form, reach_form, submit, texts
+from journey import Applicant, cards, fill_form, number, reach_form, submit, texts
 
 from bot.offline.records import BotMessage
 from bot.rules.models import Role, Status
@@ -108,7 +108,7 @@ async def test_approval_takes_a_second_tap(desk: tuple[BotHarness, dict[str, str
     asked = await reviewer.press(see["approve"], chat=group, message_id=card.message_id)
     # Nothing decided yet: the reviewer is asked, with the registration named.
     assert status(h, "601-isv") is Status.SUBMITTED
-    assert "601-isv" in texts(asked) and see["asked"] in texts(asked)
+    assert number(h, 601) in texts(asked) and see["asked"] in texts(asked)
     # Cancel leaves it as it was.
     kept = await reviewer.press(see["cancel"], chat=group)
     assert see["not_approved"] in texts(kept) and status(h, "601-isv") is Status.SUBMITTED
@@ -118,7 +118,7 @@ async def test_approval_takes_a_second_tap(desk: tuple[BotHarness, dict[str, str
     assert see["approved"] in texts(done) and status(h, "601-isv") is Status.APPROVED
     assert [e.action for e in h.store.audit.for_subject("601-isv")].count("approved") == 1
     # Pressed again once decided: told it is decided, nothing recorded twice.
-    await reviewer.press_data("rv:apok:601-isv:1", confirmation.message_id, group)
+    await reviewer.press_data(f"rv:apok:{number(h, 601)}:1", confirmation.message_id, group)
     assert reviewer.last_answer is not None and see["approved"] in reviewer.last_answer
     assert [e.action for e in h.store.audit.for_subject("601-isv")].count("approved") == 1
 
@@ -134,7 +134,7 @@ async def test_an_old_confirmation_after_a_resubmission_approves_nothing(
     await reviewer.press(see["approve"], chat=group, message_id=card.message_id)
     confirmation = group.last()
     # Meanwhile another reviewer sends it back and the applicant submits it again.
-    await h.kit.user(REVIEWERS[1]).send("/reject 602-isv Please check the description", group)
+    await h.kit.user(REVIEWERS[1]).send(f"/reject {number(h, 602)} Please check it", group)
     await h.deliver()
     applicant = h.kit.user(602)
     await applicant.press("Fix it now")
@@ -155,8 +155,8 @@ async def test_copies_posted_by_review_follow_the_decision(
     reviewer = h.kit.user(REVIEWERS[0], "Rita")
     await submit(h, 603)
     [original] = cards(h, see["card"])
-    [copy] = await reviewer.send("/review 603-isv", chat=group)
-    [second] = await reviewer.send("/review 603-isv", chat=group)
+    [copy] = await reviewer.send(f"/review {number(h, 603)}", chat=group)
+    [second] = await reviewer.send(f"/review {number(h, 603)}", chat=group)
     await reviewer.press(see["claim"], chat=group, message_id=copy.message_id)
     for shown in (original, copy, second):
         now = on_screen(h, shown.message_id)
@@ -186,7 +186,7 @@ async def test_catalogue_reasons_fit_the_field_and_the_role(
     group = h.admin_group
     reviewer = h.kit.user(REVIEWERS[0], "Rita")
     await submit(h, 604)  # a third-party developer
-    await reviewer.send("/review 604-isv", chat=group)
+    await reviewer.send(f"/review {number(h, 604)}", chat=group)
     await reviewer.press(see["changes"], chat=group)
     await reviewer.press(see["front"], chat=group)
     await reviewer.press(see["scope"], chat=group)
@@ -201,10 +201,11 @@ async def test_catalogue_reasons_fit_the_field_and_the_role(
     assert see["ecommerce_reason"] not in offered(asked)
     assert see["photo_reason"] not in offered(asked)
     # A forged press of a reason that does not fit is not taken.
-    draft = h.services.reviewer_drafts.get(REVIEWERS[0], "604-isv")
+    draft = h.services.reviewer_drafts.get(REVIEWERS[0], number(h, 604))
     assert draft is not None and "business_scope" not in draft.reasons
-    await reviewer.press_data("rv:r:604-isv:1:2", asked.message_id, group)  # e-commerce
-    draft = h.services.reviewer_drafts.get(REVIEWERS[0], "604-isv")
+    forged = f"rv:r:{number(h, 604)}:1:2"  # e-commerce, for a third-party developer
+    await reviewer.press_data(forged, asked.message_id, group)
+    draft = h.services.reviewer_drafts.get(REVIEWERS[0], number(h, 604))
     assert draft is not None and "business_scope" not in draft.reasons
 
 
@@ -223,7 +224,7 @@ async def test_a_merchant_gets_the_e_commerce_and_identity_reasons(
     await fill_form(user, applicant, zh=False)
     await user.press("Submit for review")
     await h.deliver()
-    await reviewer.send("/review 605-merchant", chat=group)
+    await reviewer.send(f"/review {number(h, 605, Role.MERCHANT)}", chat=group)
     await reviewer.press(see["changes"], chat=group)
     await reviewer.press(see["identity"], chat=group)
     await reviewer.press(see["scope"], chat=group)
@@ -241,20 +242,20 @@ async def test_a_reason_typed_in_another_language_is_pointed_out_first(
     reviewer = h.kit.user(REVIEWERS[0], "Rita")
     # The applicant reads the other language than the group's.
     await submit(h, 606, zh=see is SEEN["en"])
-    await reviewer.send("/review 606-isv", chat=group)
+    await reviewer.send(f"/review {number(h, 606)}", chat=group)
     await reviewer.press(see["changes"], chat=group)
     await reviewer.press(see["licence"], chat=group)
     await reviewer.press(see["next"], chat=group)
     ask = await reviewer.press(see["other"], chat=group)
     flagged = await reviewer.reply_to(ask[-1].message_id, see["reason_in_own"], group)
     assert see["flag"] in texts(flagged)
-    draft = h.services.reviewer_drafts.get(REVIEWERS[0], "606-isv")
+    draft = h.services.reviewer_drafts.get(REVIEWERS[0], number(h, 606))
     assert draft is not None and draft.reasons == {}
     # Rewrite: asked again; the reason in the applicant's language goes through unflagged.
     ask = await reviewer.press(see["rewrite"], chat=group)
     confirm = await reviewer.reply_to(ask[-1].message_id, see["reason_other"], group)
     assert see["flag"] not in texts(confirm) and see["send"] in offered(confirm[-1])
-    draft = h.services.reviewer_drafts.get(REVIEWERS[0], "606-isv")
+    draft = h.services.reviewer_drafts.get(REVIEWERS[0], number(h, 606))
     assert draft is not None and draft.reasons == {"licence": see["reason_other"]}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REVIEWERS, BotHarness, Clock, make_settings, running
-from journey import Applicant, cards, fill_form, reach_form, submit, texts
+from journey import Applicant, cards, fill_form, number, reach_form, submit, texts
 
 from bot.rules.models import Registration, Role, Status
 
@@ -37,7 +37,7 @@ SEEN: dict[str, dict[str, str]] = {
         "claim": "Claim",
         "held_by": "held by",
         "held_alert": "holds this registration",
-        "applicant": "the applicant",
+        "applicant": "applicant",
         "language": "Applicant's language:",
         "zh": "中文",
         "en": "English",
@@ -60,9 +60,10 @@ async def desk(
         yield h, SEEN[locale]
 
 
-def now(h: BotHarness, rid: str) -> str:
-    """The text of a registration's card in the group as it stands now."""
-    return next(m.text for m in h.kit.messages(h.admin_group) if rid in m.text and "\n" in m.text)
+def now(h: BotHarness, user_id: int) -> str:
+    """The text of a user's registration's card in the group as it stands now."""
+    shown = number(h, user_id)
+    return next(m.text for m in h.kit.messages(h.admin_group) if shown in m.text and "\n" in m.text)
 
 
 async def test_reviewers_are_shown_by_name(desk: tuple[BotHarness, dict[str, str]]) -> None:
@@ -78,12 +79,12 @@ async def test_reviewers_are_shown_by_name(desk: tuple[BotHarness, dict[str, str
     assert "Rita <b>& Chen" in holder_line and str(REVIEWERS[0]) not in holder_line
     assert "Rita &lt;b&gt;&amp; Chen" in shown.source  # escaped: shown as Telegram gave it
     # The other reviewer is told who holds it, by name.
-    await other.press_data("rv:approve:631-isv", card.message_id, group)
+    await other.press_data(f"rv:approve:{number(h, 631)}", card.message_id, group)
     assert other.last_answer is not None and see["held_alert"] in other.last_answer
     assert "Rita <b>& Chen" in other.last_answer
     queue = texts(await other.send("/queue", chat=group))
     assert "Rita <b>& Chen" in queue
-    history = texts(await other.send("/history 631-isv", chat=group))
+    history = texts(await other.send(f"/history {number(h, 631)}", chat=group))
     assert "Rita <b>& Chen" in history and str(REVIEWERS[0]) not in history
     assert see["applicant"] in history
 
@@ -98,7 +99,8 @@ async def test_a_reviewer_never_seen_is_shown_by_id(
     assert stored is not None
     stored.status, stored.claimed_by, stored.claimed_at = Status.IN_REVIEW, 4242, h.clock()
     h.store.registrations.save(stored)
-    opened = texts(await h.kit.user(REVIEWERS[0]).send("/review 632-isv", chat=h.admin_group))
+    reviewer = h.kit.user(REVIEWERS[0])
+    opened = texts(await reviewer.send(f"/review {number(h, 632)}", chat=h.admin_group))
     assert f"{see['held_by']}" in opened and "4242" in opened
 
 
@@ -108,8 +110,8 @@ async def test_the_card_shows_the_applicants_language(
     h, see = desk
     await submit(h, 633, zh=True)
     await submit(h, 634, zh=False)
-    for rid, language in (("633-isv", see["zh"]), ("634-isv", see["en"])):
-        line = next(x for x in now(h, rid).splitlines() if see["language"] in x)
+    for user_id, language in ((633, see["zh"]), (634, see["en"])):
+        line = next(x for x in now(h, user_id).splitlines() if see["language"] in x)
         assert language in line, line
 
 
@@ -145,7 +147,7 @@ async def test_the_account_s_other_registrations_and_the_isv_violation(
     assert see["isv"] in others.splitlines()[0] + others.splitlines()[1]
     assert see["violation"] in card.text
     # The third-party developer's own card says so too.
-    [isv_card] = await reviewer.send("/review 635-isv", chat=h.admin_group)
+    [isv_card] = await reviewer.send(f"/review {number(h, 635)}", chat=h.admin_group)
     assert see["merchant"] in isv_card.text.split(see["others"])[1]
     assert see["violation"] in isv_card.text
 
@@ -155,7 +157,7 @@ async def test_one_registration_alone_shows_no_others(
 ) -> None:
     h, see = desk
     await submit(h, 636)
-    card = now(h, "636-isv")
+    card = now(h, 636)
     assert see["others"] not in card and see["violation"] not in card
     assert see["same_code"] not in card
 
@@ -176,9 +178,9 @@ async def test_the_same_credit_code_under_another_company_name_is_flagged(
     await fill_form(user, other, zh=False)
     await user.press("Submit for review")
     await h.deliver()
-    card = now(h, "638-isv")
+    card = now(h, 638)
     flagged = card.split(see["same_code"])[1]
-    assert "637-isv" in flagged and first.answers["company_name"] in flagged
+    assert number(h, 637) in flagged and first.answers["company_name"] in flagged
 
     # The same company name written the same way (other spacing, case): not flagged.
     third = Applicant(639, zh=False)
@@ -189,6 +191,6 @@ async def test_the_same_credit_code_under_another_company_name_is_flagged(
     await fill_form(user, third, zh=False)
     await user.press("Submit for review")
     await h.deliver()
-    card = now(h, "639-isv")
+    card = now(h, 639)
     flagged = card.split(see["same_code"])[1]
-    assert "638-isv" in flagged and "637-isv" not in flagged
+    assert number(h, 638) in flagged and number(h, 637) not in flagged
