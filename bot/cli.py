@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "webhook" and not settings.WEBHOOK_URL:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
-        storage = open_storage(settings, standby=command in ("run", "webhook"))
+        storage = open_storage(settings, shared=command in ("run", "webhook"))
     except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
         return _fail(f"DATABASE_URL: {error}")
     except DataDirLocked as error:
@@ -157,23 +157,15 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def open_storage(settings: Settings, *, standby: bool = False) -> Storage:
+def open_storage(settings: Settings, *, shared: bool = False) -> Storage:
     """PostgreSQL when ``DATABASE_URL`` is set, TinyDB files in ``DATA_DIR`` otherwise.
 
-    With ``standby`` a second process on the same database waits and takes over when the
-    first one stops or dies, instead of being refused.
+    ``shared``: several processes (``run``, ``webhook``) on one database all handle
+    updates; the console and ``migrate`` hold it alone.
     """
     if settings.DATABASE_URL is not None:
-        return PostgresStorage.open(
-            settings.DATABASE_URL.get_secret_value(), standby=_standing_by if standby else None
-        )
+        return PostgresStorage.open(settings.DATABASE_URL.get_secret_value(), shared=shared)
     return TinyDBStorage.open(settings.DATA_DIR)
-
-
-def _standing_by() -> None:
-    logging.getLogger(__name__).warning(
-        "standing by: another bot process holds the database; taking over when it stops"
-    )
 
 
 def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:

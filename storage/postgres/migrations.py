@@ -99,6 +99,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX inbox_waiting ON inbox (update_id) WHERE handled_at IS NULL;
         """,
     ),
+    Migration(
+        4,
+        "claims",
+        """
+        -- Whose update it is (the user's id, 0 without a user): every process claims the
+        -- oldest unhandled update of a sender no other process holds.
+        ALTER TABLE inbox ADD COLUMN sender bigint NOT NULL DEFAULT 0;
+        CREATE INDEX inbox_waiting_by_sender ON inbox (sender, update_id)
+            WHERE handled_at IS NULL;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
