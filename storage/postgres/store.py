@@ -672,9 +672,9 @@ def holder(conn: Conn, lock: int = PROCESS_LOCK) -> int | None:
     None."""
     row = conn.execute(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.objid = %s::oid AND l.objsubid = 1 "
-        "AND l.granted",
-        (lock,),
+        "WHERE l.locktype = 'advisory' AND l.classid = %s::oid AND l.objid = %s::oid "
+        "AND l.objsubid = 1 AND l.granted",
+        (lock >> 32, lock & 0xFFFF_FFFF),
     ).fetchone()
     name = str(row[0]) if row else ""
     return int(name.rpartition(" ")[2]) if name.startswith("onboarding-bot ") else None
