@@ -14,8 +14,8 @@ its variants cover, plus a little of the share of its best variant the question 
 short question prefers the topic whose variant says just that). An entry's titles count as
 wordings; its answers are searched too, a term only they use counting half. Words no entry
 knows count against every entry, so a question about something else gets no answer. Typos in
-English words are forgiven with rapidfuzz. Thresholds (``CONFIDENT``, ``MARGIN``, the
-unknown weights, ``CONTEXT_SHARE``) were chosen on the tuning set
+English words are forgiven with rapidfuzz. The thresholds and weights (``Tuning``) were
+chosen by cross-validation on the tuning set
 (``tests/data/faq_questions.toml``) only, never on the evaluation set.
 """
 
@@ -26,7 +26,7 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,23 +37,38 @@ from rapidfuzz import fuzz, process
 #: question, and matching must stay cheap whatever a user pastes.
 MAX_QUESTION = 300
 
-#: Scores are 0–1. A confident answer needs ``CONFIDENT`` and a lead of ``MARGIN`` over the
-#: next topic (else two topics are equally likely and the user chooses); topics above
-#: ``SUGGEST`` are offered as buttons when nothing is confident.
-CONFIDENT = 0.55
-MARGIN = 0.1
-SUGGEST = 0.3
 
-#: How much a question term counts for a topic when only the topic's answer uses it (its
-#: wordings and titles count fully): an answer explains, it is not how people ask.
-CONTEXT_SHARE = 0.7
+@dataclass(frozen=True)
+class Tuning:
+    """The matcher's numbers, chosen together by cross-validation on the tuning set
+    (``python -m bench.faq_tune``), never on the evaluation set.
 
-#: Weight of a question term no topic knows, as a share of the weight of a term only one
-#: topic uses: the question's own words count against an answer ("定价", "上架", "shop"),
-#: whatever the size of the FAQ. An unknown Chinese bigram may straddle two words ("色怎"
-#: in "角色怎么选"), so it counts a little less than an unknown English word.
-UNKNOWN_WORD = 0.5
-UNKNOWN_BIGRAM = 0.8
+    Scores are 0–1. A confident answer needs ``confident`` and a lead of ``margin`` over the
+    next topic (else two topics are equally likely and the user chooses); topics above
+    ``suggest`` are offered as buttons when nothing is confident.
+
+    ``context_share``: how much a question term counts for a topic when only the topic's
+    answer uses it (its wordings and titles count fully): an answer explains, it is not how
+    people ask.
+
+    ``unknown_word`` / ``unknown_chinese``: the weight of a question word no topic knows,
+    as a share of the weight of a term only one topic uses: the question's own words count
+    against an answer ("定价", "上架", "shop"), whatever the size of the FAQ. Chinese has no
+    spaces, so its unknown words are counted by length: every two characters of the question
+    that no known bigram covers count as one word ("原来注册的同事离职了" leaves "原来",
+    "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
+
+    confident: float = 0.6
+    margin: float = 0.075
+    suggest: float = 0.3
+    context_share: float = 0.7
+    unknown_word: float = 0.5
+    unknown_chinese: float = 1.6
+    known_char: float = 1.0
+
+
+#: The numbers the bot uses.
+TUNING = Tuning()
 
 #: How close (rapidfuzz ratio, 0–100) an unknown English word must be to a known one to
 #: count as a typo of it; shorter words (on either side) must match exactly.
@@ -66,7 +81,7 @@ _STOP_WORDS_TEXT = """
     its just know let like me might more most much my need needs no not now of on one only
     or our please should so some than that the their them then there these they this those
     to too up us very want was we were what when where which while who why will with would
-    you your yours hi hello thanks thank ok okay"""
+    you your yours hi hello thanks thank ok okay pls plz"""
 _STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 # Chinese bigrams that say nothing about a topic (question words, "I want", "one of").
@@ -75,6 +90,11 @@ _STOP_BIGRAMS_TEXT = """
     那个 为什 么办 怎样 多少 要多 请问 有没 没有 可不 知道 一下 的话 了吗 么样 吗
     你好 您好 谢谢 好的 收到"""
 _STOP_BIGRAMS = frozenset(_STOP_BIGRAMS_TEXT.split())
+# Characters that are words of their own and say nothing of a topic (pronouns, particles,
+# "is", "can"): an unknown one does not count against an answer.
+_STOP_CHARS = frozenset(
+    "我你您他她它们的了吗呢吧啊呀嘛是在有就也都还要能会把被给跟和与让个这那么怎什哪谁该想请问下"
+)
 
 # Traditional characters people use for the words of this FAQ, mapped to simplified ones;
 # a cheap table, not a converter: enough that "註冊審核要多久" finds the review topic.
@@ -235,18 +255,25 @@ def _straddles(pair: str) -> bool:
 def terms(text: str, limit: int | None = MAX_QUESTION) -> list[str]:
     """The terms of a text (its first ``limit`` characters): stemmed English words without
     stop words, Chinese bigrams (a lone Chinese character stands for itself)."""
-    found: list[str] = []
-    for run in _RUNS.findall(normalize(text)[:limit]):
+    return list(_cut(_runs(text, limit)))
+
+
+def _runs(text: str, limit: int | None) -> list[str]:
+    """The runs of Chinese characters and of English letters or digits of a text."""
+    return _RUNS.findall(normalize(text)[:limit])
+
+
+def _cut(runs: Sequence[str]) -> Iterator[str]:
+    for run in runs:
         if run[0].isascii():
             if run not in _STOP_WORDS and not run.isdigit():
-                found.append(_stem(run))
+                yield _stem(run)
         elif len(run) == 1:
             if run not in _PARTICLES:
-                found.append(run)
+                yield run
         else:
             pairs = (run[i : i + 2] for i in range(len(run) - 1))
-            found.extend(p for p in pairs if p not in _STOP_BIGRAMS and not _straddles(p))
-    return found
+            yield from (p for p in pairs if p not in _STOP_BIGRAMS and not _straddles(p))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -274,7 +301,8 @@ class FaqMatcher:
     with how many wordings share its terms, not with the size of the FAQ: well under a
     millisecond for most questions with a thousand entries (``bench/faq.py``)."""
 
-    def __init__(self, topics: Sequence[Topic]) -> None:
+    def __init__(self, topics: Sequence[Topic], tuning: Tuning = TUNING) -> None:
+        self.tuning = tuning
         self.topics = [t.key for t in topics]
         wordings = [[_wording_terms(q) for q in t.questions] for t in topics]
         vocabularies = [
@@ -291,6 +319,10 @@ class FaqMatcher:
         # An unknown term weighs like a term of a single topic, scaled: it is as specific
         # as a word can be, just to something the FAQ does not cover.
         self._rarest = math.log(1 + count)
+        self._chars = frozenset(c for term in spread if not _is_word(term) for c in term)
+        self._lone = frozenset(
+            char for t in topics for q in t.questions for char in self._loose(_runs(q, None))
+        )
         # term -> (topic index, how much of the term's weight it covers there)
         self._postings: dict[str, list[tuple[int, float]]] = {}
         for index, vocabulary in enumerate(vocabularies):
@@ -298,7 +330,7 @@ class FaqMatcher:
                 self._postings.setdefault(term, []).append((index, 1.0))
         for index, vocabulary in enumerate(contexts):
             for term in vocabulary:
-                self._postings.setdefault(term, []).append((index, CONTEXT_SHARE))
+                self._postings.setdefault(term, []).append((index, tuning.context_share))
         self._variant_topic: list[int] = []  # wording -> its topic
         self._variant_weight: list[float] = []  # wording -> the weight of its terms
         self._variant_postings: dict[str, list[int]] = {}  # term -> wordings using it
@@ -351,16 +383,18 @@ class FaqMatcher:
 
         A topic's score is 3/4 the share of the question's weight its wordings cover, plus
         1/4 the share of its best wording the question covers."""
-        asked = list(dict.fromkeys(terms(question)))
+        runs = _runs(question, MAX_QUESTION)
+        asked = list(dict.fromkeys(_cut(runs)))
         if not asked:
             return []
-        total = 0.0
+        total = self._uncovered(runs)
         hits: dict[str, float] = {}
         for n, term in enumerate(asked):
             # Typo lookups cost the most; a long paste gets them for its first words only.
             known, sure = self._known(term) if n < _TYPO_LOOKUPS else self._exact(term)
             if known is None:
-                total += self._unknown_weight(term)
+                if _is_word(term):  # unknown Chinese is counted by ``_uncovered``
+                    total += self._rarest * self.tuning.unknown_word
             else:
                 total += self._weight[known]
                 hits[known] = max(hits.get(known, 0.0), sure)
@@ -389,16 +423,46 @@ class FaqMatcher:
     def _exact(self, term: str) -> tuple[str | None, float]:
         return (term, 1.0) if term in self._weight else (None, 0.0)
 
-    def _unknown_weight(self, term: str) -> float:
-        return self._rarest * (UNKNOWN_WORD if _is_word(term) else UNKNOWN_BIGRAM)
+    def _uncovered(self, runs: Sequence[str]) -> float:
+        """The weight of the Chinese the FAQ does not know: half an unknown word for each
+        character of a run that no known bigram (nor question word) covers, so an unknown
+        stretch counts by its length, however many words it straddles. A character that the
+        FAQ's words use counts ``known_char`` of that: it is most likely a one-character
+        form of one of them ("改" of "修改"); one that the FAQ's wordings use alone ("选" in
+        "角色怎么选") counts nothing."""
+        uncovered = 0.0
+        for char in self._loose(runs):
+            if char not in self._lone:
+                uncovered += self.tuning.known_char if char in self._chars else 1.0
+        return self._rarest * self.tuning.unknown_chinese * uncovered / 2
+
+    def _loose(self, runs: Sequence[str]) -> Iterator[str]:
+        """The characters of the Chinese runs that no known bigram covers (nor a question
+        word, nor a character that says nothing of a topic)."""
+        for run in runs:
+            if run[0].isascii():
+                continue
+            covered = [False] * len(run)
+            for i in range(len(run) - 1):
+                pair = run[i : i + 2]
+                if pair in self._weight or pair in _STOP_BIGRAMS:
+                    covered[i] = covered[i + 1] = True
+            for char, done in zip(run, covered, strict=True):
+                if not done and char not in _STOP_CHARS:
+                    yield char
 
     def match(self, question: str) -> Verdict:
         """A confident topic for ``question``, else up to three topics worth suggesting."""
-        ranked = self.rank(question)
-        if not ranked:
-            return Verdict(None)
-        best = ranked[0]
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= CONFIDENT and best.score - runner_up >= MARGIN:
-            return Verdict(best.topic)
-        return Verdict(None, tuple(m.topic for m in ranked[:3] if m.score >= SUGGEST))
+        return decide(self.rank(question), self.tuning)
+
+
+def decide(ranked: Sequence[Match], tuning: Tuning = TUNING) -> Verdict:
+    """What ranked topics tell a user: the best one at once when it is confident and well
+    ahead of the next, else up to three topics worth suggesting (none: support is offered)."""
+    if not ranked:
+        return Verdict(None)
+    best = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if best.score >= tuning.confident and best.score - runner_up >= tuning.margin:
+        return Verdict(best.topic)
+    return Verdict(None, tuple(m.topic for m in ranked[:3] if m.score >= tuning.suggest))

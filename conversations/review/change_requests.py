@@ -8,7 +8,6 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.rules import form, reasons
 from bot.rules.models import Registration
 from bot.services.change_requests import AwaitedAnswer, ChangeRequestDraft
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.presenter import reason_text
@@ -22,10 +21,10 @@ async def changes(update: Update, context: Context) -> None:
     turn = cards.turn_of(update, context)
     parts = callback_parts(update)
     rid = parts[2]
-    try:
-        registration = context.services.review.open_for(rid, turn.user_id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(
+        turn, lambda: context.services.review.open_for(rid, turn.user_id)
+    )
+    if registration is None:
         return
     await turn.acknowledge()
     drafts = context.services.reviewer_drafts

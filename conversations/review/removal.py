@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.review import cards
@@ -24,10 +23,8 @@ async def remove(update: Update, context: Context) -> None:
 async def ask_to_confirm_removal(turn: Turn, rid: str, reason: str) -> None:
     """Show what a removal means and hold its reason until the reviewer confirms."""
     services = turn.services
-    try:
-        registration = services.review.removable(rid, turn.user_id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(turn, lambda: services.review.removable(rid, turn.user_id))
+    if registration is None:
         return
     services.reviewer_drafts.hold_removal(turn.user_id, registration.id, reason)
     await turn.reply(

@@ -256,3 +256,22 @@ async def test_a_decision_is_not_held_up_by_the_groups_traffic(
     await h.deliver()
     cards_of_612 = [m for m in h.admin_group.messages() if "612-isv" in m.text and m.buttons]
     assert len(cards_of_612) == 1
+
+
+@pytest.mark.parametrize(
+    "data", ["rv:claim:301-isv", "fq:rm:roles:1", "sup:close:1", "ap:role:isv"]
+)
+async def test_a_press_on_a_message_in_no_chat_is_answered(harness: BotHarness, data: str) -> None:
+    """A forged press on an inline-mode message (Telegram sends no chat with it): the
+    spinner stops, staff buttons are refused, and nothing fails."""
+    h = harness
+    user = h.kit.user(303)
+    query_id = h.kit.next_query_id()
+    h.kit.api.register_callback_query(query_id)
+    press = {"id": query_id, "from": user.user, "chat_instance": "inline", "data": data}
+    sent = await h.kit.feed({"callback_query": press | {"inline_message_id": "inline-1"}})
+    assert sent == [] and h.kit.errors == []
+    assert h.kit.api.callback_answers[query_id] is not None
+    if data.startswith(("rv:", "fq:")):
+        answer = h.kit.api.callback_answers[query_id] or {}
+        assert answer.get("show_alert") is True
