@@ -17,21 +17,27 @@ decision waiting for the outbox), so it arrives only once there is something to 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from storage.postgres.store import CHANNEL, application_name
-
 Conn = psycopg.Connection[TupleRow]
 
+#: The ``LISTEN``/``NOTIFY`` channel of the bot's processes.
+CHANNEL = "onboarding_bot"
 #: The one process polling Telegram.
 RECEIVER_LOCK = 0x6F6E_0003
 #: The one process running the repeating jobs (outbox, reminders, digest).
 JOBS_LOCK = 0x6F6E_0004
 #: Added to a user's id (< 2**53) for the lock on their updates: clear of the keys above.
 SENDER_LOCKS = 1 << 60
+
+
+def application_name() -> str:
+    """How this process's connections are named in ``pg_stat_activity`` (operators, tests)."""
+    return f"onboarding-bot {os.getpid()}"
 
 
 class PostgresProcesses:

@@ -15,7 +15,6 @@ import contextlib
 import contextvars
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -27,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from bot.rules.models import Account, AuditEvent, Registration, Status
 from storage.files import document_name
 from storage.postgres.migrations import migrate
+from storage.postgres.processes import CHANNEL, PostgresProcesses, application_name
 from storage.protocols import (
     AccountRepository,
     AuditLog,
@@ -43,8 +43,6 @@ from storage.tinydb_store import StorageClosed, registration_user
 #: The database's advisory lock: shared by the bot processes (``run``, ``webhook``), taken
 #: alone by the console and ``migrate`` (which refuse while bots run, and vice versa).
 PROCESS_LOCK = 0x6F6E_0002
-#: The ``LISTEN``/``NOTIFY`` channel of the bot's processes (``processes.py``).
-CHANNEL = "onboarding_bot"
 #: Rows fetched per round trip by full scans (exports, searches).
 SCAN_BATCH = 500
 
@@ -565,8 +563,6 @@ class PostgresStorage:
         self.commits_in_groups = True
         self.processes: Processes | None = None
         if shared_by is not None and lock is not None:
-            from storage.postgres.processes import PostgresProcesses
-
             self.processes = PostgresProcesses(shared_by, lock, self._db)
 
     @classmethod
@@ -660,11 +656,6 @@ def _connect(conninfo: str) -> Conn:
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(f"cannot connect to the database: {reason}") from None
-
-
-def application_name() -> str:
-    """How this process's connections are named in ``pg_stat_activity`` (operators, tests)."""
-    return f"onboarding-bot {os.getpid()}"
 
 
 def holder(conn: Conn, lock: int = PROCESS_LOCK) -> int | None:
