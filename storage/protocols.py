@@ -34,14 +34,31 @@ class AccountRepository(Protocol):
     def delete(self, user_id: int) -> None: ...
 
 
+class NumberTaken(ValueError):
+    """A registration saved with a public number another registration holds."""
+
+
 class RegistrationRepository(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
+
+    def by_number(self, number: str) -> Registration | None:
+        """The registration with this public number, as a person may type it (any case,
+        with or without the hyphen; ``bot.rules.numbers.canonical``); None when none has it
+        or it is no number."""
 
     def for_user(self, user_id: int) -> list[Registration]: ...
 
     def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
         """Store the registration, and its audit events in the same atomic write, and keep
-        the status and outbox indexes in step. Events must be about this registration."""
+        the status, outbox and number indexes in step. Events must be about this
+        registration.
+
+        Public numbers are unique by the store: a registration saved without one gets a
+        fresh one (set on ``registration``, so the caller sees it); one saved with a number
+        keeps it (``NumberTaken`` when another registration holds it, ``ValueError`` when
+        it is not the number stored for this registration before: numbers never change).
+        Stores give every registration stored before numbers existed its number when they
+        open (TinyDB) or in a migration (PostgreSQL)."""
 
     def delete(self, registration_id: str) -> None: ...
 

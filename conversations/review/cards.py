@@ -131,7 +131,7 @@ async def act(turn: Turn, action: Any, done_key: str) -> bool:
     registration: Registration | None = await allowed(turn, lambda: action(turn.user_id))
     if registration is None:
         return False
-    done = turn.t(f"review.done.{done_key}", id=registration.id)
+    done = turn.t(f"review.done.{done_key}", id=registration.number)
     await turn.acknowledge(Markup(done).striptags())  # answers are plain text
     await turn.reply(done)
     await refresh_card(turn.context, registration)

@@ -27,6 +27,7 @@ async def changes(update: Update, context: Context) -> None:
     if registration is None:
         return
     await turn.acknowledge()
+    rid = registration.number  # what the next buttons name (a card's old buttons: the id)
     drafts = context.services.reviewer_drafts
     draft = drafts.get(turn.user_id, rid) or ChangeRequestDraft()
     if parts[1] == "f" and len(parts) == 4 and parts[3].isdigit():
@@ -46,7 +47,7 @@ async def changes(update: Update, context: Context) -> None:
 def _field_picker(
     turn: Turn, registration: Registration, draft: ChangeRequestDraft
 ) -> tuple[str, InlineKeyboardMarkup]:
-    rid = registration.id
+    rid = registration.number
     buttons = [
         (
             ("✅ " if f.key in draft.fields else "") + turn.plain(f"field.{f.key}.label"),

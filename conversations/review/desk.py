@@ -75,7 +75,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         holder=context.services.review.holder,
     )
     nav = turn.pager(page, pages, "rv:page:")
-    rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
+    rows = [[(w.registration.number, f"rv:open:{w.registration.number}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
     await turn.show(text, markup, edit=(turn.pressed or "").startswith("rv:page:"))
 
@@ -158,14 +158,22 @@ async def history(update: Update, context: Context) -> None:
     first); a page's buttons lead to earlier and later events."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    found = await cards.opened(turn, update, context, "history", context.services.review.history)
+    review = context.services.review
+    found = await cards.opened(
+        turn, update, context, "history", lambda rid: (review.history(rid), review.get(rid))
+    )
     if found is None:
         return
-    rid, events = found
+    rid, (events, registration) = found
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
-            "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+            "review_history",
+            id=rid,
+            r=registration,
+            events=shown,
+            first=start + 1,
+            total=len(events),
         )
 
     pages = _pages(events, render)
@@ -208,7 +216,7 @@ async def find(update: Update, context: Context) -> None:
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
     found = await asyncio.to_thread(context.services.review.find, text)
-    rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
+    rows = [[(r.number, f"rv:open:{r.number}")] for r in found[:PAGE_SIZE]]
     await turn.reply(
         turn.render(
             "review_found",

@@ -23,7 +23,9 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage import numbering
 from storage.files import document_name
 from storage.postgres.migrations import migrate
 from storage.postgres.processes import CHANNEL, PostgresProcesses, application_name
@@ -34,6 +36,7 @@ from storage.protocols import (
     DocumentStore,
     Inbox,
     KeyValueStore,
+    NumberTaken,
     Processes,
     RegistrationRepository,
     UniqueIndex,
@@ -251,6 +254,17 @@ class PostgresRegistrations:
             ).fetchone()
         return None if row is None else Registration.model_validate_json(row[0])
 
+    def by_number(self, number: str) -> Registration | None:
+        """The registration with this public number (as typed), or None."""
+        wanted = numbers.canonical(number)
+        if wanted is None:
+            return None
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT doc::text FROM registrations WHERE number = %s", (wanted,)
+            ).fetchone()
+        return None if row is None else Registration.model_validate_json(row[0])
+
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
         with self._db.connection() as conn:
@@ -270,26 +284,65 @@ class PostgresRegistrations:
             raise ValueError(f"registration id {rid!r} does not match its user and role")
         if any(e.subject != rid for e in events):
             raise ValueError("events must be about the registration saved with them")
-        with self._db.connection() as conn, conn.transaction():
+        with self._db.connection() as conn:
             self._db.serialize(conn, "registrations", registration.user_id)
-            conn.execute(
-                "INSERT INTO registrations "
-                "(id, user_id, status, created_at, updated_at, pending, doc) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::json) "
-                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-                "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-                "pending = excluded.pending, doc = excluded.doc",
-                (
-                    rid,
-                    registration.user_id,
-                    registration.status.value,
-                    registration.created_at,
-                    registration.updated_at,
-                    bool(registration.pending),
-                    registration.model_dump_json(),
-                ),
-            )
-            _events(conn, events)
+            stored = None
+            if not registration.number:
+                row = conn.execute(
+                    "SELECT number FROM registrations WHERE id = %s", (rid,)
+                ).fetchone()
+                stored = None if row is None else str(row[0])
+
+            def holder(number: str) -> str | None:
+                row = conn.execute(
+                    "SELECT id FROM registrations WHERE number = %s", (number,)
+                ).fetchone()
+                return None if row is None else str(row[0])
+
+            while not self._save(conn, registration, events, stored, holder):
+                registration.number = ""  # another process drew it meanwhile: again
+
+    @staticmethod
+    def _save(
+        conn: Conn,
+        registration: Registration,
+        events: Sequence[AuditEvent],
+        stored: str | None,
+        holder: Callable[[str], str | None],
+    ) -> bool:
+        """One attempt (a savepoint in the group's transaction); False when the freshly
+        drawn number was taken by another process between the check and the write."""
+        drawn = stored is None and not registration.number
+        number = numbering.assign(registration, stored, holder)
+        try:
+            with conn.transaction():
+                written = conn.execute(
+                    "INSERT INTO registrations "
+                    "(id, user_id, status, created_at, updated_at, pending, number, doc) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json) "
+                    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+                    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+                    "pending = excluded.pending, doc = excluded.doc "
+                    "WHERE registrations.number = excluded.number",
+                    (
+                        registration.id,
+                        registration.user_id,
+                        registration.status.value,
+                        registration.created_at,
+                        registration.updated_at,
+                        bool(registration.pending),
+                        number,
+                        registration.model_dump_json(),
+                    ),
+                ).rowcount
+                if written != 1:
+                    raise ValueError(f"registration {registration.id} has another number")
+                _events(conn, events)
+        except psycopg.errors.UniqueViolation:
+            if not drawn:
+                raise NumberTaken(number) from None
+            return False
+        return True
 
     def delete(self, registration_id: str) -> None:
         """Remove the registration (no-op when missing)."""

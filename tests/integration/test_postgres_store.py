@@ -17,10 +17,14 @@ import psycopg
 import pytest
 from test_storage_contract import T0, fill, postgres_connection, reg
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Role, Status
 from storage.postgres import DatabaseInUse, DatabaseUnavailable, PostgresStorage
 from storage.postgres.migrations import LATEST, MIGRATIONS, SchemaTooNew, migrate
 from storage.tinydb_store import StorageClosed
+
+#: The migration that gave registrations their public numbers.
+NUMBERS = 4
 
 
 @pytest.fixture
@@ -49,21 +53,60 @@ def test_a_database_at_an_older_version_is_brought_up_to_date_keeping_its_data(
 ) -> None:
     with postgres_connection(pg_url) as conn:
         assert migrate(conn, MIGRATIONS[:previous]) == list(range(1, previous + 1))
-        # Rows as the first schema stores them (every later migration must keep them).
+        # Rows as the first schema stores them (every later migration must keep them); from
+        # the numbers' migration on, with the registration's number.
         old = reg(10, status=Status.SUBMITTED)
-        conn.execute(
-            "INSERT INTO registrations VALUES (%s, %s, %s, %s, %s, false, %s::json)",
-            (old.id, 10, "submitted", T0, T0, old.model_dump_json()),
-        )
+        if previous < NUMBERS:
+            conn.execute(
+                "INSERT INTO registrations VALUES (%s, %s, %s, %s, %s, false, %s::json)",
+                (old.id, 10, "submitted", T0, T0, old.model_dump_json(exclude={"number"})),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO registrations (id, user_id, status, created_at, updated_at, "
+                "pending, number, doc) VALUES (%s, %s, %s, %s, %s, false, %s, %s::json)",
+                (old.id, 10, "submitted", T0, T0, old.number, old.model_dump_json()),
+            )
         conn.execute(
             "INSERT INTO accounts VALUES (10, %s::json)",
             (Account(user_id=10, created_at=T0, updated_at=T0).model_dump_json(),),
         )
     with PostgresStorage.open(pg_url) as s:
-        assert s.registrations.get(old.id) == old
+        got = s.registrations.get(old.id)
+        assert got is not None
+        if previous < NUMBERS:  # given one by the migration
+            assert numbers.is_number(got.number) and s.registrations.by_number(got.number) == got
+            old.number = got.number
+        assert got == old
         assert [r.id for r in s.registrations.with_status(Status.SUBMITTED)] == [old.id]
         assert s.accounts.get(10) is not None
     assert versions(pg_url) == list(range(1, LATEST + 1))
+
+
+def test_the_numbers_migration_gives_every_stored_registration_its_own(pg_url: str) -> None:
+    with postgres_connection(pg_url) as conn:
+        migrate(conn, MIGRATIONS[: NUMBERS - 1])
+        for user_id in range(1, 41):
+            old = reg(user_id, status=Status.SUBMITTED)
+            conn.execute(
+                "INSERT INTO registrations VALUES (%s, %s, %s, %s, %s, false, %s::json)",
+                (old.id, user_id, "submitted", T0, T0, old.model_dump_json(exclude={"number"})),
+            )
+    with PostgresStorage.open(pg_url) as s:
+        given = {r.id: r.number for r in s.registrations.all()}
+        assert len(given) == 40 and len(set(given.values())) == 40
+        assert all(numbers.is_number(n) for n in given.values())
+        for rid, number in given.items():
+            found = s.registrations.by_number(number)
+            assert found is not None and found.id == rid
+        # Kept by later saves; a new registration draws its own.
+        s.registrations.save(reg(1, status=Status.IN_REVIEW, number=""))
+        assert s.registrations.by_number(given["1-isv"]) == reg(
+            1, status=Status.IN_REVIEW, number=given["1-isv"]
+        )
+        fresh = reg(41, number="")
+        s.registrations.save(fresh)
+        assert fresh.number not in given.values() and numbers.is_number(fresh.number)
 
 
 def test_a_database_from_a_newer_bot_is_refused(pg_url: str) -> None:
