@@ -203,6 +203,12 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             ),
             "sections": sections,
             "holder": 501,
+            "language": "en",
+            "related": SimpleNamespace(
+                others=sample_registrations()[1:],
+                isv_violation=True,
+                same_code=sample_registrations()[:1],
+            ),
             "changed": ["legal_name"],
             "revealed": False,
         },
@@ -219,7 +225,11 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "r": registration,
             "events": events,
             "total": 3,
+            "who": lambda actor: Markup('<a href="tg://user?id={}">{}</a>').format(
+                actor, user_text
+            ),
         },
+        "review_help": {"commands": ("queue", "review", "approve", "history")},
         "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
         "review_request_confirm": {"id": registration.number, "reasons": reasons},
         "decision_approved": {
@@ -294,6 +304,11 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "fields": [user_text, "x"],
         "reason": user_text,
         "link": "https://t.me/onboarding_bot?start=adm-K7M2-X9QD-0123456789abcdef",
+        "company": user_text,
+        "applicant": "zh",
+        "round": 2,
+        "other": "legal_id_front",
+        "written_in": "en",
     }
 
 

@@ -172,6 +172,9 @@ class Registration(BaseModel):
     decided_at: datetime | None = None
     decision_reason: str | None = None
     card_message_id: int | None = None  # the reviewers' card in the admin group
+    #: Copies of the card posted in the admin group by /review (kept to the latest few):
+    #: each is updated with the original after a claim or decision.
+    card_copies: list[int] = Field(default_factory=list)
     email_verified_at: datetime | None = None
     email_changed_at: datetime | None = None
     email_check: EmailCheck | None = None

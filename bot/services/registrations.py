@@ -287,6 +287,12 @@ class RegistrationService:
             raise validators.Invalid("document.unexpected")
         if field.images_only and not doc.mime_type.startswith("image/"):
             raise validators.Invalid("document.not_image")
+        other = registration.answers.get(field.other_side) if field.other_side else None
+        if isinstance(other, dict) and (
+            other.get("file_unique_id") == doc.file_unique_id or other.get("sha256") == doc.sha256
+        ):
+            # Forwarded again (same file) or re-sent (same bytes): not the card's other side.
+            raise validators.Invalid("document.same_side", other=field.other_side)
         return self._store(registration, field, doc.model_dump(mode="json"), message_id)
 
     def confirm(self, registration_id: str, key: str) -> Registration:
