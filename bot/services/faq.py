@@ -65,14 +65,14 @@ class Tuning:
     "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
 
     confident: float = 0.675
-    margin: float = 0.05
-    confident_zh: float = 0.675
+    margin: float = 0.075
+    confident_zh: float = 0.65
     margin_zh: float = 0.025
     suggest: float = 0.3
     context_share: float = 0.7
     unknown_word: float = 0.5
-    unknown_chinese: float = 2.0
-    known_char: float = 0.5
+    unknown_chinese: float = 1.6
+    known_char: float = 1.0
     homophone: float = 0.5
 
 
