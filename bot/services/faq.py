@@ -64,14 +64,14 @@ class Tuning:
     that no known bigram covers count as one word ("原来注册的同事离职了" leaves "原来",
     "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
 
-    confident: float = 0.675
-    margin: float = 0.075
-    confident_zh: float = 0.65
-    margin_zh: float = 0.025
+    confident: float = 0.5
+    margin: float = 0.125
+    confident_zh: float = 0.525
+    margin_zh: float = 0.1
     suggest: float = 0.3
-    context_share: float = 0.7
-    unknown_word: float = 0.5
-    unknown_chinese: float = 1.6
+    context_share: float = 0.5
+    unknown_word: float = 1.4
+    unknown_chinese: float = 2.5
     known_char: float = 1.0
     homophone: float = 0.5
 
