@@ -64,7 +64,7 @@ class Tuning:
     that no known bigram covers count as one word ("原来注册的同事离职了" leaves "原来",
     "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
 
-    confident: float = 0.5
+    confident: float = 0.55
     margin: float = 0.125
     confident_zh: float = 0.525
     margin_zh: float = 0.1
@@ -272,7 +272,8 @@ def _runs(text: str, limit: int | None) -> list[str]:
 def _cut(runs: Sequence[str]) -> Iterator[str]:
     for run in runs:
         if run[0].isascii():
-            if run not in _STOP_WORDS and not run.isdigit():
+            # A stop word's inflection ("what's" → "whats" → "what") is one too.
+            if run not in _STOP_WORDS and not run.isdigit() and _stem(run) not in _STOP_WORDS:
                 yield _stem(run)
         elif len(run) == 1:
             if run not in _PARTICLES:
