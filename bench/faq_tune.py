@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bench.faq import Question, load_labelled
-from bot.services.faq import TUNING, FaqMatcher, Topic, Tuning, load_topics
+from bot.services.faq import TUNING, FaqMatcher, Topic, Tuning, has_chinese, load_topics
 from bot.texts import TEMPLATES_DIR
 
 WRONG_LIMIT = 0.02
@@ -39,14 +39,15 @@ TOP1_GAIN = 0.5
 
 #: The weights that change the ranking (each combination ranks every question again) ...
 RANKING_GRID = {
-    "unknown_word": (0.3, 0.5, 0.7),
+    "unknown_word": (0.3, 0.5, 0.7, 1.0),
     "unknown_chinese": (0.8, 1.0, 1.3, 1.6, 2.0, 2.5),
     "context_share": (0.5, 0.7),
-    "known_char": (0.0, 0.25, 0.5, 1.0),
+    "known_char": (0.5, 1.0),
+    "homophone": (0.5, 0.8),
 }
 #: ... and the thresholds that only change the decision on a ranking.
 CONFIDENT = tuple(round(0.3 + 0.025 * i, 3) for i in range(17))
-MARGIN = tuple(round(0.025 * i, 3) for i in range(13))
+MARGIN = tuple(round(0.025 * i, 3) for i in range(1, 13))  # a tie is never answered
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,14 @@ def ranked(matcher: FaqMatcher, questions: Iterable[Question]) -> list[Ranked]:
     return found
 
 
-def counts(rows: Iterable[Ranked], confident: float, margin: float) -> dict[str, Counts]:
+def counts(rows: Iterable[Ranked], tuning: Tuning) -> dict[str, Counts]:
     """Per-language figures of the rows under these thresholds."""
     by_language: dict[str, Counts] = {}
     for row in rows:
         c = by_language.setdefault(row.question.lang, Counts())
+        chinese = has_chinese(row.question.text)
+        confident = tuning.confident_zh if chinese else tuning.confident
+        margin = tuning.margin_zh if chinese else tuning.margin
         answered = row.best is not None and row.score >= confident and row.lead >= margin
         if row.question.topic:
             c.on += 1
@@ -131,15 +135,17 @@ def rankings(topics: Sequence[Topic], questions: list[Question]) -> dict[Tuning,
 
 def best(ranks: dict[Tuning, list[Ranked]], keep: set[int]) -> tuple[Tuning, float]:
     """The combination that scores best on the questions whose index is in ``keep``: the
-    score of every pair of thresholds at once, as arrays (threshold x question)."""
+    score of every pair of thresholds at once, as arrays (threshold x question). Questions
+    with Chinese and without have their own pair of thresholds, chosen each on its own
+    questions (as if they were the two languages)."""
     confident = np.array(CONFIDENT)[:, None, None]
     margin = np.array(MARGIN)[None, :, None]
     choice, top = TUNING, float("-inf")
     for tuning, rows in ranks.items():
         subset = [row for i, row in enumerate(rows) if i in keep]
-        grid = np.zeros((len(CONFIDENT), len(MARGIN)))
-        for lang in ("zh", "en"):
-            mine = [row for row in subset if row.question.lang == lang]
+        total, chosen = 0.0, {}
+        for chinese in (True, False):
+            mine = [row for row in subset if has_chinese(row.question.text) == chinese]
             score = np.array([row.score for row in mine])[None, None, :]
             lead = np.array([row.lead for row in mine])[None, None, :]
             on = np.array([bool(row.question.topic) for row in mine])
@@ -150,17 +156,36 @@ def best(ranks: dict[Tuning, list[Ranked]], keep: set[int]) -> tuple[Tuning, flo
                 & np.array([row.best is not None for row in mine])
             )
             n_on, n_off = max(int(on.sum()), 1), max(int((~on).sum()), 1)
-            grid += (
+            grid = (
                 (answered & hit).sum(axis=2) / n_on
                 + TOP1_GAIN * hit.sum() / n_on
                 - _over((answered & on & ~hit).sum(axis=2) / n_on, WRONG_LIMIT)
                 - _over((answered & ~on).sum(axis=2) / n_off, OFF_TOPIC_LIMIT)
             )
-        i, j = np.unravel_index(int(np.argmax(grid)), grid.shape)
-        if grid[i, j] > top:
-            top = float(grid[i, j])
-            choice = replace(tuning, confident=CONFIDENT[i], margin=MARGIN[j])
+            i, j = np.unravel_index(int(np.argmax(grid)), grid.shape)
+            total += float(grid[i, j])
+            chosen[chinese] = (CONFIDENT[i], MARGIN[j])
+        if total > top:
+            top = total
+            choice = replace(
+                tuning,
+                confident=chosen[False][0],
+                margin=chosen[False][1],
+                confident_zh=chosen[True][0],
+                margin_zh=chosen[True][1],
+            )
     return choice, top
+
+
+def _ranking_part(tuning: Tuning) -> Tuning:
+    """The combination with the shipped thresholds: the key of its rankings."""
+    return replace(
+        tuning,
+        confident=TUNING.confident,
+        margin=TUNING.margin,
+        confident_zh=TUNING.confident_zh,
+        margin_zh=TUNING.margin_zh,
+    )
 
 
 def table(label: str, by_language: dict[str, Counts]) -> list[str]:
@@ -190,21 +215,21 @@ def main(argv: list[str] | None = None) -> int:
         held = {i for i, q in enumerate(questions) if fold_of(q, args.folds) == fold}
         tuning, _ = best(ranks, every - held)
         chosen.append(tuning)
-        ranking = ranks[replace(tuning, confident=TUNING.confident, margin=TUNING.margin)]
+        ranking = ranks[_ranking_part(tuning)]
         rows = [row for i, row in enumerate(ranking) if i in held]
-        for lang, c in counts(rows, tuning.confident, tuning.margin).items():
+        for lang, c in counts(rows, tuning).items():
             out_of_fold.setdefault(lang, Counts()).add(c)
     whole, _ = best(ranks, every)
     shipped_rows = ranked(FaqMatcher(topics), questions)
-    whole_rows = ranks[replace(whole, confident=TUNING.confident, margin=TUNING.margin)]
+    whole_rows = ranks[_ranking_part(whole)]
 
     head = f"{'':<22}{'lang':<4}{'n':>5}{'top-1':>8}{'right':>8}{'wrong':>8}{'off-t.':>8}"
     print(f"tuning set: {len(questions)} questions, {args.folds} folds")
     print(head)
     print("\n".join(table("cross-validated", out_of_fold)))
-    shipped = counts(shipped_rows, TUNING.confident, TUNING.margin)
+    shipped = counts(shipped_rows, TUNING)
     print("\n".join(table("shipped, whole set", shipped)))
-    print("\n".join(table("chosen, whole set", counts(whole_rows, whole.confident, whole.margin))))
+    print("\n".join(table("chosen, whole set", counts(whole_rows, whole))))
     print("\nchosen per fold:")
     for fold, tuning in enumerate(chosen):
         print(f"  {fold}: {tuning}")

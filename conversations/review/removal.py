@@ -26,13 +26,14 @@ async def ask_to_confirm_removal(turn: Turn, rid: str, reason: str) -> None:
     registration = await cards.allowed(turn, lambda: services.review.removable(rid, turn.user_id))
     if registration is None:
         return
-    services.reviewer_drafts.hold_removal(turn.user_id, registration.id, reason)
+    number = registration.number
+    services.reviewer_drafts.hold_removal(turn.user_id, number, reason)
     await turn.reply(
-        turn.t("review.confirm_remove", id=registration.id, reason=reason[:1000]),
+        turn.t("review.confirm_remove", id=number, reason=reason[:1000]),
         keyboards.inline(
             [
-                [(turn.button("remove_for_good"), f"rv:rmok:{registration.id}")],
-                [(turn.button("cancel"), f"rv:rmno:{registration.id}")],
+                [(turn.button("remove_for_good"), f"rv:rmok:{number}")],
+                [(turn.button("cancel"), f"rv:rmno:{number}")],
             ]
         ),
     )

@@ -151,12 +151,11 @@ def shows_no_internals(messages: list[BotMessage]) -> bool:
 
 def card_of(harness: BotHarness, registration_id: str) -> BotMessage:
     """The reviewers' card of a registration in the admin group."""
+    shown = registration(harness, registration_id).number
     [card] = [
         m
         for m in harness.admin_group.messages()
-        if m.method.startswith(("sendMessage", "editMessageText"))
-        and registration_id in m.text
-        and m.buttons
+        if m.method.startswith(("sendMessage", "editMessageText")) and shown in m.text and m.buttons
     ]
     return card
 
@@ -228,13 +227,15 @@ async def test_an_approval_whose_confirmation_times_out_counts_once(
     reviewer = harness.kit.user(REVIEWERS[0], language_code="zh")
     group = harness.admin_group
     card = card_of(harness, "404-isv")
+    await reviewer.press("通过", chat=group, message_id=card.message_id)
+    confirmation = group.last()
     harness.kit.api.fail_next("answerCallbackQuery", "timeout")
     with errors_expected(harness.kit) as errors:
-        told = await reviewer.press("通过", chat=group, message_id=card.message_id)
+        told = await reviewer.press("确认通过", chat=group, message_id=confirmation.message_id)
     assert len(errors) == 1 and TOLD_ZH in texts(told)
     assert registration(harness, "404-isv").status is Status.APPROVED
     await harness.deliver()
-    await reviewer.press_data("rv:approve:404-isv", card.message_id, group)
+    await reviewer.press_data("rv:apok:404-isv:1", confirmation.message_id, group)
     assert reviewer.last_answer is not None and "不能再执行此操作" in reviewer.last_answer
     await harness.deliver()
     assert [m.text.startswith("🎉") for m in user.messages()].count(True) == 1
@@ -265,7 +266,8 @@ async def test_the_card_and_its_documents_arrive_once_despite_failures(
         await harness.deliver()
     stored = registration(harness, "405-isv")
     assert [n.state for n in stored.outbox] == [Delivery.SENT] * 4
-    cards = [m for m in group.messages() if "405-isv" in m.text and m.method == "sendMessage"]
+    shown = stored.number
+    cards = [m for m in group.messages() if shown in m.text and m.method == "sendMessage"]
     assert len(cards) == 1
     attached = [m for m in group.messages() if m.method in ("sendPhoto", "sendDocument")]
     assert len(attached) == 3
@@ -292,7 +294,8 @@ async def test_a_card_and_its_documents_arrive_after_a_long_outage(harness: BotH
     harness.clock.advance(hours=1)
     await harness.deliver()
     await harness.deliver()
-    cards = [m for m in group.messages() if "409-isv" in m.text and m.method == "sendMessage"]
+    shown = registration(harness, "409-isv").number
+    cards = [m for m in group.messages() if shown in m.text and m.method == "sendMessage"]
     attached = [m for m in group.messages() if m.method in ("sendPhoto", "sendDocument")]
     assert len(cards) == 1 and len(attached) == 3
     assert all(m.raw["reply_to_message"]["message_id"] == cards[0].message_id for m in attached)
@@ -431,7 +434,7 @@ async def test_a_full_disk_is_explained_and_the_answer_taken_again_after(
         refused_zh = await zh.send(b.answers["company_name"])
     assert disk_full(errors) and disk.refused >= 2
     assert TOLD_EN in texts(refused) and TOLD_ZH in texts(refused_zh)
-    assert "草稿" in texts(status) and "412-isv" in texts(status)
+    assert "草稿" in texts(status) and registration(h, "412-isv").number in texts(status)
     assert len(queue) == 1 and TOLD_ZH not in texts(queue)
     assert shows_no_internals(en.messages() + zh.messages() + queue)
 

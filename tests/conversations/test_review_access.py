@@ -238,7 +238,7 @@ async def test_a_decision_is_not_held_up_by_the_groups_traffic(
     async def slow_group(url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         data = args[0] if args else kwargs.get("request_data")
         params = data.parameters if data is not None else {}
-        if str(params.get("chat_id")) == str(h.admin_group.id) and "612-isv" in str(params):
+        if str(params.get("chat_id")) == str(h.admin_group.id) and "Test 612 Ltd" in str(params):
             await group_free.wait()
         return await real(url, method, *args, **kwargs)
 
@@ -254,7 +254,7 @@ async def test_a_decision_is_not_held_up_by_the_groups_traffic(
     finally:
         group_free.set()
     await h.deliver()
-    cards_of_612 = [m for m in h.admin_group.messages() if "612-isv" in m.text and m.buttons]
+    cards_of_612 = [m for m in h.admin_group.messages() if "Test 612 Ltd" in m.text and m.buttons]
     assert len(cards_of_612) == 1
 
 

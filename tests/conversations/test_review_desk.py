@@ -4,7 +4,7 @@ e-mail (a real SMTP server on 127.0.0.1); a change request walks exactly the fla
 from __future__ import annotations
 
 from conftest import REVIEWERS, BotHarness, Inbox
-from journey import PDF, cards, submit, texts
+from journey import PDF, cards, number, submit, texts
 
 from bot.rules.models import Delivery, Status
 
@@ -20,7 +20,7 @@ async def test_change_request_round_trip_ends_in_approval(
 
     # The card: every answer by section, ID numbers masked, documents sent with it.
     [card] = cards(h, "新的注册申请")
-    assert "201-isv" in card.text and answers.answers["company_name"] in card.text
+    assert number(h, 201) in card.text and answers.answers["company_name"] in card.text
     assert answers.answers["legal_id_number"] not in card.text
     assert answers.answers["legal_id_number"][-4:] in card.text
     assert len(h.kit.api.calls("sendPhoto")) + len(h.kit.api.calls("sendDocument")) == 3
@@ -72,7 +72,8 @@ async def test_change_request_round_trip_ends_in_approval(
     stored = h.store.registrations.get("201-isv")
     assert stored is not None and stored.status is Status.RESUBMITTED
 
-    approved = await reviewer.press("通过", chat=group)
+    await reviewer.press("通过", chat=group)
+    approved = await reviewer.press("确认通过", chat=group)
     assert "已通过" in texts(approved)
     await h.deliver()
     assert "is approved" in applicant.messages()[-1].text
@@ -95,9 +96,11 @@ async def test_a_decision_is_recorded_once(mail_harness: BotHarness) -> None:
     await second.press_data("rv:approve:211-isv", card.message_id, group)
     assert second.last_answer is not None and "已被审核员" in second.last_answer
     await first.press_data("rv:approve:211-isv", card.message_id, group)
+    confirmation = group.last()
+    await first.press_data("rv:apok:211-isv:1", confirmation.message_id, group)
     assert first.last_answer is not None and "已通过" in first.last_answer
     # The holder pressing twice: the second press is told it is decided already.
-    await first.press_data("rv:approve:211-isv", card.message_id, group)
+    await first.press_data("rv:apok:211-isv:1", confirmation.message_id, group)
     assert first.last_answer is not None and "已通过" in first.last_answer
     assert "不能再执行此操作" in first.last_answer
     events = [e.action for e in h.store.audit.for_subject("211-isv")]
