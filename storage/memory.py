@@ -21,6 +21,7 @@ from storage.protocols import (
     DocumentStore,
     Inbox,
     KeyValueStore,
+    Processes,
     RegistrationRepository,
     UniqueIndex,
 )
@@ -232,6 +233,7 @@ class MemoryStorage:
         self.kv: KeyValueStore = MemoryKeyValueStore()
         self.files: DocumentStore = MemoryDocuments()
         self.inbox: Inbox | None = None
+        self.processes: Processes | None = None
         self.commits_in_groups = False
 
     def begin(self) -> None:

@@ -53,6 +53,7 @@ from storage.protocols import (
     DocumentStore,
     Inbox,
     KeyValueStore,
+    Processes,
     RegistrationRepository,
     UniqueIndex,
 )
@@ -650,6 +651,7 @@ class TinyDBStorage:
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
         self.files: DocumentStore = FileStore(data_dir)
         self.inbox: Inbox | None = None
+        self.processes: Processes | None = None
         self.commits_in_groups = False
 
     def begin(self) -> None:

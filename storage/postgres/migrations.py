@@ -135,6 +135,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE registrations ALTER COLUMN number SET NOT NULL;
         """,
     ),
+    Migration(
+        5,
+        "claims",
+        """
+        -- Whose update it is (the user's id, 0 without a user): every process claims the
+        -- oldest unhandled update of a sender no other process holds.
+        ALTER TABLE inbox ADD COLUMN sender bigint NOT NULL DEFAULT 0;
+        CREATE INDEX inbox_waiting_by_sender ON inbox (sender, update_id)
+            WHERE handled_at IS NULL;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

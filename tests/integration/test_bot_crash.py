@@ -354,7 +354,8 @@ class CrashRun:
             reviewer = self.reviewers[turn % len(self.reviewers)]
             turn += 1
             mark = len(self.api.sent)
-            await reviewer.press_data(f"rv:approve:{rid}", card.message_id, self.group)
+            # The confirmation's second tap straight away (its round: submitted once).
+            await reviewer.press_data(f"rv:apok:{rid}:1", card.message_id, self.group)
             self.reviewing = Approval(rid, mark, self.kit.last_update["callback_query"]["id"])
             await until(self._settle_review, REPLY_SECONDS, f"approval of {rid}")
             self.reviewing = None

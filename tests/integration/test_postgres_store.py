@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -220,6 +222,13 @@ def test_a_second_process_on_the_same_database_is_refused(pg: PostgresStorage, p
     PostgresStorage.open(pg_url).close()  # released on close
 
 
+def test_a_closed_database_can_be_opened_again_at_once(pg_url: str) -> None:
+    """A restart reopens the database right after closing it: the lock is free by then
+    (not only once the server has noticed the closed connection)."""
+    for _ in range(30):
+        PostgresStorage.open(pg_url).close()
+
+
 def test_closed_storage_refuses_use(pg_url: str) -> None:
     s = PostgresStorage.open(pg_url)
     s.close()
@@ -300,19 +309,55 @@ def test_the_inbox_hands_out_each_update_once_in_order(pg: PostgresStorage) -> N
     assert not inbox.add(11, {"update_id": 11})  # handled: not handed out again
 
 
-def test_a_standby_process_takes_over_when_the_active_one_closes(pg_url: str) -> None:
-    active = PostgresStorage.open(pg_url)
-    waiting = threading.Event()
-    taken: list[PostgresStorage] = []
-    standby = threading.Thread(
-        target=lambda: taken.append(PostgresStorage.open(pg_url, standby=waiting.set))
-    )
-    standby.start()
-    assert waiting.wait(10)
-    standby.join(1.0)
-    assert standby.is_alive() and not taken  # still waiting while the active one runs
-    active.close()
-    standby.join(10)
-    assert len(taken) == 1
-    taken[0].registrations.save(reg(5))
-    taken[0].close()
+def test_bot_processes_share_the_database_and_the_console_waits_for_them(pg_url: str) -> None:
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)  # a second bot process is welcome
+    with pytest.raises(DatabaseInUse, match="another bot process"):
+        PostgresStorage.open(pg_url)  # the console, migrate: not while bots run
+    a.close()
+    b.close()
+    with PostgresStorage.open(pg_url), pytest.raises(DatabaseInUse, match="console or a copy"):
+        PostgresStorage.open(pg_url, shared=True)
+
+
+def ids(updates: list[dict[str, Any]]) -> list[int]:
+    return sorted(int(u["update_id"]) for u in updates)
+
+
+def test_each_user_is_claimed_by_one_process_in_order_and_a_dead_one_lets_go(
+    pg_url: str,
+) -> None:
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    assert a.inbox is not None and a.processes is not None and b.processes is not None
+    for update_id, sender in ((1, 70), (2, 70), (3, 80), (4, 0)):
+        a.inbox.add(update_id, {"update_id": update_id}, sender)
+    assert ids(a.processes.claim(10)) == [1, 3, 4]  # each sender's oldest
+    assert b.processes.claim(10) == []  # every sender is held by a
+    a.inbox.done(1)
+    assert a.processes.next_for(70) == {"update_id": 2}  # 70's next, only after 1
+    a.processes.release(70)
+    assert ids(b.processes.claim(10)) == [2]  # released: b continues 70 where a stopped
+    a.inbox.done(3)
+    a.processes.release(80)
+    b.close()  # dies holding 70: the server lets go of its claims with its connection
+    deadline = time.monotonic() + 10
+    while not (claimed := a.processes.claim(10)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ids(claimed) == [2]
+    a.close()
+
+
+def test_one_process_at_a_time_polls_and_one_runs_the_jobs(pg_url: str) -> None:
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    assert a.processes is not None and b.processes is not None
+    assert a.processes.receiving() and a.processes.receiving()
+    assert not b.processes.receiving()
+    assert b.processes.leading() and not a.processes.leading()
+    a.close()
+    deadline = time.monotonic() + 10
+    while not b.processes.receiving() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server ends a's session once it reads the connection's end
+    assert b.processes.receiving()  # the receiver is gone: b takes over
+    b.close()
