@@ -62,6 +62,7 @@ from typing import Any, Literal
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
+from bench import processes as bench_processes
 from bench.seed import answers, fill, no_fsync
 from bot.factory import build
 from bot.offline import OfflineTelegram, Person, samples
@@ -492,6 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--storage", choices=("tinydb", "postgres"), default="tinydb", help="default tinydb"
     )
+    parser.add_argument(
+        "--processes", type=int, default=0, help="postgres: also 1 and N bot processes"
+    )
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -514,8 +518,16 @@ def main(argv: list[str] | None = None) -> int:
     common += ["--no-fsync"] if args.no_fsync else []
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
+    if args.processes and args.storage != "postgres":
+        parser.error("--processes needs --storage postgres")
+    processes: dict[int, float] = {}
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(postgres_server()) if args.storage == "postgres" else None
+        if server is not None and args.processes:
+            # The deployed path, real processes (bench/processes.py): 1, then N.
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-p-")))
+            for n in sorted({1, args.processes}):
+                processes[n] = bench_processes.throughput(applicants, n, server, work)
         for size in sizes:
             with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
                 data_dir = ["--data-dir", tmp]
@@ -562,6 +574,11 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio {large}/{small} peak RSS: {ratio:.2f} "
             f"(target ≤ {TARGET_GROWTH}: {verdict(ratio <= TARGET_GROWTH)})"
         )
+    if processes:
+        for n, rate in processes.items():
+            print(f"processes {n}: {rate:.0f} updates/s (real bot processes, HTTP Bot API)")
+        ratio = processes[args.processes] / processes[1]
+        print(f"ratio processes {args.processes}/1 throughput: {ratio:.2f}")
     for size in sizes:
         factor = ours[size]["rate"] / TELEGRAM_RATE
         ok = ok and factor >= TARGET_RATE_FACTOR

@@ -249,17 +249,17 @@ def build(
         .post_init(_post_init)
         .concurrent_updates(PerUserUpdateProcessor())
     )
+    inbox = None
     if storage.inbox is not None:
         # Each update is stored before Telegram is told it arrived (storage/update_inbox.py).
-        builder = builder.update_queue(
-            InboxQueue(storage.inbox, storage.barrier, storage.processes)
-        )
-    if storage.processes is not None:
+        inbox = InboxQueue(storage.inbox, storage.barrier, storage.processes)
+        builder = builder.update_queue(inbox)
+    if storage.processes is not None and inbox is not None:
         builder = builder.job_queue(LedJobQueue(storage.processes))
         # One process polls Telegram at a time (bot/receiving.py).
         polling = request or HTTPXRequest()
         builder = builder.get_updates_request(
-            ReceivingRequest(polling, storage.processes.receiving)
+            ReceivingRequest(polling, storage.processes.receiving, inbox.before_poll)
         )
     if storage.commits_in_groups:
         # Nothing is sent to Telegram before its commit (bot/commit_barrier.py).
