@@ -1,7 +1,9 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
 Run ``python -m bench.flow [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
-[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres]``.
+[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres] [--processes N]``.
+With ``--processes N`` (PostgreSQL) it also runs 1 and then N real bot processes on one
+database (``bench/processes.py``) and prints ``ratio processes N/1 throughput``.
 
 ``--storage postgres`` runs the bot on PostgreSQL: each stored size is filled as below and
 copied into a fresh database with the bot's own ``migrate --from-tinydb`` code; the server

@@ -184,6 +184,19 @@ class LedJobQueue(JobQueue):  # type: ignore[type-arg]
         await JobQueue.job_callback(job_queue, job)
 
 
+def _deliver_now(processes: Processes, jobs: JobQueue | None) -> Callable[[], None]:  # type: ignore[type-arg]
+    """On news of a decision made in another process (committed): the job leader delivers
+    at once. Every process hears the news, its sender too; only the leader acts on it, so a
+    notice is never passed on again."""
+    assert jobs is not None
+
+    def deliver_now() -> None:
+        if processes.leading():
+            jobs.run_once(cast(Any, delivery.deliver_due), 0, name="outbox-now")
+
+    return deliver_now
+
+
 #: How long a job's change may wait for its group commit when no update comes.
 GROUP_COMMIT_SECONDS = 0.1
 
@@ -286,12 +299,7 @@ def build(
         jobs.run_repeating(_commit(storage), interval=GROUP_COMMIT_SECONDS, name="commit")
     queue = application.update_queue
     if isinstance(queue, InboxQueue) and storage.processes is not None:
-        # A decision made in another process: its outbox entry is committed, deliver now.
-        outbox_now = application.job_queue
-        assert outbox_now is not None
-        queue.listeners["outbox"] = [
-            lambda: outbox_now.run_once(cast(Any, delivery.deliver_due), 0, name="outbox-now")
-        ]
+        queue.listeners["outbox"] = [_deliver_now(storage.processes, application.job_queue)]
     services = build_services(settings, storage, texts, clock, mailer, album_wait)
     application.bot_data.services = services
     register_handlers(application, services)
