@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
         return 1
     command = args.command or ("run" if settings.TELEGRAM_BOT_TOKEN else "console")
+    shared_secret = shared_secret_missing(settings)
+    if command == "webhook" and shared_secret:
+        return _fail(shared_secret)
     if command == "webhook" and settings.WEBHOOK_SECRET_TOKEN is None:
         # Without a secret anyone who reaches the URL could post updates in anybody's name.
         settings.WEBHOOK_SECRET_TOKEN = SecretStr(secrets.token_urlsafe(32))
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "webhook" and not settings.WEBHOOK_URL:
         return _fail("WEBHOOK_URL: not set (the public https address Telegram posts to)")
     try:
-        storage = open_storage(settings, standby=command in ("run", "webhook"))
+        storage = open_storage(settings, shared=command in ("run", "webhook"))
     except (DatabaseUnavailable, DatabaseInUse, SchemaTooNew) as error:
         return _fail(f"DATABASE_URL: {error}")
     except DataDirLocked as error:
@@ -157,23 +160,15 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def open_storage(settings: Settings, *, standby: bool = False) -> Storage:
+def open_storage(settings: Settings, *, shared: bool = False) -> Storage:
     """PostgreSQL when ``DATABASE_URL`` is set, TinyDB files in ``DATA_DIR`` otherwise.
 
-    With ``standby`` a second process on the same database waits and takes over when the
-    first one stops or dies, instead of being refused.
+    ``shared``: several processes (``run``, ``webhook``) on one database all handle
+    updates; the console and ``migrate`` hold it alone.
     """
     if settings.DATABASE_URL is not None:
-        return PostgresStorage.open(
-            settings.DATABASE_URL.get_secret_value(), standby=_standing_by if standby else None
-        )
+        return PostgresStorage.open(settings.DATABASE_URL.get_secret_value(), shared=shared)
     return TinyDBStorage.open(settings.DATA_DIR)
-
-
-def _standing_by() -> None:
-    logging.getLogger(__name__).warning(
-        "standing by: another bot process holds the database; taking over when it stops"
-    )
 
 
 def migrate_from_tinydb(settings: Settings, source_dir: Path) -> int:
@@ -276,6 +271,9 @@ def check(settings: Settings) -> int:
     unwritable = data_dir_problem(settings.DATA_DIR) if settings.DATABASE_URL is None else None
     if unwritable:
         print(f"error: DATA_DIR: {unwritable}", file=sys.stderr)
+    shared_secret = shared_secret_missing(settings) if settings.WEBHOOK_URL else None
+    if shared_secret:
+        print(f"error: {shared_secret}", file=sys.stderr)
     token = "set" if settings.TELEGRAM_BOT_TOKEN else "not set (console only)"
     email = f"on via {settings.SMTP_HOST}:{settings.SMTP_PORT}" if settings.email_enabled else "off"
     print(f"token: {token}")
@@ -294,7 +292,7 @@ def check(settings: Settings) -> int:
         len(texts.message_names(locale)) + len(texts.strings[locale]) for locale in texts.strings
     )
     print(f"templates: {count} rendered, {len(problems)} problem(s)")
-    return 1 if problems or unwritable else 0
+    return 1 if problems or unwritable or shared_secret else 0
 
 
 def data_dir_problem(data_dir: Path) -> str | None:
@@ -311,8 +309,22 @@ def data_dir_problem(data_dir: Path) -> str | None:
     return None
 
 
+def shared_secret_missing(settings: Settings) -> str | None:
+    """Why ``webhook`` may not run with these settings, or None: on PostgreSQL several
+    processes may receive behind one URL, and each registers its secret with Telegram, so a
+    secret made up at each start would lock the others' calls out."""
+    if settings.DATABASE_URL is not None and settings.WEBHOOK_SECRET_TOKEN is None:
+        return (
+            "WEBHOOK_SECRET_TOKEN: not set; with DATABASE_URL every webhook process needs "
+            "the same configured secret (16-256 of A-Za-z0-9_-)"
+        )
+    return None
+
+
 def webhook_secret(settings: Settings) -> str:
     """What `webhook` mode checks incoming calls against, as `check` reports it."""
     if settings.WEBHOOK_SECRET_TOKEN is not None:
         return "set (calls without it are refused)"
+    if settings.DATABASE_URL is not None:
+        return "not set: `webhook` refuses to start on DATABASE_URL without one"
     return "not set: `webhook` generates a random one at each start (calls without it are refused)"

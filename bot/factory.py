@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import tomllib
@@ -10,14 +12,17 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
+    ConversationHandler,
     Defaults,
+    Job,
+    JobQueue,
     PersistenceInput,
 )
 from telegram.request import BaseRequest, HTTPXRequest
@@ -25,6 +30,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.commit_barrier import CommittingMailer, CommittingRequest
 from bot.mailer import Mailer, SmtpMailer
 from bot.offline.identity import OFFLINE_TOKEN
+from bot.receiving import ReceivingRequest
 from bot.rules.models import utcnow
 from bot.rules.workdays import CHINA, china_date
 from bot.services.accounts import AccountService
@@ -64,7 +70,7 @@ from conversations.faq_desk import desk as faq_desk
 from conversations.review import desk as reviewer
 from conversations.review import overview
 from storage.persistence import StorePersistence
-from storage.protocols import CommitFailed, Storage
+from storage.protocols import CommitFailed, Processes, Storage
 from storage.update_inbox import InboxQueue
 
 log = logging.getLogger(__name__)
@@ -89,23 +95,93 @@ class DurableApplication(Application):  # type: ignore[type-arg]
     """Writes the persistence after every update instead of once a minute, so nothing the
     bot has acknowledged is lost to a crash (PTB writes its persistence every 60 s by
     default, and kill -9 loses what that batch held); where the storage commits in groups,
-    each update is a unit of work whose changes are committed at its end at the latest."""
+    each update is a unit of work whose changes are committed at its end at the latest.
+
+    Where several processes share the storage, each claims stored updates (``InboxQueue``)
+    and reads the user's conversation states and ``user_data`` again before handling one:
+    another process may have handled the user's previous update."""
 
     storage: Storage | None = None
+    _claiming: asyncio.Task[None] | None = None
 
     async def process_update(self, update: object) -> None:
+        queue = self.update_queue if isinstance(self.update_queue, InboxQueue) else None
         if self.storage is not None:
             self.storage.begin()
+        if queue is not None and queue.processes is not None:
+            await self._reload(update)
         await super().process_update(update)
         await self.update_persistence()
-        if isinstance(self.update_queue, InboxQueue):
-            self.update_queue.handled(update)
+        if queue is not None:
+            queue.handled(update)
+        committed = True
         if self.storage is not None:
             try:
                 await self.storage.committed()
             except CommitFailed:
-                # Its changes and its inbox mark are gone: handled again after a restart.
+                # Its changes and its inbox mark are gone: it is handled again.
                 log.exception("the commit of an update's changes failed")
+                committed = False
+        if queue is not None:
+            await queue.finished(update, committed)
+
+    async def _reload(self, update: object) -> None:
+        persistence = self.persistence
+        if not isinstance(persistence, StorePersistence) or not isinstance(update, Update):
+            return
+        user, chat = update.effective_user, update.effective_chat
+        states = self._conversation_handler_conversations
+        conversations = {}
+        for handlers in self.handlers.values():
+            for handler in handlers:
+                if not isinstance(handler, ConversationHandler) or handler.name not in states:
+                    continue
+                key: list[int] = []
+                if handler.per_chat and chat is not None:
+                    key.append(chat.id)
+                if handler.per_user and user is not None:
+                    key.append(user.id)
+                if key and not handler.per_message:
+                    conversations[handler.name] = (tuple(key), states[handler.name])
+        await persistence.reload(
+            user.id if user else None, self.user_data[user.id] if user else None, conversations
+        )
+
+    async def start(self) -> None:
+        await super().start()
+        queue = self.update_queue
+        if isinstance(queue, InboxQueue) and queue.processes is not None:
+            self._claiming = asyncio.create_task(queue.claim_loop(self.bot), name="claims")
+
+    async def stop(self) -> None:
+        claiming, self._claiming = self._claiming, None
+        if claiming is not None:
+            claiming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claiming
+        await super().stop()
+
+
+class LedJobQueue(JobQueue):  # type: ignore[type-arg]
+    """Where several processes share the storage, the jobs that must run once across them
+    (the outbox, reminders, the digest) run only in the process leading the jobs; elsewhere
+    a request to deliver now is passed on to it."""
+
+    ONCE = frozenset({"outbox", "outbox-now", "draft-reminders", "review-digest"})
+
+    def __init__(self, processes: Processes) -> None:
+        super().__init__()
+        self.processes = processes
+
+    @staticmethod
+    async def job_callback(job_queue: JobQueue, job: Job) -> None:  # type: ignore[type-arg]
+        if isinstance(job_queue, LedJobQueue) and job.name in LedJobQueue.ONCE:
+            processes = job_queue.processes
+            if not processes.leading():
+                if job.name == "outbox-now":
+                    processes.nudge("outbox")  # heard by the leader once this commits
+                return
+        await JobQueue.job_callback(job_queue, job)
 
 
 #: How long a job's change may wait for its group commit when no update comes.
@@ -175,12 +251,21 @@ def build(
     )
     if storage.inbox is not None:
         # Each update is stored before Telegram is told it arrived (storage/update_inbox.py).
-        builder = builder.update_queue(InboxQueue(storage.inbox, storage.barrier))
+        builder = builder.update_queue(
+            InboxQueue(storage.inbox, storage.barrier, storage.processes)
+        )
+    if storage.processes is not None:
+        builder = builder.job_queue(LedJobQueue(storage.processes))
+        # One process polls Telegram at a time (bot/receiving.py).
+        polling = request or HTTPXRequest()
+        builder = builder.get_updates_request(
+            ReceivingRequest(polling, storage.processes.receiving)
+        )
     if storage.commits_in_groups:
         # Nothing is sent to Telegram before its commit (bot/commit_barrier.py).
         sender = request or HTTPXRequest(connection_pool_size=256)
         builder = builder.request(CommittingRequest(sender, storage.committed))
-        if request is not None:
+        if request is not None and storage.processes is None:
             builder = builder.get_updates_request(request)
         if mailer is None and settings.email_enabled:
             mailer = SmtpMailer(settings)
@@ -199,6 +284,14 @@ def build(
         # What jobs change (the outbox marking a message sent) is committed soon even when
         # no update comes: otherwise a crash would send it again.
         jobs.run_repeating(_commit(storage), interval=GROUP_COMMIT_SECONDS, name="commit")
+    queue = application.update_queue
+    if isinstance(queue, InboxQueue) and storage.processes is not None:
+        # A decision made in another process: its outbox entry is committed, deliver now.
+        outbox_now = application.job_queue
+        assert outbox_now is not None
+        queue.listeners["outbox"] = [
+            lambda: outbox_now.run_once(cast(Any, delivery.deliver_due), 0, name="outbox-now")
+        ]
     services = build_services(settings, storage, texts, clock, mailer, album_wait)
     application.bot_data.services = services
     register_handlers(application, services)
@@ -302,9 +395,10 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     menus per scope and language (needs no getChat/getChatMember)."""
     services: Services = application.bot_data.services
     bot = application.bot
-    if isinstance(application.update_queue, InboxQueue):
+    queue = application.update_queue
+    if isinstance(queue, InboxQueue) and queue.processes is None:
         # Before any new update: what a process that died had received and not handled.
-        await application.update_queue.replay(bot)
+        await queue.replay(bot)
     for locale in LOCALES:
         language = None if locale == services.settings.DEFAULT_LOCALE else locale
         commands = [

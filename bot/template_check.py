@@ -11,6 +11,7 @@ from jinja2 import TemplateError
 from markupsafe import Markup
 
 from bot import telegram_html
+from bot.rules import numbers
 from bot.rules.form import FORM
 from bot.rules.models import AuditEvent, Registration, Role, Status
 from bot.services.faq_book import Usage
@@ -28,6 +29,7 @@ def sample_registrations() -> list[Registration]:
             id=Registration.make_id(42, role),
             user_id=42,
             role=role,
+            number=numbers.new(),
             status=status,
             updated_at=moment,
             submitted_at=moment,
@@ -118,7 +120,7 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
         "submitted": {
             "registration": registration,
             "email": True,
-            "admin_link": "https://t.me/onboarding_bot?start=adm-42-isv-secret",
+            "admin_link": "https://t.me/onboarding_bot?start=adm-K7M2-X9QD-secret",
         },
         "admin_invite": {"registration": decided},
         "status": {
@@ -203,9 +205,14 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "holder": lambda _r: 501,
         },
         "review_digest": {"items": waiting, "holder": lambda _r: None},
-        "review_history": {"id": registration.id, "events": events, "total": 3},
+        "review_history": {
+            "id": registration.number,
+            "r": registration,
+            "events": events,
+            "total": 3,
+        },
         "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
-        "review_request_confirm": {"id": registration.id, "reasons": reasons},
+        "review_request_confirm": {"id": registration.number, "reasons": reasons},
         "decision_approved": {
             "registration": decided,
             "reasons": [],
@@ -276,7 +283,7 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "answered": 4,
         "count": 2,
         "reason": user_text,
-        "link": "https://t.me/onboarding_bot?start=adm-42-isv-0123456789abcdef",
+        "link": "https://t.me/onboarding_bot?start=adm-K7M2-X9QD-0123456789abcdef",
     }
 
 

@@ -12,15 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.settings import LOCALES
 from conversations import faq, keyboards, presenter
 from conversations import support as tickets
-from conversations.common import (
-    Context,
-    Turn,
-    acknowledge,
-    callback_parts,
-    locale_of,
-    pick_locale,
-    reply,
-)
+from conversations.common import Context, Turn, callback_parts, pick_locale
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +108,10 @@ async def support(update: Update, context: Context) -> None:
 
 async def unknown(update: Update, context: Context) -> None:
     """Free text outside a form is a question for the FAQ; anything else we have no answer
-    for: say so and show the menu."""
+    for: say so and show the menu (a press with no chat, in inline mode, is only answered)."""
     message = update.message
     if message is not None and message.text and not message.text.startswith("/"):
         await faq.answer_question(update, context)
-        return
-    if update.effective_chat is None or update.effective_user is None:
-        await acknowledge(update, context)  # a press with no chat to answer in (inline mode)
         return
     turn = Turn.of(update, context)
     await turn.acknowledge()
@@ -137,34 +126,37 @@ async def on_error(update: object, context: Context) -> None:
     log.error("error while handling update %s: %r", where, error, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    turn = _error_turn(update, context)
+    if turn is None:  # a channel's post: nobody to tell
+        return
     try:
         # A handler that failed before answering its button press leaves it spinning.
-        await acknowledge(update, context)
+        await turn.acknowledge()
     except TelegramError:
         log.warning("could not answer the button press after the error", exc_info=True)
     try:
-        if update.effective_chat.type == "private":
-            text = context.services.texts.t(_error_locale(update, context), "misc.error")
-        else:
-            # A group (reviewers, support staff) is told in its language, without the
-            # applicant's advice to send /apply.
-            locale = context.services.settings.DEFAULT_LOCALE
-            text = context.services.texts.t(locale, "misc.error_group")
-        await reply(update, text)
+        # A group (reviewers, support staff) is told without the applicant's advice to
+        # send /apply.
+        await turn.reply(turn.t("misc.error" if turn.in_private else "misc.error_group"))
     except (TelegramError, OSError):  # the chat is unreachable or storage is failing
         log.warning("could not tell chat about the error", exc_info=True)
 
 
-def _error_locale(update: Update, context: Context) -> str:
-    """The user's language; when their stored choice cannot be read (storage may be what
-    failed), the language of their Telegram app."""
+def _error_turn(update: Update, context: Context) -> Turn | None:
+    """Where and how to say so: a group in its language (DEFAULT_LOCALE); a private chat
+    in the user's language, or their Telegram app's when their stored choice cannot be
+    read (storage may be what failed)."""
+    default = context.services.settings.DEFAULT_LOCALE
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        return Turn.maybe(update, context, locale=default)
     try:
-        return locale_of(update, context)
+        return Turn.maybe(update, context)
     except Exception:  # any failure to read: the user must still be told
         log.warning("could not read the user's language after an error", exc_info=True)
         user = update.effective_user
         language = user.language_code if user is not None else None
-        return pick_locale(None, language, context.services.settings.DEFAULT_LOCALE)
+        return Turn.maybe(update, context, locale=pick_locale(None, language, default))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
@@ -35,6 +36,7 @@ from bot.services.support import SupportDesk
 from bot.services.uploads import Uploads
 from bot.settings import LOCALES, Settings
 from bot.texts import Texts
+from conversations import keyboards
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
@@ -90,7 +92,7 @@ def pick_locale(chosen: str | None, language_code: str | None, default: str) -> 
     return default
 
 
-def locale_of(update: Update, context: Context) -> str:
+def _locale_of(update: Update, context: Context) -> str:
     """The language to answer this update in."""
     user = update.effective_user
     services = context.services
@@ -107,20 +109,6 @@ def account_locale(services: Services, user_id: int) -> str:
     if account is None:
         return services.settings.DEFAULT_LOCALE
     return pick_locale(account.locale, account.language_code, services.settings.DEFAULT_LOCALE)
-
-
-async def reply(
-    update: Update, text: str, markup: Markup | None = None, *, quote: int | None = None
-) -> Message | None:
-    """Send an HTML message to the chat the update came from (as a reply to the message
-    ``quote`` when given, and still sent if that message is gone)."""
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    under = None
-    if quote is not None:
-        under = ReplyParameters(quote, allow_sending_without_reply=True)
-    return await chat.send_message(text, reply_markup=markup, reply_parameters=under)
 
 
 #: How many answered callback query ids each application remembers (a query is answered
@@ -170,26 +158,30 @@ async def acknowledge(
 REFUSAL_PERIOD = timedelta(hours=1)
 
 
-async def refuse_in_group(update: Update, context: Context, text: str) -> None:
-    """A staff command or button from someone who may not use it here. A button press is
+async def refuse_staff(update: Update, context: Context, key: str) -> None:
+    """A staff command or button from someone who may not use it here, refused with the
+    text ``key`` in the platform's language (it reveals nothing). A button press is
     answered privately (an alert costs the group nothing). In a group, strangers get
     silence and staff at most one message per REFUSAL_PERIOD: every message there counts
     against Telegram's 20 a minute for the group, which the reviewers' work needs."""
-    if update.callback_query is not None:
-        await acknowledge(update, context, text, alert=True)
-        return
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or chat.type == "private":
-        return
     settings = context.services.settings
-    if user.id not in {*settings.REVIEWER_IDS, *settings.SUPPORT_AGENT_IDS}:
+    turn = Turn.maybe(update, context, locale=settings.DEFAULT_LOCALE)
+    if turn is None:  # a channel's post: nobody to refuse
+        return
+    text = turn.plain(key)
+    if turn.is_press:
+        await turn.acknowledge(text, alert=True)
+        return
+    if turn.chat_id is None or turn.in_private:
+        return
+    if turn.user_id not in {*settings.REVIEWER_IDS, *settings.SUPPORT_AGENT_IDS}:
         return
     told: dict[str, datetime] = context.bot_data.setdefault("refused_at", {})
-    key, now = f"{chat.id}:{user.id}", context.services.clock()
-    if key in told and now - told[key] < REFUSAL_PERIOD:
+    who, now = f"{turn.chat_id}:{turn.user_id}", context.services.clock()
+    if who in told and now - told[who] < REFUSAL_PERIOD:
         return
-    told[key] = now
-    await reply(update, text)
+    told[who] = now
+    await turn.reply(text)
 
 
 def callback_parts(update: Update) -> list[str]:
@@ -206,7 +198,9 @@ class Turn:
     a prompt is written once for both."""
 
     context: Context
-    chat_id: int
+    #: None for a press on a message the bot cannot see (inline mode): the press is
+    #: answered, and there is nowhere to write.
+    chat_id: int | None
     user_id: int
     locale: str
     update: Update | None = None
@@ -214,20 +208,42 @@ class Turn:
     buttons: str = "button"
 
     @classmethod
-    def of(cls, update: Update, context: Context) -> Turn:
-        """The turn of an update from a person in a chat, in that person's language."""
+    def of(
+        cls,
+        update: Update,
+        context: Context,
+        *,
+        locale: str | None = None,
+        buttons: str = "button",
+    ) -> Turn:
+        """The turn of an update from a person, in ``locale`` when given, else in that
+        person's language (read from their account)."""
         chat, user = update.effective_chat, update.effective_user
-        assert chat is not None and user is not None
-        return cls(context, chat.id, user.id, locale_of(update, context), update)
+        assert user is not None
+        chosen = locale or _locale_of(update, context)
+        return cls(context, chat.id if chat else None, user.id, chosen, update, buttons)
+
+    @classmethod
+    def maybe(
+        cls,
+        update: object,
+        context: Context,
+        *,
+        locale: str | None = None,
+        buttons: str = "button",
+    ) -> Turn | None:
+        """The turn of an update that may come from anyone, anywhere (a refusal, an error):
+        None when it is no update from a person (a channel's post, an error in a job)."""
+        if not isinstance(update, Update) or update.effective_user is None:
+            return None
+        return cls.of(update, context, locale=locale, buttons=buttons)
 
     @classmethod
     def staff(cls, update: Update, context: Context, buttons: str) -> Turn:
         """The turn of an update in a staff group (reviewers, support), which reads the
         platform's language (DEFAULT_LOCALE) whoever writes."""
-        chat, user = update.effective_chat, update.effective_user
-        assert chat is not None and user is not None
         locale = context.services.settings.DEFAULT_LOCALE
-        return cls(context, chat.id, user.id, locale, update, buttons)
+        return cls.of(update, context, locale=locale, buttons=buttons)
 
     @classmethod
     def in_chat(cls, context: Context, chat_id: int, user_id: int, locale: str) -> Turn:
@@ -250,6 +266,12 @@ class Turn:
     def is_press(self) -> bool:
         """Whether the update is a button press."""
         return self.update is not None and self.update.callback_query is not None
+
+    @property
+    def in_private(self) -> bool:
+        """Whether the update came from a private chat."""
+        chat = self.update.effective_chat if self.update is not None else None
+        return chat is not None and chat.type == ChatType.PRIVATE
 
     @property
     def pressed(self) -> str | None:
@@ -276,7 +298,10 @@ class Turn:
     async def reply(
         self, text: str, markup: Markup | None = None, *, quote: int | None = None
     ) -> Message | None:
-        """Send an HTML message to the turn's chat (as a reply to ``quote`` when given)."""
+        """Send an HTML message to the turn's chat (as a reply to ``quote`` when given);
+        None when the turn has no chat."""
+        if self.chat_id is None:
+            return None
         under = None
         if quote is not None:
             under = ReplyParameters(quote, allow_sending_without_reply=True)
@@ -284,8 +309,23 @@ class Turn:
             self.chat_id, text, reply_markup=markup, reply_parameters=under
         )
 
+    def pager(self, page: int, pages: int, prefix: str) -> list[tuple[str, str]]:
+        """The previous / next page buttons of page ``page`` (from 0) of ``pages``, in this
+        audience's labels; their callback data is ``prefix`` and the page."""
+        labels = (self.button("previous"), self.button("next"))
+        return keyboards.pager(labels, page, pages, prefix)
+
+    async def show(self, text: str, markup: InlineKeyboardMarkup | None, *, edit: bool) -> None:
+        """Show a page: over the message whose button was pressed when ``edit`` (paging
+        through a list), else as a new message."""
+        if edit:
+            await self.edit_pressed(text, markup)
+        else:
+            await self.reply(text, markup)
+
     async def send_document(self, data: bytes, filename: str, caption: str) -> Message:
         """Send a file to the turn's chat."""
+        assert self.chat_id is not None
         return await self.context.bot.send_document(
             self.chat_id, io.BytesIO(data), filename=filename, caption=caption
         )

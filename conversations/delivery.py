@@ -213,7 +213,7 @@ async def _send_document(
     caption = services.texts.t(
         locale,
         "review.document_caption",
-        id=registration.id,
+        id=registration.number,
         field=services.texts.plain(locale, f"field.{key}.label"),
     )
     # The card's message, known once it was sent (documents wait for it); "reply_to" is
@@ -252,9 +252,10 @@ async def _send_mail(services: Services, registration: Registration, note: Notif
     await services.mailer.send(
         Mail(
             to=note.recipient,
-            subject=texts.plain(locale, f"mail.{note.template}.subject", id=registration.id),
+            subject=texts.plain(locale, f"mail.{note.template}.subject", id=registration.number),
             text=texts.render_mail(locale, note.template, "txt", **params),
             html=texts.render_mail(locale, note.template, "html", **params),
-            reference=note.id,
+            # In the Message-ID the recipient sees: the number, not the id (a user id).
+            reference=note.id.replace(registration.id, registration.number, 1),
         )
     )

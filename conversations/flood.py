@@ -27,7 +27,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from conversations.common import Context, locale_of
+from conversations.common import Context, Turn
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ def make_handler(guard: FloodGuard) -> TypeHandler[Update, Context, None]:
             return
         if verdict is Verdict.WARN:
             try:
-                locale = locale_of(update, context)
-                await chat.send_message(context.services.texts.t(locale, "flood.slow_down"))
+                turn = Turn.of(update, context)
+                await turn.reply(turn.t("flood.slow_down"))
             except (TelegramError, OSError):  # blocked bot, storage trouble: still drop it
                 log.warning("could not ask user %s to slow down", user.id, exc_info=True)
         raise ApplicationHandlerStop

@@ -6,12 +6,14 @@ agents' FAQ desk)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.texts import Texts
 
 Button = tuple[str, str]  # (label, callback data)
+T = TypeVar("T")
 
 
 def inline(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
@@ -24,6 +26,25 @@ def inline(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
 def pairs(buttons: Sequence[Button]) -> list[list[Button]]:
     """Lay buttons out two to a row."""
     return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> tuple[list[T], int, int]:
+    """One page of ``items``: its items, its index (``page``, from 0, moved into the pages
+    there are) and how many pages there are (at least one, even for no items)."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    return list(items[page * size : (page + 1) * size]), page, pages
+
+
+def pager(labels: tuple[str, str], page: int, pages: int, prefix: str) -> list[Button]:
+    """The buttons to the previous and the next page, those that exist, of page ``page``
+    (from 0) of ``pages``: ``labels`` (previous, next), callback data ``prefix`` + page."""
+    nav = []
+    if page > 0:
+        nav.append((labels[0], f"{prefix}{page - 1}"))
+    if page + 1 < pages:
+        nav.append((labels[1], f"{prefix}{page + 1}"))
+    return nav
 
 
 def main_menu(texts: Texts, locale: str) -> InlineKeyboardMarkup:

@@ -134,7 +134,7 @@ def card_buttons(services: Services, registration: Registration) -> InlineKeyboa
     def b(key: str) -> str:
         return services.texts.plain(locale, f"review.button.{key}")
 
-    rid = registration.id
+    rid = registration.number  # buttons name it as people do (the id holds the user id)
     held = services.review.holder(registration) is not None
     first = (b("release"), f"rv:release:{rid}") if held else (b("claim"), f"rv:claim:{rid}")
     return keyboards.inline(

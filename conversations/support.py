@@ -33,7 +33,7 @@ from conversations.common import (
     Services,
     Turn,
     callback_parts,
-    refuse_in_group,
+    refuse_staff,
 )
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,7 @@ def is_agent(update: Update, settings: Settings) -> bool:
 async def refuse(update: Update, context: Context) -> None:
     """Anyone but an agent, on a staff action: a refusal that reveals nothing (the same
     words whatever was asked, and whether or not it exists)."""
-    text = context.services.texts.plain(staff_locale(context), "ticket.refused")
-    await refuse_in_group(update, context, text)
+    await refuse_staff(update, context, "ticket.refused")
 
 
 def relayable(message: Message) -> bool:

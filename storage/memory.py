@@ -11,7 +11,9 @@ import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage import numbering
 from storage.files import document_name, owner_folder
 from storage.protocols import (
     AccountRepository,
@@ -19,6 +21,7 @@ from storage.protocols import (
     DocumentStore,
     Inbox,
     KeyValueStore,
+    Processes,
     RegistrationRepository,
     UniqueIndex,
 )
@@ -57,12 +60,19 @@ class MemoryRegistrations:
 
     def __init__(self, audit: MemoryAuditLog) -> None:
         self._rows: dict[str, str] = {}
+        self._numbers: dict[str, str] = {}  # public number -> registration id
         self._audit = audit
 
     def get(self, registration_id: str) -> Registration | None:
         """The registration, or None (also for a malformed id)."""
         row = self._rows.get(registration_id)
         return None if row is None else Registration.model_validate_json(row)
+
+    def by_number(self, number: str) -> Registration | None:
+        """The registration with this public number (as typed), or None."""
+        wanted = numbers.canonical(number)
+        registration_id = None if wanted is None else self._numbers.get(wanted)
+        return None if registration_id is None else self.get(registration_id)
 
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
@@ -78,13 +88,19 @@ class MemoryRegistrations:
             raise ValueError(f"registration id {registration.id!r} does not match its user/role")
         if any(e.subject != registration.id for e in events):
             raise ValueError("events must be about the registration saved with them")
+        old = self.get(registration.id)
+        number = numbering.assign(registration, old.number if old else None, self._numbers.get)
+        self._numbers[number] = registration.id
         self._rows[registration.id] = registration.model_dump_json()
         for event in events:
             self._audit.append(event)
 
     def delete(self, registration_id: str) -> None:
-        """Remove the registration (no-op when missing)."""
-        self._rows.pop(registration_id, None)
+        """Remove the registration (no-op when missing) and free its number."""
+        row = self._rows.pop(registration_id, None)
+        number = None if row is None else Registration.model_validate_json(row).number
+        if number is not None:
+            self._numbers.pop(number, None)
 
     def with_status(
         self, *statuses: str, where: Callable[[Registration], bool] | None = None
@@ -217,6 +233,7 @@ class MemoryStorage:
         self.kv: KeyValueStore = MemoryKeyValueStore()
         self.files: DocumentStore = MemoryDocuments()
         self.inbox: Inbox | None = None
+        self.processes: Processes | None = None
         self.commits_in_groups = False
 
     def begin(self) -> None:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import orjson
 from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.trackingdict import TrackingDict
 
 from storage.protocols import KeyValueStore
 
@@ -178,14 +179,41 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
         """Remove ``chat_data`` of ``chat_id``."""
         self._drop(CHAT_DATA, str(chat_id))
 
+    async def reload(
+        self,
+        user_id: int | None,
+        user_data: Data | None,
+        conversations: Mapping[str, tuple[ConversationKey, TrackingDict[Any, Any]]],
+    ) -> None:
+        """Read one user's entries again, where another process may have changed them
+        since: their ``user_data`` and their state in each named conversation (the key
+        given, and the states in memory, which change without counting as changes).
+
+        The application calls this once before each update (``refresh_*`` would run
+        before each handler, undoing what an earlier handler of the same update did)."""
+        if user_id is not None and user_data is not None and self.store_data.user_data:
+            stored = self._kv.get(USER_DATA, str(user_id)) or {}
+            self._written[(USER_DATA, str(user_id))] = _fingerprint(_canonical(stored))
+            user_data.clear()
+            user_data.update(stored)
+        for name, (key, states) in conversations.items():
+            namespace, entry = CONVERSATION_PREFIX + name, encode_key(key)
+            state = self._kv.get(namespace, entry)
+            if state is None:
+                states.data.pop(key, None)
+                self._written.pop((namespace, entry), None)
+            else:
+                states.update_no_track({key: state})
+                self._written[(namespace, entry)] = _fingerprint(_canonical(state))
+
     async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
-        """Nothing to do: this process is the only writer."""
+        """Nothing to do: ``reload`` reads a user's entries again where that is needed."""
 
     async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
-        """Nothing to do: this process is the only writer."""
+        """Nothing to do: chat data is not kept across processes (nor stored)."""
 
     async def refresh_bot_data(self, bot_data: Data) -> None:
-        """Nothing to do: this process is the only writer."""
+        """Nothing to do: bot data is each process's own (not stored)."""
 
     async def flush(self) -> None:
         """Nothing to do: every update was written durably when it was made."""

@@ -34,14 +34,31 @@ class AccountRepository(Protocol):
     def delete(self, user_id: int) -> None: ...
 
 
+class NumberTaken(ValueError):
+    """A registration saved with a public number another registration holds."""
+
+
 class RegistrationRepository(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
+
+    def by_number(self, number: str) -> Registration | None:
+        """The registration with this public number, as a person may type it (any case,
+        with or without the hyphen; ``bot.rules.numbers.canonical``); None when none has it
+        or it is no number."""
 
     def for_user(self, user_id: int) -> list[Registration]: ...
 
     def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
         """Store the registration, and its audit events in the same atomic write, and keep
-        the status and outbox indexes in step. Events must be about this registration."""
+        the status, outbox and number indexes in step. Events must be about this
+        registration.
+
+        Public numbers are unique by the store: a registration saved without one gets a
+        fresh one (set on ``registration``, so the caller sees it); one saved with a number
+        keeps it (``NumberTaken`` when another registration holds it, ``ValueError`` when
+        it is not the number stored for this registration before: numbers never change).
+        Stores give every registration stored before numbers existed its number when they
+        open (TinyDB) or in a migration (PostgreSQL)."""
 
     def delete(self, registration_id: str) -> None: ...
 
@@ -119,14 +136,52 @@ class Inbox(Protocol):
     """Updates received from Telegram, stored before Telegram is told they arrived, so an
     update handed over is handled even when the process dies before handling it."""
 
-    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
-        """Store an update durably; False when it was received before (handled or not)."""
+    def add(self, update_id: int, payload: Mapping[str, Any], sender: int = 0) -> bool:
+        """Store an update durably, with whose it is (``sender``: the user's id, 0 for an
+        update without a user); False when it was received before (handled or not)."""
 
     def done(self, update_id: int) -> None:
         """Mark an update handled (it is not handed out again; its id is remembered)."""
 
     def waiting(self) -> list[dict[str, Any]]:
         """The payloads of the updates received and not handled, oldest first."""
+
+
+class Processes(Protocol):
+    """Several bot processes on one database (PostgreSQL), all handling updates.
+
+    Exactly one takes updates from Telegram by polling (``receiving``); every process
+    claims stored updates (``claim``): a user's one at a time and in order, different
+    users' in parallel. A claim is held until ``release`` or until its process dies. The
+    repeating jobs run in the one process ``leading``. Every method but ``news`` is
+    called from the event loop's thread.
+    """
+
+    def receiving(self) -> bool:
+        """Whether this process takes updates from Telegram (it becomes the one when no
+        living process is); once True, True until the process ends."""
+
+    def leading(self) -> bool:
+        """Whether this process runs the repeating jobs (as ``receiving``, for jobs)."""
+
+    def claim(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` stored updates, each the oldest not handled of a sender no
+        process holds; each sender is held by this process until ``release``."""
+
+    def next_for(self, sender: int) -> dict[str, Any] | None:
+        """The oldest update of a sender this process holds that is not handled, or None."""
+
+    def release(self, sender: int) -> None:
+        """Let other processes claim this sender's updates (after its last one's commit)."""
+
+    def nudge(self, topic: str) -> None:
+        """Tell every process ``topic`` once the current changes commit."""
+
+    async def news(self, seconds: float) -> list[str]:
+        """The topics nudged since the last call (updates stored: ``"inbox"``), waiting up
+        to ``seconds`` for the first."""
+
+    def close(self) -> None: ...
 
 
 class Storage(Protocol):
@@ -141,6 +196,8 @@ class Storage(Protocol):
     #: None where updates are not stored (TinyDB, memory): as PTB does, Telegram's own
     #: redelivery of unconfirmed updates is all there is.
     inbox: Inbox | None
+    #: Not None where several processes share the storage (PostgreSQL, ``run``/``webhook``).
+    processes: Processes | None
     #: True where changes are committed in groups by ``barrier`` (PostgreSQL).
     commits_in_groups: bool
 

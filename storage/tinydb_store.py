@@ -8,6 +8,8 @@ On-disk layout under ``data_dir``::
                                      audit (events of that user's account and registrations)
     index/status/<status>/<reg id>   empty marker files: drafts and waiting registrations
     index/registrations.json         {"count": n, "pending": ...}: the registration counter
+    index/number/<number>            {"id": reg id}: who holds each public number
+    index/numbers.json               written once every registration had its number
     unique/<kind>/<sha256>.json      one file per claimed value: {"kind", "value", "owner"}
     audit/<sha256>.json              events of any other subject: {"subject", "events"}
     kv/<namespace>/<sha256>.json     one file per key: {"key", "value"}
@@ -30,7 +32,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Registration, Role, Status
+from storage import numbering
 from storage.atomic import (
     AtomicJSONStorage,
     clean_temp,
@@ -49,6 +53,7 @@ from storage.protocols import (
     DocumentStore,
     Inbox,
     KeyValueStore,
+    Processes,
     RegistrationRepository,
     UniqueIndex,
 )
@@ -223,6 +228,11 @@ class _Root:
         self.check()
         return counter_path(self.data_dir)
 
+    def number_file(self, number: str) -> Path:
+        self.check()
+        assert numbers.is_number(number)  # a safe file name
+        return self.data_dir / "index" / "number" / number
+
     def unique_file(self, kind: str, normalized: str) -> Path:
         self.check()
         return self.data_dir / "unique" / safe_name(kind) / f"{_sha(normalized)}.json"
@@ -319,6 +329,21 @@ class TinyDBRegistrations:
         doc = self._root.partition(user_id).find("registrations", "id", registration_id)
         return None if doc is None else Registration.model_validate(doc)
 
+    def by_number(self, number: str) -> Registration | None:
+        """The registration with this public number (as typed), or None."""
+        wanted = numbers.canonical(number)
+        if wanted is None:
+            return None
+        entry = read_json(self._root.number_file(wanted), default=None)
+        registration = None if entry is None else self.get(str(entry["id"]))
+        # An entry a crash left before its registration was written names none (or one
+        # without this number): no one holds the number.
+        return registration if registration is not None and registration.number == wanted else None
+
+    def _holder(self, number: str) -> str | None:
+        found = self.by_number(number)
+        return None if found is None else found.id
+
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
         regs = [
@@ -346,7 +371,13 @@ class TinyDBRegistrations:
         old = partition.find("registrations", "id", rid)
         old_status = None if old is None else Status(old["status"])
         new_status = registration.status
+        stored_number = None if old is None else old.get("number") or None
+        number = numbering.assign(registration, stored_number, self._holder)
         count = None if old is not None else self._counter.begin(rid, existed=False)
+        # Who holds the number before the document: a crash in between leaves an entry that
+        # names no registration with it (by_number checks), never a number nobody finds.
+        if number != stored_number:
+            write_json_atomic(self._root.number_file(number), {"id": rid})
         # New marker before the document, old marker after it: a crash in between leaves an
         # extra marker (dropped by with_status), never a registration missing from its queue.
         if new_status != old_status and new_status in INDEXED_STATUSES:
@@ -385,7 +416,24 @@ class TinyDBRegistrations:
         count = self._counter.begin(rid, existed=True)
         partition.remove("registrations", "id", rid)
         self._unmark(Status(old["status"]), rid)
+        if numbers.is_number(str(old.get("number"))):
+            remove_durable(self._root.number_file(old["number"]))
         self._counter.commit(count - 1)
+
+    def number_all(self) -> int:
+        """Give every registration stored before numbers existed its number, once per
+        folder (a scan of every user file, then never again); how many got one."""
+        done = self._root.data_dir / "index" / "numbers.json"
+        if read_json(done, default=None) is not None:
+            return 0
+        given = 0
+        for partition in self._root.partitions():
+            for doc in partition.rows("registrations"):
+                if not doc.get("number"):
+                    self.save(Registration.model_validate(doc))
+                    given += 1
+        write_json_atomic(done, {"numbered": True})
+        return given
 
     def with_status(
         self, *statuses: str, where: Callable[[Registration], bool] | None = None
@@ -596,12 +644,14 @@ class TinyDBStorage:
         self._lock = lock
         self._root = _Root(data_dir)
         self.accounts: AccountRepository = TinyDBAccounts(self._root)
-        self.registrations: RegistrationRepository = TinyDBRegistrations(self._root)
+        self._registrations = TinyDBRegistrations(self._root)
+        self.registrations: RegistrationRepository = self._registrations
         self.unique: UniqueIndex = TinyDBUniqueIndex(self._root)
         self.audit: AuditLog = TinyDBAuditLog(self._root)
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
         self.files: DocumentStore = FileStore(data_dir)
         self.inbox: Inbox | None = None
+        self.processes: Processes | None = None
         self.commits_in_groups = False
 
     def begin(self) -> None:
@@ -626,6 +676,7 @@ class TinyDBStorage:
                 make_dirs(data_dir / sub)
             store = cls(data_dir, lock)
             store.registrations.count()
+            store._registrations.number_all()
         except BaseException:
             lock.close()
             raise

@@ -3,36 +3,71 @@
 PTB's updater puts every update it fetches into the application's queue and confirms it to
 Telegram with its next ``getUpdates`` call; its webhook server answers Telegram once the put
 returns. Storing the update inside ``put`` therefore means Telegram is told only after the
-update is committed: an update handed over is never lost to a crash, and the process that
-takes over hands the waiting ones to the application again (``replay``) before new ones.
-An update whose id the inbox already holds (Telegram handing it over again after a crash)
-is not queued twice.
+update is committed: an update handed over is never lost to a crash. An update whose id the
+inbox already holds (Telegram handing it over again after a crash) is not queued twice.
+
+Where several processes share the storage (``Processes``), a stored update is not handled
+by the process that received it but by whichever claims it (``claim_loop``): each process
+takes the oldest unhandled update of users no other process holds, hands it to the
+application, and after its commit (``finished``) the user's next one, or lets the user go.
+A single process (``processes`` None) queues what it stores, and at start-up what a process
+before it stored and did not handle (``replay``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 
 from telegram import Bot, Update
 
-from storage.protocols import Inbox
+from bot.update_order import sender_of
+from storage.protocols import Inbox, Processes
+
+log = logging.getLogger(__name__)
+
+#: Users whose updates one process handles at once: the rest is left to the others.
+CLAIM_LIMIT = 64
+#: Seconds between looks at the inbox when no news comes (a process that died lets go of
+#: its users silently: this is how soon another one continues them).
+CLAIM_POLL = 0.5
+#: Attempts at an update whose changes failed to commit before it is given up (logged).
+ATTEMPTS = 3
+
+
+def _sender(update: object) -> int:
+    """Whose updates an update is in line with: its user's id, or 0 without a user."""
+    return sender_of(update) or 0
 
 
 class InboxQueue(asyncio.Queue[object]):
     """An ``asyncio.Queue`` of updates that go through ``inbox``."""
 
-    def __init__(self, inbox: Inbox, commit: Callable[[], None]) -> None:
+    def __init__(
+        self, inbox: Inbox, commit: Callable[[], None], processes: Processes | None = None
+    ) -> None:
         super().__init__()
         self.inbox = inbox
+        self.processes = processes
         self._commit = commit
+        self._wake = asyncio.Event()
+        self._failures: dict[int, int] = {}  # update id -> failed commits here
+        self._holding: set[int] = set()  # the senders this process holds
+        self.bot: Bot | None = None
+        #: Callbacks run on a topic's news (the job leader runs the outbox at once).
+        self.listeners: dict[str, list[Callable[[], object]]] = {}
 
     async def put(self, item: object) -> None:
         """Store an update (committed), then queue it; drop one the inbox has seen."""
         if isinstance(item, Update):
-            new = self.inbox.add(item.update_id, item.to_dict())
+            new = self.inbox.add(item.update_id, item.to_dict(), _sender(item))
             self._commit()
             if not new:
+                return
+            if self.processes is not None:
+                self._wake.set()  # claimed like every other process's (claim_loop)
                 return
         await super().put(item)
 
@@ -47,3 +82,64 @@ class InboxQueue(asyncio.Queue[object]):
         """Mark an update handled (after its changes and persistence are stored)."""
         if isinstance(update, Update):
             self.inbox.done(update.update_id)
+
+    async def finished(self, update: object, committed: bool) -> None:
+        """After an update's commit: queue its user's next update, or let the user go.
+
+        One whose commit failed is next again (handled again), up to ``ATTEMPTS`` times
+        here; then it is marked handled, logged, and the user's next one comes."""
+        processes = self.processes
+        if processes is None or not isinstance(update, Update):
+            return
+        if not committed:
+            tries = self._failures.get(update.update_id, 0) + 1
+            self._failures[update.update_id] = tries
+            if tries >= ATTEMPTS:
+                log.error("update %s given up after %s failed commits", update.update_id, tries)
+                self.inbox.done(update.update_id)
+                with contextlib.suppress(Exception):
+                    self._commit()
+        else:
+            self._failures.pop(update.update_id, None)
+        sender = _sender(update)
+        payload = processes.next_for(sender)
+        if payload is not None:
+            await super().put(Update.de_json(payload, self.bot))
+            return
+        processes.release(sender)
+        self._holding.discard(sender)
+        self._wake.set()  # an update stored while letting go is claimed by the next look
+
+    async def claim_loop(self, bot: Bot) -> None:
+        """Claim stored updates whenever there is news, and every ``CLAIM_POLL`` seconds."""
+        processes = self.processes
+        assert processes is not None, "only where processes share the storage"
+        self.bot = bot
+        listener = asyncio.create_task(self._listen(processes), name="inbox news")
+        try:
+            while True:
+                for payload in processes.claim(CLAIM_LIMIT - len(self._holding)):
+                    update = Update.de_json(payload, bot)
+                    self._holding.add(_sender(update))
+                    await super().put(update)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, processes: Processes) -> None:
+        while True:
+            try:
+                topics = await processes.news(CLAIM_POLL)
+            except Exception:
+                log.warning("listening for news failed; looking every %s s", CLAIM_POLL)
+                await asyncio.sleep(CLAIM_POLL)
+                continue
+            if "inbox" in topics:
+                self._wake.set()
+            for topic in topics:
+                for listener in self.listeners.get(topic, ()):
+                    listener()

@@ -115,9 +115,12 @@ class Notification(BaseModel):
 class Registration(BaseModel):
     """One developer registration (one role) of an account."""
 
-    id: str
+    id: str  # the storage key, <user id>-<role>: never shown to anyone (see number)
     user_id: int
     role: Role
+    #: The public registration number people see and type (``bot.rules.numbers``): empty
+    #: until the store assigns it at the first save; it never changes.
+    number: str = ""
     status: Status = Status.DRAFT
     answers: dict[str, Any] = Field(default_factory=dict)
     cursor: str | None = None  # the field the applicant is asked next; None: summary

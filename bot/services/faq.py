@@ -4,8 +4,8 @@ Pure: no Telegram, no storage. The question variants live in ``templates/faq.tom
 one list per language, matched whatever the asker's language); the answers are templates
 (``[faq.<topic>]`` in ``templates/<locale>/faq.toml``), so their escaping rules hold.
 
-How a question is matched: both sides are normalised (NFKC, case, a light traditional →
-simplified mapping, the colloquial forms of ``faq_synonyms.toml`` replaced by the FAQ's
+How a question is matched: both sides are normalised (NFKC, case, traditional →
+simplified characters, the colloquial forms of ``faq_synonyms.toml`` replaced by the FAQ's
 words, punctuation dropped) and cut into terms: English words without stop
 words and with a light stemming, Chinese as character bigrams (there are no spaces to split
 words on). Each term weighs by how specific it is to one topic (an inverse topic frequency:
@@ -14,8 +14,8 @@ its variants cover, plus a little of the share of its best variant the question 
 short question prefers the topic whose variant says just that). An entry's titles count as
 wordings; its answers are searched too, a term only they use counting half. Words no entry
 knows count against every entry, so a question about something else gets no answer. Typos in
-English words are forgiven with rapidfuzz. Thresholds (``CONFIDENT``, ``MARGIN``, the
-unknown weights, ``CONTEXT_SHARE``) were chosen on the tuning set
+English words are forgiven with rapidfuzz. The thresholds and weights (``Tuning``) were
+chosen by cross-validation on the tuning set
 (``tests/data/faq_questions.toml``) only, never on the evaluation set.
 """
 
@@ -23,37 +23,61 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import tomllib
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import opencc
 from rapidfuzz import fuzz, process
+
+from bot.services import faq_pinyin
 
 #: A question is cut to this many characters before matching: a long text is not a FAQ
 #: question, and matching must stay cheap whatever a user pastes.
 MAX_QUESTION = 300
 
-#: Scores are 0–1. A confident answer needs ``CONFIDENT`` and a lead of ``MARGIN`` over the
-#: next topic (else two topics are equally likely and the user chooses); topics above
-#: ``SUGGEST`` are offered as buttons when nothing is confident.
-CONFIDENT = 0.55
-MARGIN = 0.1
-SUGGEST = 0.3
 
-#: How much a question term counts for a topic when only the topic's answer uses it (its
-#: wordings and titles count fully): an answer explains, it is not how people ask.
-CONTEXT_SHARE = 0.7
+@dataclass(frozen=True)
+class Tuning:
+    """The matcher's numbers, chosen together by cross-validation on the tuning set
+    (``python -m bench.faq_tune``), never on the evaluation set.
 
-#: Weight of a question term no topic knows, as a share of the weight of a term only one
-#: topic uses: the question's own words count against an answer ("定价", "上架", "shop"),
-#: whatever the size of the FAQ. An unknown Chinese bigram may straddle two words ("色怎"
-#: in "角色怎么选"), so it counts a little less than an unknown English word.
-UNKNOWN_WORD = 0.5
-UNKNOWN_BIGRAM = 0.8
+    Scores are 0–1. A confident answer needs ``confident`` and a lead of ``margin`` over the
+    next topic (else two topics are equally likely and the user chooses); topics above
+    ``suggest`` are offered as buttons when nothing is confident. A question with Chinese in
+    it has its own pair, ``confident_zh`` and ``margin_zh``: its terms are bigrams, whose
+    scores spread differently from those of English words.
+
+    ``context_share``: how much a question term counts for a topic when only the topic's
+    answer uses it (its wordings and titles count fully): an answer explains, it is not how
+    people ask.
+
+    ``unknown_word`` / ``unknown_chinese``: the weight of a question word no topic knows,
+    as a share of the weight of a term only one topic uses: the question's own words count
+    against an answer ("定价", "上架", "shop"), whatever the size of the FAQ. Chinese has no
+    spaces, so its unknown words are counted by length: every two characters of the question
+    that no known bigram covers count as one word ("原来注册的同事离职了" leaves "原来",
+    "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
+
+    confident: float = 0.675
+    margin: float = 0.05
+    confident_zh: float = 0.675
+    margin_zh: float = 0.025
+    suggest: float = 0.3
+    context_share: float = 0.7
+    unknown_word: float = 0.5
+    unknown_chinese: float = 2.0
+    known_char: float = 0.5
+    homophone: float = 0.5
+
+
+#: The numbers the bot uses.
+TUNING = Tuning()
 
 #: How close (rapidfuzz ratio, 0–100) an unknown English word must be to a known one to
 #: count as a typo of it; shorter words (on either side) must match exactly.
@@ -66,7 +90,7 @@ _STOP_WORDS_TEXT = """
     its just know let like me might more most much my need needs no not now of on one only
     or our please should so some than that the their them then there these they this those
     to too up us very want was we were what when where which while who why will with would
-    you your yours hi hello thanks thank ok okay"""
+    you your yours hi hello thanks thank ok okay pls plz"""
 _STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 # Chinese bigrams that say nothing about a topic (question words, "I want", "one of").
@@ -75,20 +99,21 @@ _STOP_BIGRAMS_TEXT = """
     那个 为什 么办 怎样 多少 要多 请问 有没 没有 可不 知道 一下 的话 了吗 么样 吗
     你好 您好 谢谢 好的 收到"""
 _STOP_BIGRAMS = frozenset(_STOP_BIGRAMS_TEXT.split())
-
-# Traditional characters people use for the words of this FAQ, mapped to simplified ones;
-# a cheap table, not a converter: enough that "註冊審核要多久" finds the review topic.
-_TRADITIONAL_PAIRS = (
-    "註注 冊册 審审 覈核 郵邮 營营 業业 執执 開开 發发 選选 擇择 駁驳 時时 間间 幾几 個个 "
-    "聯联 繫系 係系 號号 變变 帳账 賬账 戶户 應应 該该 麼么 麽么 為为 請请 問问 題题 資资 "
-    "質质 範范 圍围 經经 過过 沒没 門门 員员 務务 碼码 驗验 證证 與与 們们 這这 裡里 裏里 "
-    "嗎吗 還还 讓让 對对 長长 復复 據据 寫写 錯错 誤误 關关 閉闭 單单 電电 話话 換换 綁绑 "
-    "實实 權权 際际 會会 當当 說说 處处 狀状 態态 啟启 兩两 種种 類类 夥伙 專专 團团 賺赚 "
-    "銷销 術术 產产 訂订 詢询 稱称 樣样 後后 進进 準准 備备 須须 讀读 協协 議议 擁拥 錄录 "
-    "轉转 給给 費费 辦办 則则 級级 體体 網网 貨货 購购 買买 裝装 飾饰 達达 夠够 師师 "
-    "傳传 檔档 圖图 絕绝 補补 齊齐 認认 錢钱"
+# Characters that are words of their own and say nothing of a topic (pronouns, particles,
+# "is", "can"): an unknown one does not count against an answer.
+_STOP_CHARS = frozenset(
+    "我你您他她它们的了吗呢吧啊呀嘛是在有就也都还要能会把被给跟和与让个这那么怎什哪谁该想请问下"
 )
-_TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in _TRADITIONAL_PAIRS.split()})
+
+
+# Traditional characters folded to simplified ones by OpenCC's maintained tables (characters
+# and phrases, "註冊審核要幾天" → "注册审核要几天"), one converter per thread.
+class _Simplifier(threading.local):
+    def __init__(self) -> None:
+        self.convert = opencc.OpenCC("t2s").convert
+
+
+_SIMPLIFIER = _Simplifier()
 
 #: Words people use for the FAQ's words (``faq_synonyms.toml``): Chinese text replaced
 #: before it is cut into bigrams, English words replaced before stemming.
@@ -110,6 +135,7 @@ _CHINESE_SYNONYMS, _CHINESE_FORMS, _SYNONYMS = _load_synonyms(SYNONYMS_FILE)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
+_HAS_CJK = re.compile(rf"[{_CJK}]")
 _JOINERS = re.compile(r"(?<=[a-z0-9])[-'’](?=[a-z0-9])")
 _SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ed", "s")
 
@@ -208,7 +234,7 @@ def load_topics(path: Path, locales: Sequence[str] = ("zh", "en")) -> list[Topic
 
 def normalize(text: str) -> str:
     """Lower-case, width- and script-folded text with word joiners removed."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_TRADITIONAL)
+    text = _SIMPLIFIER.convert(unicodedata.normalize("NFKC", text).casefold())
     if _CHINESE_SYNONYMS is not None:
         text = _CHINESE_SYNONYMS.sub(lambda found: _CHINESE_FORMS[found.group()], text)
     return _JOINERS.sub("", text)
@@ -235,18 +261,25 @@ def _straddles(pair: str) -> bool:
 def terms(text: str, limit: int | None = MAX_QUESTION) -> list[str]:
     """The terms of a text (its first ``limit`` characters): stemmed English words without
     stop words, Chinese bigrams (a lone Chinese character stands for itself)."""
-    found: list[str] = []
-    for run in _RUNS.findall(normalize(text)[:limit]):
+    return list(_cut(_runs(text, limit)))
+
+
+def _runs(text: str, limit: int | None) -> list[str]:
+    """The runs of Chinese characters and of English letters or digits of a text."""
+    return _RUNS.findall(normalize(text)[:limit])
+
+
+def _cut(runs: Sequence[str]) -> Iterator[str]:
+    for run in runs:
         if run[0].isascii():
             if run not in _STOP_WORDS and not run.isdigit():
-                found.append(_stem(run))
+                yield _stem(run)
         elif len(run) == 1:
             if run not in _PARTICLES:
-                found.append(run)
+                yield run
         else:
             pairs = (run[i : i + 2] for i in range(len(run) - 1))
-            found.extend(p for p in pairs if p not in _STOP_BIGRAMS and not _straddles(p))
-    return found
+            yield from (p for p in pairs if p not in _STOP_BIGRAMS and not _straddles(p))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -259,6 +292,15 @@ def _wording_terms(wording: str) -> tuple[str, ...]:
 def _deletions(word: str) -> set[str]:
     """The word and every way of leaving one letter out of it."""
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _sound_keys(pair: str) -> Iterator[tuple[str, str, int]]:
+    """A bigram's keys among its homophones that keep one of its characters: the kept
+    character, a reading of the other and which one was kept."""
+    for reading in faq_pinyin.readings(pair[1]):
+        yield pair[0], reading, 0
+    for reading in faq_pinyin.readings(pair[0]):
+        yield pair[1], reading, 1
 
 
 def _is_word(term: str) -> bool:
@@ -274,7 +316,8 @@ class FaqMatcher:
     with how many wordings share its terms, not with the size of the FAQ: well under a
     millisecond for most questions with a thousand entries (``bench/faq.py``)."""
 
-    def __init__(self, topics: Sequence[Topic]) -> None:
+    def __init__(self, topics: Sequence[Topic], tuning: Tuning = TUNING) -> None:
+        self.tuning = tuning
         self.topics = [t.key for t in topics]
         wordings = [[_wording_terms(q) for q in t.questions] for t in topics]
         vocabularies = [
@@ -291,6 +334,7 @@ class FaqMatcher:
         # An unknown term weighs like a term of a single topic, scaled: it is as specific
         # as a word can be, just to something the FAQ does not cover.
         self._rarest = math.log(1 + count)
+        self._chars = frozenset(c for term in spread if not _is_word(term) for c in term)
         # term -> (topic index, how much of the term's weight it covers there)
         self._postings: dict[str, list[tuple[int, float]]] = {}
         for index, vocabulary in enumerate(vocabularies):
@@ -298,7 +342,7 @@ class FaqMatcher:
                 self._postings.setdefault(term, []).append((index, 1.0))
         for index, vocabulary in enumerate(contexts):
             for term in vocabulary:
-                self._postings.setdefault(term, []).append((index, CONTEXT_SHARE))
+                self._postings.setdefault(term, []).append((index, tuning.context_share))
         self._variant_topic: list[int] = []  # wording -> its topic
         self._variant_weight: list[float] = []  # wording -> the weight of its terms
         self._variant_postings: dict[str, list[int]] = {}  # term -> wordings using it
@@ -323,27 +367,56 @@ class FaqMatcher:
                 self._near.setdefault(shortened, []).append(word)
             self._by_length.setdefault(len(word), []).append(word)
         self._typos: dict[str, tuple[str | None, float]] = {}
+        # For typos of a pinyin input method: the known Chinese bigrams by one of their
+        # characters and a reading of the other ("审", "he" and "shen", "核" for "审核").
+        self._sounds: dict[tuple[str, str, int], set[str]] = defaultdict(set)
+        for term in self._weight:
+            if len(term) == 2 and not _is_word(term):
+                for key in _sound_keys(term):
+                    self._sounds[key].add(term)
+        # Characters the FAQ's wordings use alone ("选" in "角色怎么选"): see ``_uncovered``.
+        self._lone = frozenset(
+            char
+            for t in topics
+            for q in t.questions
+            for char in self._loose(_runs(q, None), frozenset())
+        )
 
     def _known(self, term: str) -> tuple[str | None, float]:
         """The known term a question term stands for, and how surely (typos forgiven)."""
         if term in self._weight:
             return term, 1.0
-        if not _is_word(term) or len(term) < TYPO_MIN_LENGTH:
+        chinese = not _is_word(term)
+        if (chinese and len(term) != 2) or (not chinese and len(term) < TYPO_MIN_LENGTH):
             return None, 0.0
         if term in self._typos:
             return self._typos[term]
-        candidates = {word for v in _deletions(term) for word in self._near.get(v, ())}
-        if not candidates and len(term) >= _LONG_WORD:
-            size = len(term)
-            candidates = {w for n in range(size - 2, size + 3) for w in self._by_length.get(n, ())}
-        best = process.extractOne(
-            term, sorted(candidates), scorer=fuzz.ratio, score_cutoff=TYPO_RATIO
-        )
-        found = (str(best[0]), float(best[1]) / 100) if best is not None else (None, 0.0)
+        found = self._homophone(term) if chinese else self._misspelt(term)
         if len(self._typos) >= _TYPO_MEMORY:
             self._typos.clear()  # a bounded memory: whatever users type, it cannot grow
         self._typos[term] = found
         return found
+
+    def _misspelt(self, word: str) -> tuple[str | None, float]:
+        """The known English word ``word`` is a typo of, by rapidfuzz's ratio."""
+        candidates = {known for v in _deletions(word) for known in self._near.get(v, ())}
+        if not candidates and len(word) >= _LONG_WORD:
+            size = len(word)
+            candidates = {w for n in range(size - 2, size + 3) for w in self._by_length.get(n, ())}
+        best = process.extractOne(
+            word, sorted(candidates), scorer=fuzz.ratio, score_cutoff=TYPO_RATIO
+        )
+        return (str(best[0]), float(best[1]) / 100) if best is not None else (None, 0.0)
+
+    def _homophone(self, pair: str) -> tuple[str | None, float]:
+        """The known bigram that keeps one character of ``pair`` and sounds like it, when
+        there is just one: a pinyin input method's typo ("审合" for "审核"), trusted
+        ``tuning.homophone``."""
+        found = {known for key in _sound_keys(pair) for known in self._sounds.get(key, ())}
+        found.discard(pair)
+        if len(found) != 1:
+            return None, 0.0
+        return found.pop(), self.tuning.homophone
 
     def rank(self, question: str) -> list[Match]:
         """The topics sharing a term with ``question``, with their scores, best first (every
@@ -351,19 +424,32 @@ class FaqMatcher:
 
         A topic's score is 3/4 the share of the question's weight its wordings cover, plus
         1/4 the share of its best wording the question covers."""
-        asked = list(dict.fromkeys(terms(question)))
+        runs = _runs(question, MAX_QUESTION)
+        asked = list(dict.fromkeys(_cut(runs)))
         if not asked:
             return []
         total = 0.0
         hits: dict[str, float] = {}
-        for n, term in enumerate(asked):
-            # Typo lookups cost the most; a long paste gets them for its first words only.
-            known, sure = self._known(term) if n < _TYPO_LOOKUPS else self._exact(term)
+        typos: set[str] = set()  # question terms that are typos of known ones
+        lookups = 0
+        for term in asked:
+            known: str | None = None
+            sure = 0.0
+            if term in self._weight:
+                known, sure = term, 1.0
+            elif lookups < _TYPO_LOOKUPS:
+                # Typo lookups cost the most; a long paste gets them for its first words only.
+                lookups += 1
+                known, sure = self._known(term)
             if known is None:
-                total += self._unknown_weight(term)
+                if _is_word(term):  # unknown Chinese is counted by ``_uncovered``
+                    total += self._rarest * self.tuning.unknown_word
             else:
+                if known != term:
+                    typos.add(term)
                 total += self._weight[known]
                 hits[known] = max(hits.get(known, 0.0), sure)
+        total += self._uncovered(runs, typos)
         covered: dict[int, float] = defaultdict(float)
         shares: dict[int, float] = defaultdict(float)
         for known, sure in hits.items():
@@ -386,19 +472,56 @@ class FaqMatcher:
         ranked.sort(key=lambda pair: (-pair[0], pair[1]))
         return [Match(self.topics[topic], score) for score, topic in ranked]
 
-    def _exact(self, term: str) -> tuple[str | None, float]:
-        return (term, 1.0) if term in self._weight else (None, 0.0)
+    def _uncovered(self, runs: Sequence[str], matched: Set[str]) -> float:
+        """The weight of the Chinese the FAQ does not know: half an unknown word for each
+        character of a run that no known bigram (nor question word) covers, so an unknown
+        stretch counts by its length, however many words it straddles. A character that the
+        FAQ's words use counts ``known_char`` of that: it is most likely a one-character
+        form of one of them ("改" of "修改"); one that the FAQ's wordings use alone ("选" in
+        "角色怎么选") counts nothing."""
+        uncovered = 0.0
+        for char in self._loose(runs, matched):
+            if char not in self._lone:
+                uncovered += self.tuning.known_char if char in self._chars else 1.0
+        return self._rarest * self.tuning.unknown_chinese * uncovered / 2
 
-    def _unknown_weight(self, term: str) -> float:
-        return self._rarest * (UNKNOWN_WORD if _is_word(term) else UNKNOWN_BIGRAM)
+    def _loose(self, runs: Sequence[str], matched: Set[str]) -> Iterator[str]:
+        """The characters of the Chinese runs that no known bigram covers (nor a bigram of
+        ``matched``, typos of known ones, nor a question word), less the characters that say
+        nothing of a topic."""
+        for run in runs:
+            if run[0].isascii():
+                continue
+            covered = [False] * len(run)
+            for i in range(len(run) - 1):
+                pair = run[i : i + 2]
+                if pair in self._weight or pair in matched or pair in _STOP_BIGRAMS:
+                    covered[i] = covered[i + 1] = True
+            for char, done in zip(run, covered, strict=True):
+                if not done and char not in _STOP_CHARS:
+                    yield char
 
     def match(self, question: str) -> Verdict:
         """A confident topic for ``question``, else up to three topics worth suggesting."""
-        ranked = self.rank(question)
-        if not ranked:
-            return Verdict(None)
-        best = ranked[0]
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= CONFIDENT and best.score - runner_up >= MARGIN:
-            return Verdict(best.topic)
-        return Verdict(None, tuple(m.topic for m in ranked[:3] if m.score >= SUGGEST))
+        return decide(self.rank(question), self.tuning, has_chinese(question))
+
+
+def has_chinese(text: str) -> bool:
+    """Whether a text has a Chinese character (its question is decided with the ``_zh``
+    thresholds)."""
+    return _HAS_CJK.search(text) is not None
+
+
+def decide(ranked: Sequence[Match], tuning: Tuning = TUNING, chinese: bool = False) -> Verdict:
+    """What ranked topics tell a user: the best one at once when it is confident and well
+    ahead of the next, else up to three topics worth suggesting (none: support is offered)."""
+    if not ranked:
+        return Verdict(None)
+    best = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    confident, margin = (
+        (tuning.confident_zh, tuning.margin_zh) if chinese else (tuning.confident, tuning.margin)
+    )
+    if best.score >= confident and best.score - runner_up >= margin:
+        return Verdict(best.topic)
+    return Verdict(None, tuple(m.topic for m in ranked[:3] if m.score >= tuning.suggest))

@@ -42,7 +42,8 @@ ACCOUNT_FIELDS = (
     "updated_at",
 )
 REGISTRATION_FIELDS = (
-    "id",
+    "number",  # the registration's number, as every message names it
+    "id",  # what the events' "subject" names
     "role",
     "status",
     "created_at",

@@ -29,7 +29,8 @@ Clock = Callable[[], datetime]
 TIMELINE = frozenset({"submitted", "changes_requested", "rejected", "approved", "removed"})
 
 
-#: Deep-link payloads of administrator confirmations: ``adm-<registration id>-<secret>``.
+#: Deep-link payloads of administrator confirmations: ``adm-<registration number>-<secret>``
+#: (the number, not the id: the link is forwarded, and the id holds the Telegram user id).
 ADMIN_LINK = "adm-"
 
 
@@ -150,16 +151,15 @@ class RegistrationService:
             # Hex: no "-" inside, which separates the parts of the payload.
             registration.admin_token = secrets.token_hex(8)
             self.storage.registrations.save(registration)
-        return f"{ADMIN_LINK}{registration.id}-{registration.admin_token}"
+        return f"{ADMIN_LINK}{registration.number}-{registration.admin_token}"
 
     def admin_invitation(self, payload: str) -> Registration:
         """The registration a forwarded link names (NotAsked when it names none, or the
-        link is not that registration's)."""
-        registration_id, _, token = payload.removeprefix(ADMIN_LINK).rpartition("-")
-        try:
-            registration = self._load(registration_id)
-        except (NotAsked, ValueError):
-            raise NotAsked(payload) from None
+        link is not that registration's). Links made before numbers existed named the id."""
+        named, _, token = payload.removeprefix(ADMIN_LINK).rpartition("-")
+        registration = self.storage.registrations.by_number(named) or self.get(named)
+        if registration is None:
+            raise NotAsked(payload)
         known = registration.admin_token
         if not payload.startswith(ADMIN_LINK) or known is None:
             raise NotAsked(payload)

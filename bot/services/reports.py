@@ -21,8 +21,9 @@ from bot.rules.workdays import CHINA, china_date
 from storage.protocols import RegistrationRepository
 
 #: The answers exported are the form's listed fields (``Field.listed``), in its order.
+#: Registrations are named by their public number (the id holds the Telegram user id).
 CSV_COLUMNS = (
-    "id",
+    "number",
     "role",
     "status",
     *form.LISTED,
@@ -51,7 +52,7 @@ def registrations_csv(registrations: Iterable[Registration]) -> bytes:
         answers = answers or r.answers
         writer.writerow(
             [
-                r.id,
+                r.number,
                 r.role.value,
                 r.status.value,
                 *(_cell(answers.get(key)) for key in form.LISTED),

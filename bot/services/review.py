@@ -74,8 +74,13 @@ class ReviewService:
 
     # -- reading -----------------------------------------------------------------------
     def get(self, registration_id: str) -> Registration:
-        """A registration by id (``Denied("review.unknown")`` when there is none)."""
-        registration = self.storage.registrations.get(registration_id.strip())
+        """A registration by its public number as a reviewer types it, or by the id on
+        buttons of cards posted before numbers existed (``Denied("review.unknown")`` when
+        there is none)."""
+        registrations = self.storage.registrations
+        registration = registrations.by_number(registration_id) or registrations.get(
+            registration_id.strip()
+        )
         if registration is None or registration.status is Status.DRAFT:
             raise Denied("review.unknown", id=registration_id[:40])
         return registration

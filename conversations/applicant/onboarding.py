@@ -3,6 +3,8 @@ role (or picks which of their registrations to continue). Diagram: applicant.mmd
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import ReplyKeyboardRemove, Update
 
 from bot.rules import form, validators
@@ -95,6 +97,14 @@ def _picked_role(update: Update) -> Role | None:
 
 async def on_role(update: Update, context: Context) -> State | int:
     """A role was picked: show what it means and ask to confirm (it cannot change)."""
+    return await _on_role_button(update, context, prompts.show_role)
+
+
+async def _on_role_button(
+    update: Update, context: Context, step: Callable[[Turn, Role], Awaitable[State | int]]
+) -> State | int:
+    """A button naming a role: ``step`` with it; the roles anew, saying why, when the
+    button names none we know (an old one) or the applicant already holds that role."""
     turn = Turn.of(update, context)
     await turn.acknowledge()
     role = _picked_role(update)
@@ -102,7 +112,7 @@ async def on_role(update: Update, context: Context) -> State | int:
         return await prompts.show_roles(turn, turn.t("misc.stale_button"))
     if role not in context.services.registrations.available_roles(turn.user_id):
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
-    return await prompts.show_role(turn, role)
+    return await step(turn, role)
 
 
 async def on_roles(update: Update, context: Context) -> State | int:
@@ -114,18 +124,17 @@ async def on_roles(update: Update, context: Context) -> State | int:
 
 async def on_role_confirmed(update: Update, context: Context) -> State | int:
     """Open the registration for the confirmed role and ask the first field."""
-    turn = Turn.of(update, context)
-    await turn.acknowledge()
-    role = _picked_role(update)
-    if role is None:
-        return await prompts.show_roles(turn, turn.t("misc.stale_button"))
+    return await _on_role_button(update, context, _open_registration)
+
+
+async def _open_registration(turn: Turn, role: Role) -> State | int:
     try:
-        registration = context.services.registrations.start(turn.user_id, role)
-    except RoleTaken:
+        registration = turn.services.registrations.start(turn.user_id, role)
+    except RoleTaken:  # the service checks again, should another update have taken it
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
-    prompts.choose(context, registration)
-    if context.user_data is not None:
-        context.user_data.pop(prompts.PENDING_ROLE, None)
+    prompts.choose(turn.context, registration)
+    if turn.context.user_data is not None:
+        turn.context.user_data.pop(prompts.PENDING_ROLE, None)
     return await prompts.ask(turn, registration)
 
 

@@ -278,13 +278,22 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
 
 def _variant(turn: Turn, registration: Registration, field: form.Field) -> str:
     """The suffix of a field's prompt and example: an ID number asked for another document
-    than the resident ID card has its own ("_other"), not a resident ID example."""
+    than the resident ID card has its own ("_other"), not a resident ID example; a field
+    with a text for the role has that ("_merchant": the merchant's business-scope rule, the
+    shop id), so nobody reads another role's rule."""
     other = any(
         earlier.endswith("_id_type") and registration.answers.get(earlier) == "other"
         for earlier in field.depends_on
     )
-    has_own = turn.texts.has(turn.locale, f"field.{field.key}.prompt_other")
-    return "_other" if other and has_own else ""
+    suffixes = ["_other"] if other else []
+    suffixes.append(f"_{registration.role.value}")
+    for suffix in suffixes:
+        if all(
+            turn.texts.has(turn.locale, f"field.{field.key}.{part}{suffix}")
+            for part in ("prompt", "example")
+        ):
+            return suffix
+    return ""
 
 
 async def show_summary(turn: Turn, registration: Registration, notice: str | None = None) -> State:

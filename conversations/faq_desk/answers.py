@@ -8,7 +8,6 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.services.faq_book import FaqError
 from bot.services.support import Ticket
 from conversations import faq, keyboards
 from conversations.common import Context, account_locale, callback_parts
@@ -74,9 +73,8 @@ async def _send_entry(update: Update, context: Context, ticket: Ticket, key: str
     turn = shared.turn_of(update, context)
     services = context.services
     texts = services.texts
-    entry = services.faq.book.get(key)
+    entry = await shared.live_entry(turn, key)
     if entry is None:
-        await shared.show_error(turn, FaqError("missing", entry=key))
         return
     staff = turn.locale
     if not ticket.is_open:

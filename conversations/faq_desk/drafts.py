@@ -35,18 +35,15 @@ async def add(update: Update, context: Context) -> None:
 async def edit(update: Update, context: Context) -> None:
     """/faq_edit KEY: the entry as users get it, with a button for each part."""
     turn = shared.turn_of(update, context)
-    key = shared.first_arg(context)
-    if key is None:
-        await turn.reply(turn.t("faq_desk.usage.edit"))
-        return
-    await _edit(update, context, key)
+    key = await shared.named_key(turn, context, "edit")
+    if key is not None:
+        await _edit(update, context, key)
 
 
 async def _edit(update: Update, context: Context, key: str) -> None:
     turn = shared.turn_of(update, context)
-    entry = context.services.faq.book.get(key)
+    entry = await shared.live_entry(turn, key)
     if entry is None:
-        await shared.show_error(turn, FaqError("missing", entry=key))
         return
     if await _unfinished(update, context, f"e.{key}"):
         return

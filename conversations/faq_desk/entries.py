@@ -23,12 +23,10 @@ async def list_entries(update: Update, context: Context) -> None:
     book = services.faq.book
     entries = book.entries()
     usage = book.usage()
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
+    shown, page, pages = keyboards.page_of(entries, page, PAGE_SIZE)
     staff = turn.locale
     rows = [
-        (e.key, faq.title_plain(services.texts, staff, e), usage.get(e.key, Usage()))
-        for e in entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        (e.key, faq.title_plain(services.texts, staff, e), usage.get(e.key, Usage())) for e in shown
     ]
     text = turn.render(
         "faq_list",
@@ -38,33 +36,20 @@ async def list_entries(update: Update, context: Context) -> None:
         pages=pages,
         month=book.month(),
     )
-    nav = []
-    if page > 0:
-        nav.append((turn.button("previous"), f"fq:ls:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((turn.button("next"), f"fq:ls:{page + 1}"))
+    nav = turn.pager(page, pages, "fq:ls:")
     markup = keyboards.inline([nav]) if nav else None
-    query = update.callback_query
-    if query is not None and parts[:2] == ["fq", "ls"]:
-        await turn.edit_pressed(text, markup)
-    else:
-        await turn.reply(text, markup)
+    await turn.show(text, markup, edit=parts[:2] == ["fq", "ls"])
 
 
 # -- /faq_remove --------------------------------------------------------------------------
 async def remove(update: Update, context: Context) -> None:
     """/faq_remove KEY: asks to confirm, showing what goes."""
     turn = shared.turn_of(update, context)
-    key = shared.first_arg(context)
-    if key is None:
-        await turn.reply(turn.t("faq_desk.usage.remove"))
+    key = await shared.named_key(turn, context, "remove")
+    entry = await shared.live_entry(turn, key) if key is not None else None
+    if key is None or entry is None:
         return
-    book = context.services.faq.book
-    entry = book.get(key)
-    if entry is None:
-        await shared.show_error(turn, FaqError("missing", entry=key))
-        return
-    used = book.usage().get(key, Usage()).answered
+    used = context.services.faq.book.usage().get(key, Usage()).answered
     shown = faq.title(context.services.texts, turn.locale, entry)
     buttons = [
         [

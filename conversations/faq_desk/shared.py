@@ -10,7 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.services.faq_book import FaqError
+from bot.services.faq_book import Entry, FaqError
 from conversations.common import Context, Turn
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,22 @@ def language_name(turn: Turn, locale: str) -> str:
 
 def first_arg(context: Context) -> str | None:
     return context.args[0].strip().casefold() if context.args else None
+
+
+async def named_key(turn: Turn, context: Context, usage: str) -> str | None:
+    """The entry key a command names; None without one (the agent is told the usage)."""
+    key = first_arg(context)
+    if key is None:
+        await turn.reply(turn.t(f"faq_desk.usage.{usage}"))
+    return key
+
+
+async def live_entry(turn: Turn, key: str) -> Entry | None:
+    """The live entry ``key``; None when there is none (the agent is told so)."""
+    entry = turn.services.faq.book.get(key)
+    if entry is None:
+        await show_error(turn, FaqError("missing", entry=key))
+    return entry
 
 
 async def show_error(turn: Turn, error: FaqError) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from markupsafe import Markup
 from telegram import ForceReply, Update
@@ -18,6 +18,8 @@ from conversations import delivery, presenter
 from conversations.common import Context, Turn, callback_parts
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 #: Where the reviewers' button labels are.
@@ -76,12 +78,34 @@ async def named(turn: Turn, update: Update, context: Context, usage: str) -> str
     return rid or None
 
 
+async def allowed(turn: Turn, look: Callable[[], T]) -> T | None:
+    """What ``look`` gives the acting reviewer; None when the service denies it (the
+    reviewer is told why)."""
+    try:
+        return look()
+    except Denied as denied:
+        await deny(turn, denied)
+        return None
+
+
+async def opened(
+    turn: Turn, update: Update, context: Context, usage: str, look: Callable[[str], T]
+) -> tuple[str, T] | None:
+    """The registration a button or command names and what ``look`` gives for it; None
+    when none is named (the reviewer is told the usage) or the service denies it."""
+    rid = await named(turn, update, context, usage)
+    if rid is None:
+        return None
+    found = await allowed(turn, lambda: look(rid))
+    return None if found is None else (rid, found)
+
+
 async def with_reason(
     turn: Turn,
     update: Update,
     context: Context,
     action: Literal["reject", "remove"],
-    check: Callable[[str, int], object] | None = None,
+    check: Callable[[str, int], Registration] | None = None,
 ) -> tuple[str, str] | None:
     """A decision that needs a reason: its button asks for the reason as a reply (after
     ``check``, when given, lets this reviewer decide), its command takes ``ID REASON``.
@@ -89,12 +113,8 @@ async def with_reason(
     parts = callback_parts(update)
     if parts:  # the button
         rid = parts[2]
-        if check is not None:
-            try:
-                check(rid, turn.user_id)
-            except Denied as denied:
-                await deny(turn, denied)
-                return None
+        if check is not None and await allowed(turn, lambda: check(rid, turn.user_id)) is None:
+            return None
         await turn.acknowledge()
         prompt = turn.t(f"review.ask_{action}_reason", id=rid)
         await await_text(turn, AwaitedAnswer(action=action, id=rid), prompt)
@@ -108,12 +128,10 @@ async def with_reason(
 
 async def act(turn: Turn, action: Any, done_key: str) -> bool:
     """Run a service action for the acting reviewer, answer, refresh the card, deliver."""
-    try:
-        registration: Registration = action(turn.user_id)
-    except Denied as denied:
-        await deny(turn, denied)
+    registration: Registration | None = await allowed(turn, lambda: action(turn.user_id))
+    if registration is None:
         return False
-    done = turn.t(f"review.done.{done_key}", id=registration.id)
+    done = turn.t(f"review.done.{done_key}", id=registration.number)
     await turn.acknowledge(Markup(done).striptags())  # answers are plain text
     await turn.reply(done)
     await refresh_card(turn.context, registration)

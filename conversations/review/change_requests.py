@@ -8,7 +8,6 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.rules import form, reasons
 from bot.rules.models import Registration
 from bot.services.change_requests import AwaitedAnswer, ChangeRequestDraft
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.presenter import reason_text
@@ -22,12 +21,13 @@ async def changes(update: Update, context: Context) -> None:
     turn = cards.turn_of(update, context)
     parts = callback_parts(update)
     rid = parts[2]
-    try:
-        registration = context.services.review.open_for(rid, turn.user_id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(
+        turn, lambda: context.services.review.open_for(rid, turn.user_id)
+    )
+    if registration is None:
         return
     await turn.acknowledge()
+    rid = registration.number  # what the next buttons name (a card's old buttons: the id)
     drafts = context.services.reviewer_drafts
     draft = drafts.get(turn.user_id, rid) or ChangeRequestDraft()
     if parts[1] == "f" and len(parts) == 4 and parts[3].isdigit():
@@ -47,7 +47,7 @@ async def changes(update: Update, context: Context) -> None:
 def _field_picker(
     turn: Turn, registration: Registration, draft: ChangeRequestDraft
 ) -> tuple[str, InlineKeyboardMarkup]:
-    rid = registration.id
+    rid = registration.number
     buttons = [
         (
             ("✅ " if f.key in draft.fields else "") + turn.plain(f"field.{f.key}.label"),

@@ -18,14 +18,13 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rules.models import AuditEvent, Registration
-from bot.services.review import Denied
 from bot.telegram_html import MAX_TEXT
 from conversations import keyboards, presenter
 from conversations.common import (
     Context,
     Services,
     callback_parts,
-    refuse_in_group,
+    refuse_staff,
 )
 from conversations.review import cards
 from conversations.review.change_requests import (
@@ -66,9 +65,7 @@ async def queue(update: Update, context: Context) -> None:
 async def _show_queue(update: Update, context: Context, page: int) -> None:
     turn = cards.turn_of(update, context)
     items = context.services.review.queue()
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    shown, page, pages = keyboards.page_of(items, page, PAGE_SIZE)
     text = turn.render(
         "review_queue",
         items=shown,
@@ -77,33 +74,20 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         pages=pages,
         holder=context.services.review.holder,
     )
-    nav = []
-    if page > 0:
-        nav.append((turn.button("previous"), f"rv:page:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((turn.button("next"), f"rv:page:{page + 1}"))
-    rows = [[(f"{w.registration.id}", f"rv:open:{w.registration.id}")] for w in shown]
+    nav = turn.pager(page, pages, "rv:page:")
+    rows = [[(w.registration.number, f"rv:open:{w.registration.number}")] for w in shown]
     markup = keyboards.inline([*rows, nav] if nav else rows) if rows or nav else None
-    query = update.callback_query
-    if query is not None and (query.data or "").startswith("rv:page:"):
-        await turn.edit_pressed(text, markup)
-    else:
-        await turn.reply(text, markup)
+    await turn.show(text, markup, edit=(turn.pressed or "").startswith("rv:page:"))
 
 
 async def review(update: Update, context: Context) -> None:
     """/review ID (or a queue button): the registration's card."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    rid = await cards.named(turn, update, context, "review")
-    if rid is None:
+    found = await cards.opened(turn, update, context, "review", context.services.review.get)
+    if found is None:
         return
-    try:
-        registration = context.services.review.get(rid)
-    except Denied as denied:
-        await cards.deny(turn, denied)
-        return
-    text, markup = presenter.card(context.services, registration)
+    text, markup = presenter.card(context.services, found[1])
     await turn.reply(text, markup)
 
 
@@ -154,10 +138,8 @@ async def reveal(update: Update, context: Context) -> None:
     user = update.effective_user
     rid = cards.target(update, context)
     assert user is not None and rid is not None
-    try:
-        registration = context.services.review.reveal(rid, user.id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(turn, lambda: context.services.review.reveal(rid, user.id))
+    if registration is None:
         return
     await turn.acknowledge()
     text, _ = presenter.card(context.services, registration, revealed=True)
@@ -176,18 +158,22 @@ async def history(update: Update, context: Context) -> None:
     first); a page's buttons lead to earlier and later events."""
     turn = cards.turn_of(update, context)
     await turn.acknowledge()
-    rid = await cards.named(turn, update, context, "history")
-    if rid is None:
+    review = context.services.review
+    found = await cards.opened(
+        turn, update, context, "history", lambda rid: (review.history(rid), review.get(rid))
+    )
+    if found is None:
         return
-    try:
-        events = context.services.review.history(rid)
-    except Denied as denied:
-        await cards.deny(turn, denied)
-        return
+    rid, (events, registration) = found
 
     def render(start: int, shown: list[AuditEvent]) -> str:
         return turn.render(
-            "review_history", id=rid, events=shown, first=start + 1, total=len(events)
+            "review_history",
+            id=rid,
+            r=registration,
+            events=shown,
+            first=start + 1,
+            total=len(events),
         )
 
     pages = _pages(events, render)
@@ -195,16 +181,9 @@ async def history(update: Update, context: Context) -> None:
     wanted = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else len(pages) - 1
     page = min(wanted, len(pages) - 1)
     start, shown = pages[page]
-    nav = []
-    if page > 0:
-        nav.append((turn.button("previous"), f"rv:history:{rid}:{page - 1}"))
-    if page + 1 < len(pages):
-        nav.append((turn.button("next"), f"rv:history:{rid}:{page + 1}"))
+    nav = turn.pager(page, len(pages), f"rv:history:{rid}:")
     markup = keyboards.inline([nav]) if nav else None
-    if len(parts) == 4:
-        await turn.edit_pressed(render(start, shown), markup)
-    else:
-        await turn.reply(render(start, shown), markup)
+    await turn.show(render(start, shown), markup, edit=len(parts) == 4)
 
 
 #: Events per history page at most; fewer when their text would not fit one message.
@@ -237,7 +216,7 @@ async def find(update: Update, context: Context) -> None:
     # Full scans run in a worker thread so everyone else keeps being answered meanwhile
     # (they only read, and every file is replaced atomically, so none is seen half-written).
     found = await asyncio.to_thread(context.services.review.find, text)
-    rows = [[(r.id, f"rv:open:{r.id}")] for r in found[:PAGE_SIZE]]
+    rows = [[(r.number, f"rv:open:{r.number}")] for r in found[:PAGE_SIZE]]
     await turn.reply(
         turn.render(
             "review_found",
@@ -251,9 +230,7 @@ async def find(update: Update, context: Context) -> None:
 
 async def refuse(update: Update, context: Context) -> None:
     """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
-    # Not a Turn: a refused update may come from anyone, anywhere (even without a chat).
-    locale = context.services.settings.DEFAULT_LOCALE
-    await refuse_in_group(update, context, context.services.texts.plain(locale, "review.refused"))
+    await refuse_staff(update, context, "review.refused")
 
 
 _BUTTONS: tuple[tuple[str, Any], ...] = (

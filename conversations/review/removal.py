@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.review import cards
@@ -24,18 +23,17 @@ async def remove(update: Update, context: Context) -> None:
 async def ask_to_confirm_removal(turn: Turn, rid: str, reason: str) -> None:
     """Show what a removal means and hold its reason until the reviewer confirms."""
     services = turn.services
-    try:
-        registration = services.review.removable(rid, turn.user_id)
-    except Denied as denied:
-        await cards.deny(turn, denied)
+    registration = await cards.allowed(turn, lambda: services.review.removable(rid, turn.user_id))
+    if registration is None:
         return
-    services.reviewer_drafts.hold_removal(turn.user_id, registration.id, reason)
+    number = registration.number
+    services.reviewer_drafts.hold_removal(turn.user_id, number, reason)
     await turn.reply(
-        turn.t("review.confirm_remove", id=registration.id, reason=reason[:1000]),
+        turn.t("review.confirm_remove", id=number, reason=reason[:1000]),
         keyboards.inline(
             [
-                [(turn.button("remove_for_good"), f"rv:rmok:{registration.id}")],
-                [(turn.button("cancel"), f"rv:rmno:{registration.id}")],
+                [(turn.button("remove_for_good"), f"rv:rmok:{number}")],
+                [(turn.button("cancel"), f"rv:rmno:{number}")],
             ]
         ),
     )

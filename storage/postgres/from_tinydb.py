@@ -1,6 +1,7 @@
 """``python -m bot migrate --from-tinydb DATA_DIR``: copy a TinyDB data folder into PostgreSQL.
 
-Everything is copied: accounts, registrations (their outbox travels inside them), audit
+Everything is copied: accounts, registrations (their outbox travels inside them, and their
+public numbers with them: opening the folder gave those stored before numbers theirs), audit
 events, uniqueness claims, key-value entries (PTB's persistence: conversation states and
 user data; FAQ, tickets, reviewers' drafts) and uploaded documents, under the same keys and
 document names, so stored references stay valid. The copy is one transaction: it lands
@@ -70,7 +71,7 @@ def copy_from_tinydb(
                 _insert(conn, counts["accounts"], _ACCOUNT, (doc["user_id"], _json(doc)))
             for doc in _rows(tables, "registrations"):
                 pending = any(n.get("state") == "pending" for n in doc.get("outbox", []))
-                columns = ("id", "user_id", "status", "created_at", "updated_at")
+                columns = ("id", "user_id", "status", "created_at", "updated_at", "number")
                 values = (*(doc[c] for c in columns), pending, _json(doc))
                 _insert(conn, counts["registrations"], _REGISTRATION, values)
             for doc in _rows(tables, "audit"):
@@ -106,9 +107,11 @@ def copy_from_tinydb(
 
 
 _ACCOUNT = "INSERT INTO accounts (user_id, doc) VALUES (%s, %s::json) ON CONFLICT DO NOTHING"
+#: A number another registration holds fails the copy (never skips a registration).
 _REGISTRATION = (
-    "INSERT INTO registrations (id, user_id, status, created_at, updated_at, pending, doc) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s::json) ON CONFLICT DO NOTHING"
+    "INSERT INTO registrations "
+    "(id, user_id, status, created_at, updated_at, number, pending, doc) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json) ON CONFLICT (id) DO NOTHING"
 )
 _CLAIM = "INSERT INTO unique_claims (kind, value, owner) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
 _KV = "INSERT INTO kv (namespace, key, value) VALUES (%s, %s, %s::json) ON CONFLICT DO NOTHING"

@@ -99,6 +99,53 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX inbox_waiting ON inbox (update_id) WHERE handled_at IS NULL;
         """,
     ),
+    Migration(
+        4,
+        "registration numbers",
+        """
+        -- The public number people see and type instead of the id, which holds the
+        -- Telegram user id (bot/rules/numbers.py): a copy of the document's "number" for
+        -- its unique index. Rows stored before get one here, in the same format from the
+        -- same alphabet, drawn again on a collision.
+        ALTER TABLE registrations ADD COLUMN number text COLLATE "C";
+        CREATE UNIQUE INDEX registrations_by_number ON registrations (number);
+        DO $$
+        DECLARE
+            row_id text;
+            drawn text;
+        BEGIN
+            FOR row_id IN
+                SELECT id FROM registrations WHERE coalesce(doc->>'number', '') = ''
+                 ORDER BY id
+            LOOP
+                LOOP
+                    SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ',
+                                             1 + floor(random() * 32)::int, 1), '')
+                      INTO drawn FROM generate_series(1, 8);
+                    drawn := substr(drawn, 1, 4) || '-' || substr(drawn, 5, 4);
+                    EXIT WHEN NOT EXISTS (SELECT 1 FROM registrations WHERE number = drawn);
+                END LOOP;
+                UPDATE registrations
+                   SET number = drawn,
+                       doc = jsonb_set(doc::jsonb, '{number}', to_jsonb(drawn))::json
+                 WHERE id = row_id;
+            END LOOP;
+        END $$;
+        UPDATE registrations SET number = doc->>'number' WHERE number IS NULL;
+        ALTER TABLE registrations ALTER COLUMN number SET NOT NULL;
+        """,
+    ),
+    Migration(
+        5,
+        "claims",
+        """
+        -- Whose update it is (the user's id, 0 without a user): every process claims the
+        -- oldest unhandled update of a sender no other process holds.
+        ALTER TABLE inbox ADD COLUMN sender bigint NOT NULL DEFAULT 0;
+        CREATE INDEX inbox_waiting_by_sender ON inbox (sender, update_id)
+            WHERE handled_at IS NULL;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

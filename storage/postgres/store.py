@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import json
-import os
 import threading
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,9 +25,12 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Registration, Status
+from storage import numbering
 from storage.files import document_name
 from storage.postgres.migrations import migrate
+from storage.postgres.processes import CHANNEL, PostgresProcesses, application_name
 from storage.protocols import (
     AccountRepository,
     AuditLog,
@@ -36,15 +38,16 @@ from storage.protocols import (
     DocumentStore,
     Inbox,
     KeyValueStore,
+    NumberTaken,
+    Processes,
     RegistrationRepository,
     UniqueIndex,
 )
 from storage.tinydb_store import StorageClosed, registration_user
 
-#: Identifies the one-process-per-database advisory lock (``pg_try_advisory_lock``).
+#: The database's advisory lock: shared by the bot processes (``run``, ``webhook``), taken
+#: alone by the console and ``migrate`` (which refuse while bots run, and vice versa).
 PROCESS_LOCK = 0x6F6E_0002
-#: Seconds between a standby process's attempts to take over.
-STANDBY_POLL = 0.5
 #: Rows fetched per round trip by full scans (exports, searches).
 SCAN_BATCH = 500
 
@@ -90,24 +93,31 @@ class _Group:
         self.failed: set[int] = set()
         self.committing: dict[int, asyncio.Future[None]] = {}
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        #: What the open transaction holds a lock on (``_Pool.serialize``).
+        self.locked: set[str] = set()
 
     @contextlib.contextmanager
     def use(self, write: bool) -> Iterator[Conn]:
         with self.lock:
-            if write and not self.open:
-                self.conn.execute("BEGIN")
-                self.open = True
-            if self.open:
-                used = _BATCHES.get()
-                if used is None:
-                    used = set()
-                    _BATCHES.set(used)
-                used.add(self.batch)
+            if write or self.open:
+                self.join()
             try:
                 yield self.conn
             finally:
                 if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
                     self._drop()
+
+    def join(self) -> None:
+        """Make the current unit of work part of the open batch (beginning one); the lock
+        held."""
+        if not self.open:
+            self.conn.execute("BEGIN")
+            self.open = True
+        used = _BATCHES.get()
+        if used is None:
+            used = set()
+            _BATCHES.set(used)
+        used.add(self.batch)
 
     async def settle(self) -> None:
         """Wait until the batches this unit of work used are committed, sharing the commit
@@ -149,6 +159,7 @@ class _Group:
             number = self.batch
             self.open = False
             self.batch += 1
+            self.locked.clear()
             # Submitted at once (not when a task first runs): whoever waits for the lock
             # meanwhile, even the event loop's thread, waits for this commit only.
             done = asyncio.get_running_loop().run_in_executor(
@@ -170,6 +181,7 @@ class _Group:
         number = self.batch
         self.open = False
         self.batch += 1
+        self.locked.clear()
         self._commit(number)
 
     def _commit(self, number: int) -> None:
@@ -187,6 +199,7 @@ class _Group:
         self.failed.add(self.batch)
         self.open = False
         self.batch += 1
+        self.locked.clear()
 
     def close(self) -> None:
         """Commit what is open (a clean stop: PTB's last persistence flush), then let go."""
@@ -200,10 +213,35 @@ class _Group:
 class _Pool:
     """The connection pool, the closed flag and group commit, shared by the repositories."""
 
-    def __init__(self, pool: ConnectionPool[Conn]) -> None:
+    def __init__(self, pool: ConnectionPool[Conn], shared: bool = False) -> None:
         self.pool = pool
         self.closed = False
         self.group: _Group | None = None
+        #: Other processes change the same records (``serialize``).
+        self.shared = shared
+
+    def serialize(self, conn: Conn, *what: object) -> None:
+        """Hold ``what`` (a record's name) until the group's transaction ends, so that a
+        read, the change made from it and its write in this process are not interleaved
+        with another process's: without it, an applicant's answer (saved by one process)
+        and the outbox marking their decision sent (another process) would each write the
+        registration as they had read it, and one change would be lost.
+
+        A transaction-level advisory lock: taken before the read (whose snapshot then
+        includes the other process's commit), released by the commit at the next barrier.
+        Only in the group's transaction; a wait on a deadlock is ended by the server (one
+        batch fails, and its updates are handled again)."""
+        group = self.group
+        if not self.shared or group is None or conn is not group.conn:
+            return
+        name = ":".join(str(part) for part in what)
+        if name not in group.locked:
+            group.join()  # a read holds its lock only inside the batch's transaction
+            digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest, "big", signed=True),)
+            )
+            group.locked.add(name)
 
     @contextlib.contextmanager
     def connection(self, write: bool = True) -> Iterator[Conn]:
@@ -236,19 +274,22 @@ def _events(conn: Conn, events: Sequence[AuditEvent]) -> None:
             )
 
 
-def _save(conn: Conn, upsert: str, params: tuple[Any, ...], events: Sequence[AuditEvent]) -> None:
+def _save(conn: Conn, upsert: str, params: tuple[Any, ...], events: Sequence[AuditEvent]) -> int:
     """A record's upsert and its audit events in one statement (events in a data-modifying
     ``WITH``, in their order): atomic on its own, so no savepoint is needed inside a group's
-    batch, and one round trip."""
+    batch, and one round trip. How many records it wrote: 0 where the upsert's condition
+    held the change back, and then no event is written either."""
     if not events:
-        conn.execute(upsert, params)
-        return
-    conn.execute(
-        f"WITH saved AS ({upsert} RETURNING 1) "
-        "INSERT INTO audit (subject, doc) SELECT %s, e.doc::json "
-        "FROM unnest(%s::text[]) WITH ORDINALITY AS e(doc, n) ORDER BY e.n",
+        return conn.execute(upsert, params).rowcount
+    row = conn.execute(
+        f"WITH saved AS ({upsert} RETURNING 1), "
+        "logged AS (INSERT INTO audit (subject, doc) SELECT %s, e.doc::json "
+        "FROM unnest(%s::text[]) WITH ORDINALITY AS e(doc, n) "
+        "WHERE EXISTS (SELECT FROM saved) ORDER BY e.n) "
+        "SELECT count(*) FROM saved",
         (*params, events[0].subject, [e.model_dump_json() for e in events]),
-    )
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 class PostgresAccounts:
@@ -260,6 +301,7 @@ class PostgresAccounts:
     def get(self, user_id: int) -> Account | None:
         """The account of ``user_id``, or None."""
         with self._db.connection(write=False) as conn:
+            self._db.serialize(conn, "account", user_id)
             row = conn.execute(
                 "SELECT doc::text FROM accounts WHERE user_id = %s", (user_id,)
             ).fetchone()
@@ -272,6 +314,7 @@ class PostgresAccounts:
         if any(e.subject != account.subject for e in events):
             raise ValueError("events must be about the account saved with them")
         with self._db.connection() as conn:
+            self._db.serialize(conn, "account", account.user_id)
             _save(
                 conn,
                 "INSERT INTO accounts (user_id, doc) VALUES (%s, %s::json) "
@@ -294,17 +337,31 @@ class PostgresRegistrations:
 
     def get(self, registration_id: str) -> Registration | None:
         """The registration, or None (also for a malformed id)."""
-        if registration_user(registration_id) is None:
+        user_id = registration_user(registration_id)
+        if user_id is None:
+            return None
+        with self._db.connection(write=False) as conn:
+            self._db.serialize(conn, "registrations", user_id)
+            row = conn.execute(
+                "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
+            ).fetchone()
+        return None if row is None else Registration.model_validate_json(row[0])
+
+    def by_number(self, number: str) -> Registration | None:
+        """The registration with this public number (as typed), or None."""
+        wanted = numbers.canonical(number)
+        if wanted is None:
             return None
         with self._db.connection(write=False) as conn:
             row = conn.execute(
-                "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
+                "SELECT doc::text FROM registrations WHERE number = %s", (wanted,)
             ).fetchone()
         return None if row is None else Registration.model_validate_json(row[0])
 
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
         with self._db.connection(write=False) as conn:
+            self._db.serialize(conn, "registrations", user_id)
             rows = conn.execute(
                 "SELECT doc::text FROM registrations WHERE user_id = %s ORDER BY created_at, id",
                 (user_id,),
@@ -321,25 +378,67 @@ class PostgresRegistrations:
         if any(e.subject != rid for e in events):
             raise ValueError("events must be about the registration saved with them")
         with self._db.connection() as conn:
-            _save(
-                conn,
-                "INSERT INTO registrations "
-                "(id, user_id, status, created_at, updated_at, pending, doc) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::json) "
-                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-                "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-                "pending = excluded.pending, doc = excluded.doc",
-                (
-                    rid,
-                    registration.user_id,
-                    registration.status.value,
-                    registration.created_at,
-                    registration.updated_at,
-                    bool(registration.pending),
-                    registration.model_dump_json(),
-                ),
-                events,
-            )
+            self._db.serialize(conn, "registrations", registration.user_id)
+            stored = None
+            if not registration.number:
+                row = conn.execute(
+                    "SELECT number FROM registrations WHERE id = %s", (rid,)
+                ).fetchone()
+                stored = None if row is None else str(row[0])
+
+            def holder(number: str) -> str | None:
+                row = conn.execute(
+                    "SELECT id FROM registrations WHERE number = %s", (number,)
+                ).fetchone()
+                return None if row is None else str(row[0])
+
+            while not self._save(conn, registration, events, stored, holder):
+                registration.number = ""  # another process drew it meanwhile: again
+
+    @staticmethod
+    def _save(
+        conn: Conn,
+        registration: Registration,
+        events: Sequence[AuditEvent],
+        stored: str | None,
+        holder: Callable[[str], str | None],
+    ) -> bool:
+        """One attempt; False when the freshly drawn number was taken by another process
+        between the check and the write. Only a fresh number may collide in the normal
+        course, so only then is the write a savepoint in the group's transaction (two more
+        round trips); any other failure fails the group's batch."""
+        drawn = stored is None and not registration.number
+        number = numbering.assign(registration, stored, holder)
+        try:
+            with conn.transaction() if drawn else contextlib.nullcontext():
+                written = _save(
+                    conn,
+                    "INSERT INTO registrations "
+                    "(id, user_id, status, created_at, updated_at, pending, number, doc) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json) "
+                    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+                    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+                    "pending = excluded.pending, doc = excluded.doc "
+                    "WHERE registrations.number = excluded.number",
+                    (
+                        registration.id,
+                        registration.user_id,
+                        registration.status.value,
+                        registration.created_at,
+                        registration.updated_at,
+                        bool(registration.pending),
+                        number,
+                        registration.model_dump_json(),
+                    ),
+                    events,
+                )
+                if written != 1:
+                    raise ValueError(f"registration {registration.id} has another number")
+        except psycopg.errors.UniqueViolation:
+            if not drawn:
+                raise NumberTaken(number) from None
+            return False
+        return True
 
     def delete(self, registration_id: str) -> None:
         """Remove the registration (no-op when missing)."""
@@ -466,9 +565,15 @@ class PostgresKeyValueStore:
     def __init__(self, db: _Pool) -> None:
         self._db = db
 
+    def _serialize(self, conn: Conn, namespace: str, key: str) -> None:
+        # PTB's entries belong to one user, whose updates one process handles at a time.
+        if not namespace.startswith("ptb."):
+            self._db.serialize(conn, "kv", namespace, key)
+
     def get(self, namespace: str, key: str) -> Any | None:
         """The value stored under ``key``, or None."""
         with self._db.connection(write=False) as conn:
+            self._serialize(conn, namespace, key)
             row = conn.execute(
                 "SELECT value::text FROM kv WHERE namespace = %s AND key = %s", (namespace, key)
             ).fetchone()
@@ -478,6 +583,7 @@ class PostgresKeyValueStore:
         """Store ``value`` (JSON-serialisable) under ``key``."""
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         with self._db.connection() as conn:
+            self._serialize(conn, namespace, key)
             conn.execute(
                 "INSERT INTO kv (namespace, key, value) VALUES (%s, %s, %s::json) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
@@ -487,6 +593,7 @@ class PostgresKeyValueStore:
     def delete(self, namespace: str, key: str) -> None:
         """Remove ``key`` (no-op when missing)."""
         with self._db.connection() as conn:
+            self._serialize(conn, namespace, key)
             conn.execute("DELETE FROM kv WHERE namespace = %s AND key = %s", (namespace, key))
 
     def items(self, namespace: str) -> Mapping[str, Any]:
@@ -544,16 +651,20 @@ class PostgresInbox:
     def __init__(self, db: _Pool) -> None:
         self._db = db
 
-    def add(self, update_id: int, payload: Mapping[str, Any]) -> bool:
-        """Store the update (committed on return); False when its id was stored before."""
+    def add(self, update_id: int, payload: Mapping[str, Any], sender: int = 0) -> bool:
+        """Store the update; False when its id was stored before. Every process listening
+        hears of it once it is committed."""
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         with self._db.connection() as conn:
             cur = conn.execute(
-                "INSERT INTO inbox (update_id, payload) VALUES (%s, %s::json) "
+                "INSERT INTO inbox (update_id, payload, sender) VALUES (%s, %s::json, %s) "
                 "ON CONFLICT (update_id) DO NOTHING",
-                (update_id, text),
+                (update_id, text, sender),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            conn.execute("SELECT pg_notify(%s, 'inbox')", (CHANNEL,))
+            return True
 
     def done(self, update_id: int) -> None:
         """Mark the update handled."""
@@ -583,9 +694,11 @@ class PostgresInbox:
 class PostgresStorage:
     """The application's storage in one PostgreSQL database; open with ``open``."""
 
-    def __init__(self, pool: ConnectionPool[Conn], lock: Conn | None) -> None:
+    def __init__(
+        self, pool: ConnectionPool[Conn], lock: Conn | None, shared_by: str | None = None
+    ) -> None:
         """Use ``open``: it migrates the schema and takes the process lock first."""
-        self._db = _Pool(pool)
+        self._db = _Pool(pool, shared=shared_by is not None)
         self._lock = lock
         self._close_lock = threading.Lock()
         self.accounts: AccountRepository = PostgresAccounts(self._db)
@@ -597,6 +710,9 @@ class PostgresStorage:
         self.inbox: Inbox | None = PostgresInbox(self._db)
         #: Changes wait for ``barrier`` (once ``begin`` has turned group commit on).
         self.commits_in_groups = True
+        self.processes: Processes | None = None
+        if shared_by is not None and lock is not None:
+            self.processes = PostgresProcesses(shared_by, lock, self._db)
 
     @classmethod
     def open(
@@ -604,21 +720,18 @@ class PostgresStorage:
         conninfo: str,
         *,
         exclusive: bool = True,
-        standby: Callable[[], None] | None = None,
+        shared: bool = False,
         pool_size: int = 4,
     ) -> PostgresStorage:
-        """Connect, apply the missing migrations, and (``exclusive``) hold the database
-        for this process alone until ``close``.
-
-        While another process holds it: ``DatabaseInUse``, or, with ``standby``, call it
-        once and wait until that process stops or dies (the server releases its lock with
-        its connection), then take over.
+        """Connect, apply the missing migrations, and hold the database until ``close``:
+        ``shared`` with the other bot processes (``processes`` then coordinates them),
+        else ``exclusive``ly (the console, ``migrate``). ``DatabaseInUse`` when that
+        cannot be had (bots running, or the console or a copy in progress).
         """
         lock = _connect(conninfo)
         try:
-            if exclusive:
-                # A standby of a newer version migrates only once the old one has stopped.
-                _take_process_lock(lock, standby)
+            if exclusive or shared:
+                _take_process_lock(lock, shared)
                 migrate(lock)
             else:
                 migrate(lock)
@@ -639,7 +752,7 @@ class PostgresStorage:
         except BaseException:
             lock.close()
             raise
-        store = cls(pool, lock if exclusive else None)
+        store = cls(pool, lock if exclusive or shared else None, conninfo if shared else None)
         PostgresInbox(store._db).prune()
         return store
 
@@ -676,6 +789,8 @@ class PostgresStorage:
             self._db.closed = True
         if self._db.group is not None:
             self._db.group.close()
+        if self.processes is not None:
+            self.processes.close()
         self._db.pool.close()
         if self._lock is not None:
             self._lock.close()
@@ -699,34 +814,29 @@ def _connect(conninfo: str) -> Conn:
         raise DatabaseUnavailable(f"cannot connect to the database: {reason}") from None
 
 
-def application_name() -> str:
-    """How this process's connections are named in ``pg_stat_activity`` (operators, tests)."""
-    return f"onboarding-bot {os.getpid()}"
-
-
-def holder(conn: Conn) -> int | None:
-    """The pid of the bot process holding the database (the active one), or None."""
+def holder(conn: Conn, lock: int = PROCESS_LOCK) -> int | None:
+    """The pid of the bot process holding ``lock`` (the receiver's, the job leader's), or
+    None."""
     row = conn.execute(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.objid = %s::oid AND l.granted",
-        (PROCESS_LOCK,),
+        "WHERE l.locktype = 'advisory' AND l.classid = %s::oid AND l.objid = %s::oid "
+        "AND l.objsubid = 1 AND l.granted",
+        (lock >> 32, lock & 0xFFFF_FFFF),
     ).fetchone()
     name = str(row[0]) if row else ""
     return int(name.rpartition(" ")[2]) if name.startswith("onboarding-bot ") else None
 
 
-def _take_process_lock(conn: Conn, standby: Callable[[], None] | None) -> None:
-    def take() -> bool:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PROCESS_LOCK,)).fetchone()
-        return bool(row and row[0])
-
-    if take():
+def _take_process_lock(conn: Conn, shared: bool) -> None:
+    take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    row = conn.execute(f"SELECT {take}(%s)", (PROCESS_LOCK,)).fetchone()
+    if row and row[0]:
         return
-    if standby is None:
+    if shared:
         raise DatabaseInUse(
-            "the database is in use by another bot process; stop it or point DATABASE_URL "
-            "at another database"
+            "the database is held by the console or a copy (migrate); wait for it to end"
         )
-    standby()
-    while not take():
-        time.sleep(STANDBY_POLL)
+    raise DatabaseInUse(
+        "the database is in use by another bot process; stop it or point DATABASE_URL "
+        "at another database"
+    )

@@ -171,7 +171,8 @@ async def approved(
 async def confirm_as_administrator(h: BotHarness, user_id: int, applicant: Applicant) -> None:
     """The administrator opens the link from the submission and shares their contact."""
     said = texts(h.kit.messages(h.kit.user(user_id)))
-    link = next(w for w in said.split() if "?start=adm-" in w and f"-{user_id}-" in w)
+    number = registration(h, Registration.make_id(user_id, applicant.role)).number
+    link = next(w for w in said.split() if f"?start=adm-{number}-" in w)
     mobile = applicant.answers["admin_mobile"]
     admin = h.kit.user(user_id + 100_000, language_code="en", phone_number=f"+86{mobile}")
     await admin.send(f"/start {link.split('?start=')[1]}")
@@ -192,3 +193,8 @@ def registration(harness: BotHarness, registration_id: str) -> Registration:
     stored = harness.store.registrations.get(registration_id)
     assert stored is not None
     return stored
+
+
+def number(harness: BotHarness, user_id: int, role: Role = Role.ISV) -> str:
+    """The public number of a user's registration: what people are shown and type."""
+    return registration(harness, Registration.make_id(user_id, role)).number

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Clock, make_settings, running
-from journey import cards, submit
+from journey import cards, number, submit
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ async def test_the_status_and_the_administrators_confirmation_are_two_lines(
 ) -> None:
     async for harness in running(make_settings(tmp_path / "data", DEFAULT_LOCALE=locale), Clock()):
         await submit(harness, 450)
-        card = cards(harness, "450-isv")[0].text  # the card, before the documents
+        card = cards(harness, number(harness, 450))[0].text  # the card, before the documents
     lines = card.splitlines()
     status_line = next(line for line in lines if line.startswith(status))
     assert next_line not in status_line

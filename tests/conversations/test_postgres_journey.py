@@ -157,6 +157,8 @@ async def test_migrate_copies_everything_once_and_the_bot_continues_on_postgres(
     assert counts == {kind: (n, n, n) for kind, n in sizes.items()}
     with PostgresStorage.open(pg_url) as target:
         assert everything(target, data_dir) == expected
+        for registration in expected["registrations"]:  # the same public numbers
+            assert target.registrations.by_number(registration.number) == registration
 
     code, counts, stderr = migrate(data_dir, pg_url)  # idempotent: nothing new the second time
     assert code == 0, stderr

@@ -238,7 +238,7 @@ async def test_a_decision_is_not_held_up_by_the_groups_traffic(
     async def slow_group(url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         data = args[0] if args else kwargs.get("request_data")
         params = data.parameters if data is not None else {}
-        if str(params.get("chat_id")) == str(h.admin_group.id) and "612-isv" in str(params):
+        if str(params.get("chat_id")) == str(h.admin_group.id) and "Test 612 Ltd" in str(params):
             await group_free.wait()
         return await real(url, method, *args, **kwargs)
 
@@ -254,5 +254,24 @@ async def test_a_decision_is_not_held_up_by_the_groups_traffic(
     finally:
         group_free.set()
     await h.deliver()
-    cards_of_612 = [m for m in h.admin_group.messages() if "612-isv" in m.text and m.buttons]
+    cards_of_612 = [m for m in h.admin_group.messages() if "Test 612 Ltd" in m.text and m.buttons]
     assert len(cards_of_612) == 1
+
+
+@pytest.mark.parametrize(
+    "data", ["rv:claim:301-isv", "fq:rm:roles:1", "sup:close:1", "ap:role:isv"]
+)
+async def test_a_press_on_a_message_in_no_chat_is_answered(harness: BotHarness, data: str) -> None:
+    """A forged press on an inline-mode message (Telegram sends no chat with it): the
+    spinner stops, staff buttons are refused, and nothing fails."""
+    h = harness
+    user = h.kit.user(303)
+    query_id = h.kit.next_query_id()
+    h.kit.api.register_callback_query(query_id)
+    press = {"id": query_id, "from": user.user, "chat_instance": "inline", "data": data}
+    sent = await h.kit.feed({"callback_query": press | {"inline_message_id": "inline-1"}})
+    assert sent == [] and h.kit.errors == []
+    assert h.kit.api.callback_answers[query_id] is not None
+    if data.startswith(("rv:", "fq:")):
+        answer = h.kit.api.callback_answers[query_id] or {}
+        assert answer.get("show_alert") is True

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import REVIEWERS, BotHarness
-from journey import Applicant, cards, fill_form, reach_form, submit
+from journey import Applicant, cards, fill_form, number, reach_form, submit
 
 from bot.rules import form
 from bot.rules.models import AuditEvent, Registration, Role, Status
@@ -28,7 +28,7 @@ async def test_queue_pages_ages_and_overdue_marks(harness: BotHarness) -> None:
     assert "🔴" in page1[-1].text and "已超期" in page1[-1].text
     page2 = await reviewer.press("下一步 »", chat=group)
     assert page2[-1].edited and "第 2/2 页" in page2[-1].text
-    opened = await reviewer.press("411-isv", chat=group)
+    opened = await reviewer.press(number(harness, 411), chat=group)
     assert "新的注册申请" in opened[-1].text
 
 
@@ -38,10 +38,11 @@ async def test_find_reveal_and_reject(harness: BotHarness) -> None:
     applicant = await submit(harness, 420)
     await submit(harness, 421)
     found = await reviewer.send("/find test 420", chat=group)
-    assert "找到 1 个" in found[-1].text and "420-isv" in found[-1].text
+    shown = number(harness, 420)
+    assert "找到 1 个" in found[-1].text and shown in found[-1].text
     by_code = await reviewer.send(f"/find {applicant.answers['credit_code'].lower()}", chat=group)
-    assert "420-isv" in by_code[-1].text
-    [card] = [c for c in cards(harness, "新的注册申请") if "420-isv" in c.text]
+    assert shown in by_code[-1].text
+    [card] = [c for c in cards(harness, "新的注册申请") if shown in c.text]
     revealed = await reviewer.press("👁 显示证件号", chat=group, message_id=card.message_id)
     # Privately to the reviewer who asked; the group is told, without the numbers.
     assert applicant.answers["legal_id_number"] in reviewer.messages()[-1].text
@@ -78,12 +79,13 @@ async def test_export_and_stats(harness: BotHarness) -> None:
     document = exported[-1].document
     assert document is not None and document["file_name"] == "registrations.csv"
     data = harness.kit.api.file(document["file_id"]).data.decode("utf-8-sig")
-    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(data))}
-    assert rows["430-isv"]["status"] == "approved" and rows["431-isv"]["status"] == "submitted"
+    rows = {row["number"]: row for row in csv.DictReader(io.StringIO(data))}
+    first, second = number(harness, 430), number(harness, 431)
+    assert rows[first]["status"] == "approved" and rows[second]["status"] == "submitted"
     assert "legal_id_number" not in data and "11010" not in data
     # China time to the second, as the chat shows times (the clock starts 02:00 UTC).
-    assert rows["431-isv"]["submitted_at"].startswith("2026-11-30 10:00:")
-    assert len(rows["431-isv"]["submitted_at"]) == len("2026-11-30 10:00:00")
+    assert rows[second]["submitted_at"].startswith("2026-11-30 10:00:")
+    assert len(rows[second]["submitted_at"]) == len("2026-11-30 10:00:00")
     chart = await reviewer.send("/stats", chat=group)
     assert chart[-1].photo is not None
     assert "提交 2 次" in chart[-1].text and "中位时间：5.0 小时" in chart[-1].text
@@ -101,8 +103,12 @@ async def test_export_leaves_out_drafts_never_submitted(harness: BotHarness) -> 
     document = exported[-1].document
     assert document is not None
     data = harness.kit.api.file(document["file_id"]).data.decode("utf-8-sig")
-    assert "432-isv" in data
-    for value in ("433-isv", unsent.answers["company_name"], unsent.answers["admin_email"]):
+    assert number(harness, 432) in data
+    for value in (
+        number(harness, 433),
+        unsent.answers["company_name"],
+        unsent.answers["admin_email"],
+    ):
         assert value not in data
     assert unsent.answers["credit_code"] not in data
 
@@ -116,7 +122,7 @@ async def test_daily_digest_lists_near_and_overdue(harness: BotHarness) -> None:
     harness.clock.advance(days=2)  # Wednesday: 2 working days
     await job.run(harness.app)
     digest = harness.kit.last(harness.admin_group)
-    assert "即将到期" in digest.text and "440-isv" in digest.text
+    assert "即将到期" in digest.text and number(harness, 440) in digest.text
     await harness.restart()
     assert harness.app.job_queue.get_jobs_by_name("review-digest")
 

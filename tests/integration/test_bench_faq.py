@@ -76,3 +76,21 @@ def test_the_faq_benchmark_prints_both_sets_and_meets_the_targets_that_hold() ->
         for target in HOLDING:
             assert checks[f"{lang} {target}"].endswith("ok"), done.stdout
     assert any(key.startswith("p99 match at 1000 entries") for key in checks), done.stdout
+
+
+def test_the_shipped_numbers_are_the_ones_cross_validation_chooses() -> None:
+    """The matcher's thresholds and weights are the ones ``bench.faq_tune`` chooses on the
+    tuning set (no hand-tuned number in between), and it prints its out-of-fold figures."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.faq_tune"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    chosen = next(line for line in lines if line.startswith("chosen on the whole set:"))
+    shipped = next(line for line in lines if line.startswith("shipped:"))
+    assert chosen.split(":", 1)[1].strip() == shipped.split(":", 1)[1].strip(), done.stdout
+    assert sum(line.startswith("cross-validated") for line in lines) == 2, done.stdout

@@ -82,6 +82,20 @@ def test_check_says_how_webhook_calls_are_authenticated(tmp_path: Path) -> None:
     assert secret not in configured.stdout + configured.stderr
 
 
+def test_several_webhook_processes_need_a_configured_secret(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": "postgresql://bot@127.0.0.1:1/bot"}
+    webhook = {"WEBHOOK_URL": "https://bot.example.com/", **database}
+    checked = run_bot(tmp_path, "check", **webhook)
+    assert checked.returncode == 1
+    assert "error: WEBHOOK_SECRET_TOKEN: not set; with DATABASE_URL" in checked.stderr
+    token = {"TELEGRAM_BOT_TOKEN": "123456789:AAHk3x9_abcdefghijklmnopqrstuvwxyz012"}
+    started = run_bot(tmp_path, "webhook", **webhook, **token)
+    assert started.returncode == 1 and "Traceback" not in started.stderr
+    assert started.stderr.strip().startswith("error: WEBHOOK_SECRET_TOKEN")
+    secret = "operator-chosen_secret-0123456789"
+    assert run_bot(tmp_path, "check", **webhook, WEBHOOK_SECRET_TOKEN=secret).returncode == 0
+
+
 def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -8,17 +8,23 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from test_storage_contract import T0, fill, postgres_connection, reg
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Role, Status
 from storage.postgres import DatabaseInUse, DatabaseUnavailable, PostgresStorage
 from storage.postgres.migrations import LATEST, MIGRATIONS, SchemaTooNew, migrate
 from storage.tinydb_store import StorageClosed
+
+#: The migration that gave registrations their public numbers.
+NUMBERS = 4
 
 
 @pytest.fixture
@@ -47,21 +53,60 @@ def test_a_database_at_an_older_version_is_brought_up_to_date_keeping_its_data(
 ) -> None:
     with postgres_connection(pg_url) as conn:
         assert migrate(conn, MIGRATIONS[:previous]) == list(range(1, previous + 1))
-        # Rows as the first schema stores them (every later migration must keep them).
+        # Rows as the first schema stores them (every later migration must keep them); from
+        # the numbers' migration on, with the registration's number.
         old = reg(10, status=Status.SUBMITTED)
-        conn.execute(
-            "INSERT INTO registrations VALUES (%s, %s, %s, %s, %s, false, %s::json)",
-            (old.id, 10, "submitted", T0, T0, old.model_dump_json()),
-        )
+        if previous < NUMBERS:
+            conn.execute(
+                "INSERT INTO registrations VALUES (%s, %s, %s, %s, %s, false, %s::json)",
+                (old.id, 10, "submitted", T0, T0, old.model_dump_json(exclude={"number"})),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO registrations (id, user_id, status, created_at, updated_at, "
+                "pending, number, doc) VALUES (%s, %s, %s, %s, %s, false, %s, %s::json)",
+                (old.id, 10, "submitted", T0, T0, old.number, old.model_dump_json()),
+            )
         conn.execute(
             "INSERT INTO accounts VALUES (10, %s::json)",
             (Account(user_id=10, created_at=T0, updated_at=T0).model_dump_json(),),
         )
     with PostgresStorage.open(pg_url) as s:
-        assert s.registrations.get(old.id) == old
+        got = s.registrations.get(old.id)
+        assert got is not None
+        if previous < NUMBERS:  # given one by the migration
+            assert numbers.is_number(got.number) and s.registrations.by_number(got.number) == got
+            old.number = got.number
+        assert got == old
         assert [r.id for r in s.registrations.with_status(Status.SUBMITTED)] == [old.id]
         assert s.accounts.get(10) is not None
     assert versions(pg_url) == list(range(1, LATEST + 1))
+
+
+def test_the_numbers_migration_gives_every_stored_registration_its_own(pg_url: str) -> None:
+    with postgres_connection(pg_url) as conn:
+        migrate(conn, MIGRATIONS[: NUMBERS - 1])
+        for user_id in range(1, 41):
+            old = reg(user_id, status=Status.SUBMITTED)
+            conn.execute(
+                "INSERT INTO registrations VALUES (%s, %s, %s, %s, %s, false, %s::json)",
+                (old.id, user_id, "submitted", T0, T0, old.model_dump_json(exclude={"number"})),
+            )
+    with PostgresStorage.open(pg_url) as s:
+        given = {r.id: r.number for r in s.registrations.all()}
+        assert len(given) == 40 and len(set(given.values())) == 40
+        assert all(numbers.is_number(n) for n in given.values())
+        for rid, number in given.items():
+            found = s.registrations.by_number(number)
+            assert found is not None and found.id == rid
+        # Kept by later saves; a new registration draws its own.
+        s.registrations.save(reg(1, status=Status.IN_REVIEW, number=""))
+        assert s.registrations.by_number(given["1-isv"]) == reg(
+            1, status=Status.IN_REVIEW, number=given["1-isv"]
+        )
+        fresh = reg(41, number="")
+        s.registrations.save(fresh)
+        assert fresh.number not in given.values() and numbers.is_number(fresh.number)
 
 
 def test_a_database_from_a_newer_bot_is_refused(pg_url: str) -> None:
@@ -257,19 +302,55 @@ def test_the_inbox_hands_out_each_update_once_in_order(pg: PostgresStorage) -> N
     assert not inbox.add(11, {"update_id": 11})  # handled: not handed out again
 
 
-def test_a_standby_process_takes_over_when_the_active_one_closes(pg_url: str) -> None:
-    active = PostgresStorage.open(pg_url)
-    waiting = threading.Event()
-    taken: list[PostgresStorage] = []
-    standby = threading.Thread(
-        target=lambda: taken.append(PostgresStorage.open(pg_url, standby=waiting.set))
-    )
-    standby.start()
-    assert waiting.wait(10)
-    standby.join(1.0)
-    assert standby.is_alive() and not taken  # still waiting while the active one runs
-    active.close()
-    standby.join(10)
-    assert len(taken) == 1
-    taken[0].registrations.save(reg(5))
-    taken[0].close()
+def test_bot_processes_share_the_database_and_the_console_waits_for_them(pg_url: str) -> None:
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)  # a second bot process is welcome
+    with pytest.raises(DatabaseInUse, match="another bot process"):
+        PostgresStorage.open(pg_url)  # the console, migrate: not while bots run
+    a.close()
+    b.close()
+    with PostgresStorage.open(pg_url), pytest.raises(DatabaseInUse, match="console or a copy"):
+        PostgresStorage.open(pg_url, shared=True)
+
+
+def ids(updates: list[dict[str, Any]]) -> list[int]:
+    return sorted(int(u["update_id"]) for u in updates)
+
+
+def test_each_user_is_claimed_by_one_process_in_order_and_a_dead_one_lets_go(
+    pg_url: str,
+) -> None:
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    assert a.inbox is not None and a.processes is not None and b.processes is not None
+    for update_id, sender in ((1, 70), (2, 70), (3, 80), (4, 0)):
+        a.inbox.add(update_id, {"update_id": update_id}, sender)
+    assert ids(a.processes.claim(10)) == [1, 3, 4]  # each sender's oldest
+    assert b.processes.claim(10) == []  # every sender is held by a
+    a.inbox.done(1)
+    assert a.processes.next_for(70) == {"update_id": 2}  # 70's next, only after 1
+    a.processes.release(70)
+    assert ids(b.processes.claim(10)) == [2]  # released: b continues 70 where a stopped
+    a.inbox.done(3)
+    a.processes.release(80)
+    b.close()  # dies holding 70: the server lets go of its claims with its connection
+    deadline = time.monotonic() + 10
+    while not (claimed := a.processes.claim(10)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ids(claimed) == [2]
+    a.close()
+
+
+def test_one_process_at_a_time_polls_and_one_runs_the_jobs(pg_url: str) -> None:
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    assert a.processes is not None and b.processes is not None
+    assert a.processes.receiving() and a.processes.receiving()
+    assert not b.processes.receiving()
+    assert b.processes.leading() and not a.processes.leading()
+    a.close()
+    deadline = time.monotonic() + 10
+    while not b.processes.receiving() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server ends a's session once it reads the connection's end
+    assert b.processes.receiving()  # the receiver is gone: b takes over
+    b.close()

@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tinydb import TinyDB
 
+from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage.atomic import AtomicJSONStorage, read_json, write_json_atomic
 from storage.lock import DataDirLock, DataDirLocked
 from storage.memory import MemoryStorage
 from storage.postgres import PostgresStorage
-from storage.protocols import Storage
+from storage.protocols import NumberTaken, Storage
 from storage.tinydb_store import (
     INDEXED_STATUSES,
     DataDirNotWritable,
@@ -43,12 +44,20 @@ def postgres_connection(url: str) -> psycopg.Connection[tuple[Any, ...]]:
 def reg(
     user_id: int, role: Role = Role.ISV, status: Status = Status.DRAFT, **kw: Any
 ) -> Registration:
-    """A registration with a derived id and a fixed clock unless told otherwise."""
+    """A registration with a derived id, a fixed number and clock unless told otherwise."""
     kw.setdefault("created_at", T0)
     kw.setdefault("updated_at", T0)
+    kw.setdefault("number", number_of(user_id, role))
     return Registration(
         id=Registration.make_id(user_id, role), user_id=user_id, role=role, status=status, **kw
     )
+
+
+def number_of(user_id: int, role: Role) -> str:
+    """A public number per (user, role), so that stored and expected records compare."""
+    n = user_id * len(Role) + list(Role).index(role)
+    symbols = "".join(numbers.ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+    return f"{symbols[:4]}-{symbols[4:]}"
 
 
 def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
@@ -83,6 +92,8 @@ def assert_consistent(s: Storage) -> None:
     for status in Status:
         expected = sorted(r.id for r in everything if r.status == status)
         assert sorted(r.id for r in s.registrations.with_status(status)) == expected
+    for r in everything:  # every number finds its registration
+        assert s.registrations.by_number(r.number) == r
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -177,6 +188,43 @@ def test_save_refuses_an_id_that_does_not_match_user_and_role(store: Storage) ->
     with pytest.raises(ValueError):
         store.registrations.save(wrong)
     assert store.registrations.count() == 0
+
+
+def test_a_registration_saved_without_a_number_gets_one_for_good(store: Storage) -> None:
+    first, second = reg(60, number=""), reg(61, number="")
+    store.registrations.save(first)
+    store.registrations.save(second)
+    # Set on the saved object, stored, unique, and in the format people are shown.
+    assert numbers.is_number(first.number) and numbers.is_number(second.number)
+    assert first.number != second.number
+    assert store.registrations.get(first.id) == first
+    # Found as a person types it: any case, without the hyphen, O for 0, I/L for 1.
+    typed = first.number.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert store.registrations.by_number(typed) == first
+    # A copy without it (made before it was assigned) keeps the stored number.
+    store.registrations.save(reg(60, number="", status=Status.SUBMITTED))
+    kept = store.registrations.get(first.id)
+    assert kept is not None and kept.number == first.number
+    # It never changes, and no other registration may take it.
+    with pytest.raises(ValueError):
+        store.registrations.save(reg(60, number=second.number))
+    with pytest.raises(ValueError):
+        store.registrations.save(reg(60, number=number_of(99, Role.ISV)))
+    with pytest.raises(NumberTaken):
+        store.registrations.save(reg(62, number=first.number))
+    assert store.registrations.get("62-isv") is None
+    assert_consistent(store)
+    # Deleting frees it.
+    store.registrations.delete(first.id)
+    assert store.registrations.by_number(first.number) is None
+    store.registrations.save(reg(62, number=first.number))
+    assert store.registrations.by_number(first.number) == reg(62, number=first.number)
+
+
+@pytest.mark.parametrize("typed", ["", "ABCD", "ABCD-EFGU", "ABCDE-FGHJK", "10-isv", "../x"])
+def test_what_is_no_number_finds_nothing(store: Storage, typed: str) -> None:
+    store.registrations.save(reg(10))
+    assert store.registrations.by_number(typed) is None
 
 
 def test_with_status_orders_by_updated_at_and_follows_changes(store: Storage) -> None:
@@ -483,7 +531,7 @@ def test_enospc_keeps_old_data_and_raises(
     assert no_temp_files(tmp_path)
 
 
-@pytest.mark.parametrize("fail_at", range(1, 9))
+@pytest.mark.parametrize("fail_at", range(1, 11))
 @pytest.mark.parametrize("change", ["create", "status", "delete"])
 def test_enospc_midway_leaves_storage_consistent(
     disk: TinyDBStorage, monkeypatch: pytest.MonkeyPatch, fail_at: int, change: str
@@ -503,7 +551,7 @@ def test_enospc_midway_leaves_storage_consistent(
         assert exc.errno == errno.ENOSPC
         failed = True
     undo()
-    # create makes 8 file changes, delete 7, a status change 5: later fail_at values fail
+    # create makes 10 file changes, delete 8, a status change 5: later fail_at values fail
     # nothing and check the plain success path.
     assert failed or fail_at > 5
     # Whatever step failed, the stored records are the old or the new ones, and every
@@ -524,6 +572,45 @@ def test_stale_markers_are_dropped(disk: TinyDBStorage, tmp_path: Path) -> None:
     assert disk.registrations.with_status(Status.DRAFT, Status.IN_REVIEW) == []
     assert not (tmp_path / "index" / "status" / "draft" / "30-isv").exists()
     assert_consistent(disk)
+
+
+def test_registrations_stored_before_numbers_get_theirs_on_open_once(tmp_path: Path) -> None:
+    s = TinyDBStorage.open(tmp_path)
+    s.registrations.save(reg(45, status=Status.SUBMITTED))
+    s.registrations.save(reg(46, Role.PARTNER))
+    s.close()
+    # As a folder written before registrations had numbers looks:
+    for user_file in (tmp_path / "users").rglob("*.json"):
+        tables = read_json(user_file)
+        for doc in tables["registrations"].values():
+            del doc["number"]
+        write_json_atomic(user_file, tables)
+    (tmp_path / "index" / "numbers.json").unlink()
+    for entry in (tmp_path / "index" / "number").iterdir():
+        entry.unlink()
+    s = TinyDBStorage.open(tmp_path)
+    given = {r.id: r.number for r in s.registrations.all()}
+    assert all(numbers.is_number(n) for n in given.values()) and len(set(given.values())) == 2
+    assert_consistent(s)
+    s.close()
+    s = TinyDBStorage.open(tmp_path)  # stored: the same numbers after a restart
+    try:
+        assert {r.id: r.number for r in s.registrations.all()} == given
+        assert read_json(tmp_path / "index" / "numbers.json") == {"numbered": True}
+    finally:
+        s.close()
+
+
+def test_a_number_entry_left_by_a_crash_holds_nothing(disk: TinyDBStorage, tmp_path: Path) -> None:
+    disk.registrations.save(reg(47))
+    # A crash after the number's entry was written, before the registration was:
+    orphan = number_of(48, Role.ISV)
+    write_json_atomic(tmp_path / "index" / "number" / orphan, {"id": "48-isv"})
+    assert disk.registrations.by_number(orphan) is None
+    write_json_atomic(tmp_path / "index" / "number" / orphan, {"id": "47-isv"})
+    assert disk.registrations.by_number(orphan) is None  # 47 has another number
+    disk.registrations.save(reg(49, number=orphan))  # free for anyone
+    assert disk.registrations.by_number(orphan) == reg(49, number=orphan)
 
 
 def test_pending_counter_is_settled_on_open(tmp_path: Path) -> None:

@@ -45,6 +45,10 @@ MATCHER = FaqMatcher(TOPICS)
         ("怎么联系人工客服", "contact"),
         ("contact support", "contact"),
         ("I need to talk to a human", "contact"),
+        ("我选错角色了，还能改吗", "role_change"),
+        ("角色怎么选", "roles"),  # a wording itself, with a one-character verb
+        ("审合要多久", "review"),  # a pinyin input method's typo: 合 for 核
+        ("營業執照上傳格式", "uploads"),  # traditional characters outside the FAQ's words
     ],
 )
 def test_questions_find_their_topic(question: str, topic: str) -> None:
@@ -109,8 +113,9 @@ def test_every_topic_has_a_title_and_an_answer_in_every_locale() -> None:
 @pytest.mark.parametrize(
     ("question", "topic"),
     [
-        ("我选错角色了，还能改吗", "role_change"),
-        ("一个公司能注册几个角色", "several"),
+        ("手机号", "administrator"),  # the administrator's, or the bound phone's handover
+        ("法人证件", "legal_rep"),  # the legal representative, or the ID types
+        ("一个公司能注册几个角色", "several"),  # several roles, or which role
         ("Is the administrator id unique?", "several"),
     ],
 )
