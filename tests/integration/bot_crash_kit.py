@@ -196,6 +196,7 @@ class Approval:
     rid: str
     mark: int
     query_id: str
+    number: str  # the registration's public number, which the bot's answers name
 
 
 @dataclass
