@@ -452,11 +452,14 @@ class CrashRun:
     def all_sent(self) -> bool:
         """Whether the record shows every card, document and approval at least once."""
         seen = Witness.of(self.api)
+        # Cards and captions name a registration by its number, found on its card.
+        numbers = [seen.numbers.get(str(w.given["company_name"])) for w in self.walkers]
         return all(
-            seen.cards[w.rid]
-            and seen.documents[w.rid] >= 3
+            number is not None
+            and seen.cards[number]
+            and seen.documents[number] >= 3
             and (seen.approvals[w.person.id] or not w.approve)
-            for w in self.walkers
+            for w, number in zip(self.walkers, numbers, strict=True)
         )
 
     def check_notifications(self) -> list[str]:
