@@ -99,6 +99,15 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "continuing": True,
         },
         "role_confirm": {"role": Role.MERCHANT.value, "notice": user_text},
+        "reuse_offer": {
+            "role": Role.MERCHANT.value,
+            "source_role": Role.ISV.value,
+            "source_status": Status.APPROVED.value,
+            "kept_out": ["identity_account_id", "admin_email", "admin_account_id"],
+            "documents": True,
+            "identity": True,
+            "notice": user_text,
+        },
         "field": {
             "section": "legal",
             "key": "legal_name",
@@ -292,6 +301,7 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "wording": user_text,
         "answered": 4,
         "count": 2,
+        "fields": [user_text, "x"],
         "reason": user_text,
         "link": "https://t.me/onboarding_bot?start=adm-K7M2-X9QD-0123456789abcdef",
         "company": user_text,
