@@ -800,13 +800,22 @@ class PostgresStorage:
             self.processes.close()
         self._db.pool.close()
         if self._lock is not None:
-            self._lock.close()
+            _release_process_lock(self._lock)
 
     def __enter__(self) -> PostgresStorage:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _release_process_lock(conn: Conn) -> None:
+    """Give the database up now. Closing the connection alone releases the lock only once
+    the server's backend has exited, a moment later (longer on a busy machine), so a
+    process reopening at once (a restart) would find it still held."""
+    with contextlib.suppress(psycopg.Error):  # a lost connection holds nothing
+        conn.execute("SELECT pg_advisory_unlock(%s)", (PROCESS_LOCK,))
+    conn.close()
 
 
 def _connect(conninfo: str) -> Conn:
