@@ -25,6 +25,19 @@ async def second_role(user: Person, role_button: str, zh: bool = False) -> str:
     return texts(await user.press("确认选择" if zh else "Confirm"))
 
 
+def documents_readable(harness: BotHarness, registration_id: str) -> bool:
+    """Whether every document of a registration can be read from the file store."""
+    answers = registration(harness, registration_id).answers
+    stored = [answers[key]["stored_as"] for key in ("legal_id_front", "legal_id_back", "licence")]
+    return all(harness.services.uploads.read(name) for name in stored)
+
+
+async def delete_drafts(user: Person) -> None:
+    """/delete, confirmed."""
+    await user.send("/delete")
+    await user.press("🗑 Yes, delete the drafts")
+
+
 async def answer_due(harness: BotHarness, user: Person, applicant: Applicant) -> list[str]:
     """Answer what the registration asks until the summary; the keys asked, in order."""
     asked = []
@@ -62,9 +75,7 @@ async def test_a_second_registration_reuses_the_answers_and_reaches_the_summary_
         partner.answers[key] == first.answers[key] for key in ("company_name", "credit_code")
     )
     assert partner.answers["legal_id_number"] == source.answers["legal_id_number"]
-    for key in ("legal_id_front", "licence"):  # the documents came along, readable
-        stored = partner.answers[key]["stored_as"]
-        assert harness.services.uploads.read(stored)
+    assert documents_readable(harness, "2001-partner")  # the documents came along
     assert partner.reused_from == "2001-isv"
 
     # Any reused answer is edited from the summary as usual.
@@ -169,12 +180,9 @@ async def test_deleting_the_new_draft_keeps_the_first_registrations_documents(
     user = harness.kit.user(2005)
     await second_role(user, "Platform partner")
     await user.press("Reuse these answers")  # a partner draft with the copied documents
-    await user.send("/delete")
-    await user.press("🗑 Yes, delete the drafts")
+    await delete_drafts(user)
     assert harness.store.registrations.get("2005-partner") is None
-    isv = registration(harness, "2005-isv")
-    for key in ("legal_id_front", "legal_id_back", "licence"):
-        assert harness.services.uploads.read(isv.answers[key]["stored_as"]), key
+    assert documents_readable(harness, "2005-isv")
 
 
 async def test_deleting_the_first_registration_keeps_the_copied_documents(
@@ -193,9 +201,6 @@ async def test_deleting_the_first_registration_keeps_the_copied_documents(
     isv = registration(harness, "2006-isv")
     isv.status = Status.DRAFT
     harness.store.registrations.save(isv)
-    await user.send("/delete")
-    await user.press("🗑 Yes, delete the drafts")
+    await delete_drafts(user)
     assert harness.store.registrations.get("2006-isv") is None
-    partner = registration(harness, "2006-partner")
-    for key in ("legal_id_front", "legal_id_back", "licence"):
-        assert harness.services.uploads.read(partner.answers[key]["stored_as"]), key
+    assert documents_readable(harness, "2006-partner")

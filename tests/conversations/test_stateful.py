@@ -266,6 +266,9 @@ class BotMachine(RuleBasedStateMachine):
             await person.press_data(continuing[pick % len(continuing)], asked.message_id)
         elif submitting := [d for d in data if d.startswith("ap:submit:")]:
             await person.press_data(submitting[0], asked.message_id)
+        elif offer := [d for d in data if d.startswith(("ap:reuse:", "ap:fresh:"))]:
+            # A second registration: start from the first one's answers, or fresh.
+            await person.press_data(offer[pick % len(offer)], asked.message_id)
         elif roles := [d for d in data if d in {f"ap:role:{r.value}" for r in ROLES}]:
             role = roles[pick % len(roles)].split(":")[2]
             shown = await person.press_data(f"ap:role:{role}", asked.message_id)
@@ -551,7 +554,10 @@ class BotMachine(RuleBasedStateMachine):
             notes = Counter((n.template, n.channel.value) for n in registration.outbox)
             assert notes["card", "chat"] == events["submitted"] == registration.round
             assert not any(channel == "email" for _, channel in notes)
-            told = [m for m in self.kit.messages(registration.user_id) if registration.id in m.text]
+            # Messages name a registration by its public number, never by its id.
+            told = [
+                m for m in self.kit.messages(registration.user_id) if registration.number in m.text
+            ]
             for kind, mark in DECISIONS.items():
                 assert notes[kind, "chat"] == events[kind], f"{registration.id}: {kind}"
                 sent = [

@@ -4,11 +4,18 @@ against one that is asked again is to be confirmed (no rules engine, no Telegram
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.offline import samples
 from bot.rules import reuse
 from bot.rules import validators as v
 from bot.rules.models import Document, Registration, Role
+from bot.services.uploads import Uploads
+from storage.files import FileStore, owner_folder
 
 ID_SAMPLE = "11010519491231002X"
 CREDIT_SAMPLE = "91350100M000100Y43"
@@ -104,3 +111,21 @@ def test_the_scope_is_checked_for_the_new_role() -> None:
     refused = reuse.carry_over(unsure.model_copy(update={"answers": other}), Role.MERCHANT, DOCS)
     assert refused.refused["business_scope"].code == reuse.UNSURE
     assert refused.refused["business_scope"].params == {"missing": ["ecommerce"]}
+
+
+def test_a_document_is_copied_into_its_owners_folder_or_refused(tmp_path: Path) -> None:
+    files = FileStore(tmp_path)
+    uploads = Uploads(files)
+    data = samples.jpeg()
+    # Stored before each user had a folder: shared by content, never swept with a user.
+    legacy = f"files/ab/{hashlib.sha256(data).hexdigest()}.jpg"
+    (tmp_path / legacy).parent.mkdir(parents=True)
+    (tmp_path / legacy).write_bytes(data)
+    old = PHOTO.model_copy(update={"stored_as": legacy, "size": len(data)})
+    copied = uploads.copy(old.model_dump(mode="json"), owner=7)
+    assert copied.stored_as.startswith(owner_folder(7)) and copied.file_id == old.file_id
+    assert files.read(copied.stored_as) == data and copied.mime_type == "image/jpeg"
+    gone = old.model_copy(update={"stored_as": "files/ab/missing.jpg"})
+    with pytest.raises(v.Invalid) as refused:
+        uploads.copy(gone.model_dump(mode="json"), owner=7)
+    assert refused.value.code == "document.unreadable"
