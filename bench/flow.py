@@ -230,7 +230,8 @@ class TimedKit(OfflineTelegram):
     """The kit, handling one update at a time (an update queue) and timing each."""
 
     def __init__(self, mode: Mode) -> None:
-        super().__init__(LatentAPI(mode.rtt))
+        # Each update's own answer is timed; jobs (the outbox) run beside, as in production.
+        super().__init__(LatentAPI(mode.rtt), wait_for_jobs=False)
         self.mode = mode
         self.samples: list[float] = []
         self._queue = asyncio.Lock()
