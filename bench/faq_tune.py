@@ -39,8 +39,8 @@ TOP1_GAIN = 0.5
 
 #: The weights that change the ranking (each combination ranks every question again) ...
 RANKING_GRID = {
-    "unknown_word": (0.3, 0.5, 0.7, 1.0),
-    "unknown_chinese": (0.8, 1.0, 1.3, 1.6, 2.0, 2.5),
+    "unknown_word": (0.5, 0.7, 1.0, 1.4),
+    "unknown_chinese": (1.3, 1.6, 2.0, 2.5, 3.2),
     "context_share": (0.5, 0.7),
     "known_char": (0.5, 1.0),
     "homophone": (0.5, 0.8),

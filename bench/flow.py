@@ -70,6 +70,8 @@ from bot.factory import build
 from bot.offline import OfflineTelegram, Person, samples
 from bot.offline.records import BotMessage, JSONDict
 from bot.offline.transport import FakeBotAPI
+from bot.rules import form
+from bot.rules.form import Kind
 from bot.rules.models import Registration, Role, Status
 from bot.settings import Settings
 from bot.texts import Texts
@@ -96,7 +98,7 @@ ADMIN_CHAT, REVIEWERS = -1001000, (501, 502)
 
 # Small uploads: the download path's cost per byte is not what this measures, and the kit
 # keeps every file in memory (which would blur the RSS comparison).
-JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
+JPEG, PDF = samples.jpeg(), samples.pdf()  # real: the bot parses uploads
 
 
 StepKind = Literal["send", "press", "contact", "upload"]
@@ -115,10 +117,9 @@ class Step:
 
 
 def journey(n: int, locale: str, texts: Texts) -> list[Step]:
-    """Every update of one applicant, from /apply to submit (the ISV role: 16 fields)."""
+    """Every update of one applicant, from /apply to submit: the ISV role's fields as the
+    form lists them (``form.fields_for``), so a new field is walked too."""
     a = answers(n, zh=locale == "zh")
-    # Uploads differ per applicant, so each one is a new file for the file store to write.
-    tag = n.to_bytes(8, "big")
 
     def press(key: str) -> Step:
         return Step("press", texts.plain(locale, key))
@@ -129,22 +130,25 @@ def journey(n: int, locale: str, texts: Texts) -> list[Step]:
         press("button.agree"),
         press("role.isv.name"),
         press("button.confirm_role"),
-        Step("send", a["legal_name"]),
-        press("choice.legal_id_type.resident"),
-        Step("send", a["legal_id_number"]),
-        Step("upload", data=JPEG + tag, as_photo=True),
-        Step("upload", data=PNG + tag, file_name="back.png", mime_type="image/png"),
-        Step("send", a["company_name"]),
-        Step("send", a["credit_code"]),
-        Step("upload", data=PDF + tag, file_name="licence.pdf", mime_type="application/pdf"),
     ]
-    for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
-        steps.append(Step("send", a[key]))
-    steps.append(press("choice.admin_id_type.resident"))
-    for key in ("admin_id_number", "admin_mobile", "admin_email", "admin_account_id"):
-        steps.append(Step("send", a[key]))
+    for field in form.fields_for(Role.ISV):
+        if field.kind is Kind.CHOICE:
+            steps.append(press(f"choice.{field.key}.{field.choices[0]}"))
+        elif field.kind is Kind.DOCUMENT:
+            steps.append(upload(n, field))
+        else:
+            steps.append(Step("send", a[field.key]))
     steps.append(press("button.submit"))
     return steps
+
+
+def upload(n: int, field: form.Field) -> Step:
+    """A document for ``field``: a photo where only images are taken, else a PDF. The bytes
+    differ per applicant and field, so each is a new file for the file store to write."""
+    tag = n.to_bytes(8, "big") + field.key.encode()
+    if field.images_only:
+        return Step("upload", data=JPEG + tag, as_photo=True)
+    return Step("upload", data=PDF + tag, file_name=f"{field.key}.pdf", mime_type="application/pdf")
 
 
 async def perform(person: Person, step: Step, floor: bool) -> list[BotMessage]:
@@ -229,7 +233,8 @@ class TimedKit(OfflineTelegram):
     """The kit, handling one update at a time (an update queue) and timing each."""
 
     def __init__(self, mode: Mode) -> None:
-        super().__init__(LatentAPI(mode.rtt))
+        # Each update's own answer is timed; jobs (the outbox) run beside, as in production.
+        super().__init__(LatentAPI(mode.rtt), wait_for_jobs=False)
         self.mode = mode
         self.samples: list[float] = []
         self._queue = asyncio.Lock()

@@ -117,7 +117,7 @@ class DurableApplication(Application):  # type: ignore[type-arg]
         committed = True
         if self.storage is not None:
             try:
-                self.storage.barrier()
+                await self.storage.committed()
             except CommitFailed:
                 # Its changes and its inbox mark are gone: it is handled again.
                 log.exception("the commit of an update's changes failed")
@@ -277,13 +277,13 @@ def build(
     if storage.commits_in_groups:
         # Nothing is sent to Telegram before its commit (bot/commit_barrier.py).
         sender = request or HTTPXRequest(connection_pool_size=256)
-        builder = builder.request(CommittingRequest(sender, storage.barrier))
+        builder = builder.request(CommittingRequest(sender, storage.committed))
         if request is not None and storage.processes is None:
             builder = builder.get_updates_request(request)
         if mailer is None and settings.email_enabled:
             mailer = SmtpMailer(settings)
         if mailer is not None:
-            mailer = CommittingMailer(mailer, storage.barrier)
+            mailer = CommittingMailer(mailer, storage.committed)
     elif request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:

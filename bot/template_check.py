@@ -99,6 +99,15 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "continuing": True,
         },
         "role_confirm": {"role": Role.MERCHANT.value, "notice": user_text},
+        "reuse_offer": {
+            "role": Role.MERCHANT.value,
+            "source_role": Role.ISV.value,
+            "source_status": Status.APPROVED.value,
+            "kept_out": ["identity_account_id", "admin_email", "admin_account_id"],
+            "documents": True,
+            "identity": True,
+            "notice": user_text,
+        },
         "field": {
             "section": "legal",
             "key": "legal_name",
@@ -194,6 +203,12 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             ),
             "sections": sections,
             "holder": 501,
+            "language": "en",
+            "related": SimpleNamespace(
+                others=sample_registrations()[1:],
+                isv_violation=True,
+                same_code=sample_registrations()[:1],
+            ),
             "changed": ["legal_name"],
             "revealed": False,
         },
@@ -210,7 +225,11 @@ def sample_params(name: str, user_text: str = "<b>Tom & Jerry</b> 🙂") -> dict
             "r": registration,
             "events": events,
             "total": 3,
+            "who": lambda actor: Markup('<a href="tg://user?id={}">{}</a>').format(
+                actor, user_text
+            ),
         },
+        "review_help": {"commands": ("queue", "review", "approve", "history")},
         "review_found": {"query": user_text, "found": sample_registrations(), "total": 7},
         "review_request_confirm": {"id": registration.number, "reasons": reasons},
         "decision_approved": {
@@ -282,8 +301,14 @@ def sample_string_params(user_text: str = "<b>Tom & Jerry</b>") -> dict[str, Any
         "wording": user_text,
         "answered": 4,
         "count": 2,
+        "fields": [user_text, "x"],
         "reason": user_text,
         "link": "https://t.me/onboarding_bot?start=adm-K7M2-X9QD-0123456789abcdef",
+        "company": user_text,
+        "applicant": "zh",
+        "round": 2,
+        "other": "legal_id_front",
+        "written_in": "en",
     }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 from telegram import InlineKeyboardMarkup
 
 from bot.rules import documents, form, reasons
@@ -17,7 +17,7 @@ from bot.rules.models import AuditEvent, Registration
 from bot.rules.status import WAITING
 from bot.texts import Texts
 from conversations import keyboards
-from conversations.common import Services
+from conversations.common import Services, account_locale
 
 #: A section's key and its (field key, answer as shown) pairs.
 Section = tuple[str, list[tuple[str, str | None]]]
@@ -108,6 +108,15 @@ def timeline(texts: Texts, locale: str, events: list[AuditEvent]) -> list[Moment
     return moments
 
 
+def who(services: Services, user_id: int | None) -> Markup | None:
+    """A person acting on registrations, by the name Telegram gave for them (escaped),
+    linked to their profile; the bare id only for someone never seen by name."""
+    if user_id is None:
+        return None
+    name = services.review.name_of(user_id) or str(user_id)
+    return Markup('<a href="tg://user?id={}">{}</a>').format(user_id, name)
+
+
 def card(
     services: Services, registration: Registration, *, revealed: bool = False
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -119,7 +128,9 @@ def card(
         "review_card",
         r=registration,
         sections=sections(texts, locale, registration, revealed=revealed, missing="—"),
-        holder=services.review.holder(registration),
+        holder=who(services, services.review.holder(registration)),
+        language=account_locale(services, registration.user_id),
+        related=services.review.related(registration),
         changed=services.review.changed_since_review(registration),
         revealed=revealed,
     )

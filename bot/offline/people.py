@@ -2,7 +2,8 @@
 
 `OfflineTelegram` owns the fake Bot API, the people and the groups, and feeds their updates to the
 application with `Application.process_update`, so a test waits for the bot's whole answer before
-its next line. Every action returns the bot messages sent or edited while the bot handled it.
+its next line, the jobs the handler started included. Every action returns the bot messages sent
+or edited while the bot handled it.
 """
 
 import asyncio
@@ -16,6 +17,7 @@ from typing import Any, Literal, TypeAlias, TypeVar
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, ExtBot
 
+from bot.offline.background import JobWatch
 from bot.offline.identity import BOT_ID, BOT_USERNAME, OFFLINE_TOKEN
 from bot.offline.records import BotMessage, JSONDict
 from bot.offline.transport import FakeBotAPI
@@ -284,7 +286,10 @@ class OfflineTelegram:
         *,
         privacy_mode: bool = True,
         clock: Callable[[], float] = time.time,
+        wait_for_jobs: bool = True,
     ) -> None:
+        """``wait_for_jobs``: an action waits for the jobs its handler started (tests);
+        without it, the jobs run beside the next actions, as with Telegram (benchmarks)."""
         self.api = api or FakeBotAPI(clock=clock, privacy_mode=privacy_mode)
         self.app: AnyApplication | None = None
         self.raise_errors = True
@@ -295,6 +300,8 @@ class OfflineTelegram:
         self.groups: dict[int, Group] = {}
         self.last_payload: JSONDict | None = None
         self._query_id = 0
+        self.wait_for_jobs = wait_for_jobs
+        self._jobs: JobWatch | None = None
 
     # wiring ----------------------------------------------------------------------------
 
@@ -313,6 +320,12 @@ class OfflineTelegram:
         self.app = app
         self.raise_errors = raise_errors
         app.add_error_handler(self._collect_error)
+        self._jobs = JobWatch(app.job_queue) if app.job_queue is not None else None
+
+    async def settle(self) -> None:
+        """Wait until the jobs the bot has started are done (``bot/offline/background.py``)."""
+        if self._jobs is not None:
+            await self._jobs.settle()
 
     async def _collect_error(
         self, update: object, context: CallbackContext[Any, Any, Any, Any]
@@ -328,6 +341,9 @@ class OfflineTelegram:
         if self.app is None:
             raise RuntimeError("attach an application first: kit.attach(app)")
         app = self.app
+        # Work started before (a job) finishes first: none of it is this update's answer.
+        if self.wait_for_jobs:
+            await self.settle()
         update_id = self.api.ids.next("update")
         self.last_payload = payload
         mark, errors = len(self.api.sent), len(self.errors)
@@ -337,6 +353,10 @@ class OfflineTelegram:
             app.bot.insert_callback_data(update)
         # Through the application's update processor, as polling and webhooks do.
         await app.update_processor.process_update(update, app.process_update(update))
+        # What the handler left to a job (the outbox sending a decision now) is part of
+        # the answer, and must not land in the next action's.
+        if self.wait_for_jobs:
+            await self.settle()
         if self.raise_errors and len(self.errors) > errors:
             raise self.errors[errors]
         return [m for call in self.api.sent[mark:] for m in call.messages]

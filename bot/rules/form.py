@@ -45,6 +45,8 @@ class Field:
     unique: str | None = None  # platform-wide uniqueness kind (e-mail, administrator id)
     roles: frozenset[Role] | None = None  # asked only for these roles
     images_only: bool = False  # documents: photos only (no PDF)
+    #: Documents: the field holding the other side of the same card (one photo can't be both).
+    other_side: str | None = None
     #: Earlier answers (or ``ROLE``) this one is checked against or describes.
     depends_on: tuple[str, ...] = ()
     #: For an optional field, when it may be skipped after all (None: always).
@@ -120,12 +122,19 @@ FORM: tuple[Section, ...] = (
                 masked=True,
                 depends_on=("legal_id_type",),
             ),
-            Field("legal_id_front", Kind.DOCUMENT, images_only=True, depends_on=("legal_id_type",)),
+            Field(
+                "legal_id_front",
+                Kind.DOCUMENT,
+                images_only=True,
+                depends_on=("legal_id_type",),
+                other_side="legal_id_back",
+            ),
             Field(
                 "legal_id_back",
                 Kind.DOCUMENT,
                 optional=True,
                 images_only=True,
+                other_side="legal_id_front",
                 depends_on=("legal_id_type",),
                 skippable_when=_not_resident,
             ),

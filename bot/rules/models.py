@@ -112,6 +112,14 @@ class Notification(BaseModel):
     message_id: int | None = None  # the Telegram message it became, when one
 
 
+class Refusal(BaseModel):
+    """Why an answer was not accepted: an error's code and parameters (``validators.Invalid``),
+    told in the reader's language."""
+
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class Registration(BaseModel):
     """One developer registration (one role) of an account."""
 
@@ -140,6 +148,10 @@ class Registration(BaseModel):
     #: business scope's "tech"): the reviewers' card flags those.
     unconfirmed: dict[str, str] = Field(default_factory=dict)
     confirmed: dict[str, list[str]] = Field(default_factory=dict)
+    #: The registration whose answers this one started from, and those of its answers not
+    #: taken over, with why (each is asked with its reason; gone once answered).
+    reused_from: str | None = None
+    not_reused: dict[str, Refusal] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
@@ -160,6 +172,9 @@ class Registration(BaseModel):
     decided_at: datetime | None = None
     decision_reason: str | None = None
     card_message_id: int | None = None  # the reviewers' card in the admin group
+    #: Copies of the card posted in the admin group by /review (kept to the latest few):
+    #: each is updated with the original after a claim or decision.
+    card_copies: list[int] = Field(default_factory=list)
     email_verified_at: datetime | None = None
     email_changed_at: datetime | None = None
     email_check: EmailCheck | None = None

@@ -17,6 +17,7 @@ from storage.protocols import KeyValueStore
 DRAFTS = "review.requests"
 AWAITING = "review.awaiting"
 REMOVALS = "review.removals"  # a removal's reason until the reviewer confirms it
+HELD = "review.held"  # a typed answer in another language than the applicant's, until decided
 #: A typed reason is cut to this many characters.
 REASON_CHARS = 500
 
@@ -47,6 +48,12 @@ class AwaitedAnswer(BaseModel):
     action: Literal["reason", "reject", "remove"]
     id: str  # the registration
     field: str | None = None  # for a reason: the field it is for
+
+
+class HeldAnswer(AwaitedAnswer):
+    """A typed answer held back until the reviewer sends it as it is or rewrites it."""
+
+    text: str
 
 
 class ReviewerDrafts:
@@ -91,6 +98,17 @@ class ReviewerDrafts:
         reason = self._kv.get(REMOVALS, key)
         self._kv.delete(REMOVALS, key)
         return reason if isinstance(reason, str) else None
+
+    def hold_typed(self, reviewer: int, answer: HeldAnswer) -> None:
+        """Keep a typed answer while the reviewer decides about it (one per registration)."""
+        self._kv.put(HELD, self._key(reviewer, answer.id), answer.model_dump(exclude_none=True))
+
+    def take_typed(self, reviewer: int, registration_id: str) -> HeldAnswer | None:
+        """The held typed answer (gone afterwards: it is sent, or rewritten, once)."""
+        key = self._key(reviewer, registration_id)
+        stored = self._kv.get(HELD, key)
+        self._kv.delete(HELD, key)
+        return None if stored is None else HeldAnswer.model_validate(stored)
 
     def expect(self, reviewer: int, message_id: int, answer: AwaitedAnswer) -> None:
         """Remember that a reply by ``reviewer`` to message ``message_id`` answers this."""

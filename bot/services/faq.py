@@ -5,18 +5,21 @@ one list per language, matched whatever the asker's language); the answers are t
 (``[faq.<topic>]`` in ``templates/<locale>/faq.toml``), so their escaping rules hold.
 
 How a question is matched: both sides are normalised (NFKC, case, traditional →
-simplified characters, the colloquial forms of ``faq_synonyms.toml`` replaced by the FAQ's
-words, punctuation dropped) and cut into terms: English words without stop
-words and with a light stemming, Chinese as character bigrams (there are no spaces to split
-words on). Each term weighs by how specific it is to one topic (an inverse topic frequency:
-"review" says more than "how"). A topic's score is mostly the share of the question's weight
-its variants cover, plus a little of the share of its best variant the question covers (so a
+simplified characters by OpenCC, the colloquial forms of ``faq_synonyms.toml`` replaced by the
+FAQ's words, punctuation dropped) and cut into terms: English words without stop words and
+with a light stemming, Chinese as character bigrams (there are no spaces to split words on).
+Each term weighs by how specific it is to one topic (an inverse topic frequency: "review"
+says more than "how"). A topic's score is mostly the share of the question's weight its
+variants cover, plus a little of the share of its best variant the question covers (so a
 short question prefers the topic whose variant says just that). An entry's titles count as
-wordings; its answers are searched too, a term only they use counting half. Words no entry
-knows count against every entry, so a question about something else gets no answer. Typos in
-English words are forgiven with rapidfuzz. The thresholds and weights (``Tuning``) were
-chosen by cross-validation on the tuning set
-(``tests/data/faq_questions.toml``) only, never on the evaluation set.
+wordings; its answers are searched too, a term only they use counting less. Words no entry
+knows count against every entry, so a question about something else gets no answer; unknown
+Chinese counts by the characters no known bigram covers, not by bigrams that straddle two
+words. Typos are forgiven: English ones with rapidfuzz, Chinese ones of a pinyin input
+method by how the characters sound (``faq_pinyin``). The thresholds and weights
+(``Tuning``) are chosen by cross-validation on the tuning set
+(``tests/data/faq_questions.toml``, ``python -m bench.faq_tune``), never on the evaluation
+set.
 """
 
 from __future__ import annotations
@@ -64,15 +67,15 @@ class Tuning:
     that no known bigram covers count as one word ("原来注册的同事离职了" leaves "原来",
     "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
 
-    confident: float = 0.675
-    margin: float = 0.05
-    confident_zh: float = 0.675
-    margin_zh: float = 0.025
+    confident: float = 0.55
+    margin: float = 0.125
+    confident_zh: float = 0.525
+    margin_zh: float = 0.1
     suggest: float = 0.3
-    context_share: float = 0.7
-    unknown_word: float = 0.5
-    unknown_chinese: float = 2.0
-    known_char: float = 0.5
+    context_share: float = 0.5
+    unknown_word: float = 1.4
+    unknown_chinese: float = 2.5
+    known_char: float = 1.0
     homophone: float = 0.5
 
 
@@ -272,7 +275,8 @@ def _runs(text: str, limit: int | None) -> list[str]:
 def _cut(runs: Sequence[str]) -> Iterator[str]:
     for run in runs:
         if run[0].isascii():
-            if run not in _STOP_WORDS and not run.isdigit():
+            # A stop word's inflection ("what's" → "whats" → "what") is one too.
+            if run not in _STOP_WORDS and not run.isdigit() and _stem(run) not in _STOP_WORDS:
                 yield _stem(run)
         elif len(run) == 1:
             if run not in _PARTICLES:

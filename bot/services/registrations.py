@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.rules import form, validators
+from bot.rules import form, reuse, validators
 from bot.rules.form import Field, Kind
 from bot.rules.idle import REMINDED, Due, IdleRules, due
-from bot.rules.models import AuditEvent, Document, Registration, Role
+from bot.rules.models import AuditEvent, Document, Refusal, Registration, Role, Status
 from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
@@ -184,8 +184,27 @@ class RegistrationService:
         return self._save(registration, event)
 
     # -- changing --------------------------------------------------------------------
-    def start(self, user_id: int, role: Role) -> Registration:
-        """Open a draft registration for a role; the role cannot change afterwards."""
+    def reuse_source(self, user_id: int) -> Registration | None:
+        """The registration of the account a new one may start from: the latest changed
+        one, not removed, with answers another role may take over (None: there is none)."""
+        found = [
+            r
+            for r in self.of_user(user_id)
+            if r.status is not Status.REMOVED and reuse.has_answers(r)
+        ]
+        return max(found, key=lambda r: r.updated_at, default=None)
+
+    def start(
+        self,
+        user_id: int,
+        role: Role,
+        reuse_from: Registration | None = None,
+        documents: Mapping[str, Document | validators.Invalid] | None = None,
+    ) -> Registration:
+        """Open a draft registration for a role; the role cannot change afterwards. With
+        ``reuse_from`` (another registration of the account) it starts from that one's
+        answers, each checked again (``reuse.carry_over``; ``documents``: its documents as
+        checked again and copied), at the first field still to answer."""
         registration_id = Registration.make_id(user_id, role)
         if self.storage.registrations.get(registration_id) is not None:
             raise RoleTaken(role.value)
@@ -198,10 +217,29 @@ class RegistrationService:
             updated_at=now,
             cursor=form.fields_for(role)[0].key,
         )
+        detail: dict[str, Any] = {"role": role.value}
+        if reuse_from is not None:
+            if reuse_from.user_id != user_id or reuse_from.id == registration_id:
+                raise NotAsked(reuse_from.id)
+            carried = reuse.carry_over(reuse_from, role, documents or {})
+            registration.answers = carried.answers
+            registration.confirmed = carried.confirmed
+            registration.recheck = form.in_form_order(carried.recheck, role)
+            registration.reused_from = reuse_from.id
+            registration.not_reused = {
+                key: Refusal(code=error.code, params=error.params)
+                for key, error in carried.refused.items()
+            }
+            registration.cursor = self._first_due(registration)
+            detail.update(reused_from=reuse_from.id, reused=sorted(carried.answers))
         self.storage.registrations.save(
-            registration, [self._event(registration, "created", user_id, role=role.value)]
+            registration, [self._event(registration, "created", user_id, **detail)]
         )
         return registration
+
+    def waiting(self, registration: Registration) -> list[str]:
+        """The fields still to answer (or confirm), in form order."""
+        return [f.key for f in form.fields_for(registration.role) if self._due(registration, f.key)]
 
     def answer_text(
         self, registration_id: str, key: str, text: str, message_id: int | None = None
@@ -249,6 +287,12 @@ class RegistrationService:
             raise validators.Invalid("document.unexpected")
         if field.images_only and not doc.mime_type.startswith("image/"):
             raise validators.Invalid("document.not_image")
+        other = registration.answers.get(field.other_side) if field.other_side else None
+        if isinstance(other, dict) and (
+            other.get("file_unique_id") == doc.file_unique_id or other.get("sha256") == doc.sha256
+        ):
+            # Forwarded again (same file) or re-sent (same bytes): not the card's other side.
+            raise validators.Invalid("document.same_side", other=field.other_side)
         return self._store(registration, field, doc.model_dump(mode="json"), message_id)
 
     def confirm(self, registration_id: str, key: str) -> Registration:
@@ -385,6 +429,7 @@ class RegistrationService:
                 )
         registration.recheck = form.in_form_order(recheck, registration.role)
         registration.unconfirmed = {}
+        registration.not_reused.pop(field.key, None)  # answered: its reason is told
         if changed and field.key == "admin_mobile":
             # Confirmed for another number: the administrator confirms the new one again.
             registration.admin_confirmed_by = registration.admin_confirmed_at = None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.rules import form
+from bot.rules import conflicts, form
 from bot.rules.models import AuditEvent, Channel, Registration, Status
 from bot.rules.status import WAITING, Action, InvalidTransition, allowed_actions, next_status
 from bot.rules.workdays import china_date, working_days_between
@@ -21,6 +21,26 @@ Clock = Callable[[], datetime]
 #: Working days reviewers have; a registration this close to it is "near" the deadline.
 DEADLINE_DAYS = 3
 NEAR_DAYS = 2
+#: Copies of a card kept up to date (older ones have scrolled away in the group).
+CARD_COPIES = 20
+#: kv namespace: reviewers' names as Telegram last gave them (user id → name).
+NAMES = "review.names"
+#: kv namespace: registrations by credit code (code → {registration id: company name}),
+#: noted when their card is shown, so the card finds the others without a full scan.
+CREDIT_CODES = "review.credit_codes"
+CREDIT_CODES_BUILT = "review.credit_codes_built"  # set once the existing ones were noted
+
+
+@dataclass(frozen=True)
+class Related:
+    """What the card says about a registration's neighbours: the account's other
+    registrations, whether they break the guide's rule on third-party developers, and other
+    registrations with the same credit code under another company name."""
+
+    others: list[Registration]
+    isv_violation: bool
+    same_code: list[Registration]
+
 
 DECIDED_KINDS = {
     Action.APPROVE: "approved",
@@ -71,6 +91,23 @@ class ReviewService:
         self.claim_for = claim_for
         self.email = email
         self.today = china_today
+        self._names_seen: dict[int, str] = {}  # what this process wrote (skips rewrites)
+
+    # -- reviewers' names ------------------------------------------------------------------
+    def remember_name(self, reviewer: int, name: str) -> None:
+        """Keep the name a reviewer goes by (cards, claims and the history show it instead
+        of a bare id); written only when it changed."""
+        name = name.strip()[:64]
+        if not name or self._names_seen.get(reviewer) == name:
+            return
+        if self.storage.kv.get(NAMES, str(reviewer)) != name:
+            self.storage.kv.put(NAMES, str(reviewer), name)
+        self._names_seen[reviewer] = name
+
+    def name_of(self, user_id: int) -> str | None:
+        """The name a reviewer was last seen with; None for someone never seen acting."""
+        name = self.storage.kv.get(NAMES, str(user_id))
+        return name if isinstance(name, str) else None
 
     # -- reading -----------------------------------------------------------------------
     def get(self, registration_id: str) -> Registration:
@@ -139,6 +176,68 @@ class ReviewService:
                     break
         return found
 
+    def posted_copy(self, registration_id: str, message_id: int) -> None:
+        """Remember a copy of the card posted in the admin group (/review), so decisions
+        update it like the original. Re-read: the caller's copy may be stale."""
+        registration = self.get(registration_id)
+        if message_id in registration.card_copies:
+            return
+        registration.card_copies = [*registration.card_copies, message_id][-CARD_COPIES:]
+        self.storage.registrations.save(registration)
+
+    def related(self, registration: Registration) -> Related:
+        """The card's view of the registration's neighbours (see ``Related``)."""
+        others = [
+            r
+            for r in self.storage.registrations.for_user(registration.user_id)
+            if r.id != registration.id
+        ]
+        violation = conflicts.isv_in_self_built_role(
+            registration.role, [(r.role, r.status) for r in others]
+        )
+        return Related(others, violation, self._same_code(registration))
+
+    def _same_code(self, registration: Registration) -> list[Registration]:
+        """Submitted registrations with this credit code and another company name. The
+        index is kept here: each registration is noted under its code when its card is
+        shown, and an entry whose registration changed since is skipped (and dropped)."""
+        code, company = (registration.answers.get(k) for k in ("credit_code", "company_name"))
+        if not isinstance(code, str) or not isinstance(company, str):
+            return []
+        if self.storage.kv.get(CREDIT_CODES_BUILT, "done") is None:
+            self._index_credit_codes()
+        known: dict[str, str] = dict(self.storage.kv.get(CREDIT_CODES, code) or {})
+        found, current = [], {registration.id: company}
+        for rid in known:
+            if rid == registration.id:
+                continue
+            other = self.storage.registrations.get(rid)
+            if other is None or other.answers.get("credit_code") != code:
+                continue  # deleted, or its code changed: no longer under this one
+            name = str(other.answers.get("company_name") or "")
+            current[rid] = name
+            if conflicts.company_key(name) != conflicts.company_key(company):
+                found.append(other)
+        if current != known:
+            self.storage.kv.put(CREDIT_CODES, code, current)
+        return found
+
+    def _index_credit_codes(self) -> None:
+        """Once per data folder: note every submitted registration under its credit code
+        (those submitted before the index existed; later ones are noted as shown). A full
+        scan, so it runs once, at the first card shown after an upgrade."""
+        index: dict[str, dict[str, str]] = {}
+        for registration in self.storage.registrations.all():
+            code = registration.answers.get("credit_code")
+            if registration.status is not Status.DRAFT and isinstance(code, str):
+                company = str(registration.answers.get("company_name") or "")
+                index.setdefault(code, {})[registration.id] = company
+        for code, entries in index.items():
+            known = dict(self.storage.kv.get(CREDIT_CODES, code) or {})
+            if not entries.items() <= known.items():
+                self.storage.kv.put(CREDIT_CODES, code, known | entries)
+        self.storage.kv.put(CREDIT_CODES_BUILT, "done", True)
+
     # -- acting ------------------------------------------------------------------------
     def claim(self, registration_id: str, reviewer: int) -> Registration:
         """Take a registration; others see who holds it until release or expiry."""
@@ -170,8 +269,18 @@ class ReviewService:
         self._audit(registration, "revealed", reviewer)
         return registration
 
-    def approve(self, registration_id: str, reviewer: int) -> Registration:
-        """Approve: the applicant is a registered developer."""
+    def approve(
+        self, registration_id: str, reviewer: int, *, seen_round: int | None = None
+    ) -> Registration:
+        """Approve: the applicant is a registered developer. ``seen_round``: the submission
+        the reviewer confirmed on; a later one was never seen, so it is not approved."""
+        registration = self.get(registration_id)
+        if (
+            seen_round is not None
+            and registration.status in WAITING
+            and registration.round != seen_round
+        ):
+            raise Denied("review.outdated", id=registration.number, round=registration.round)
         return self._decide(registration_id, reviewer, Action.APPROVE)
 
     def not_passed(self, registration_id: str, reviewer: int, reason: str) -> Registration:
@@ -313,4 +422,4 @@ class ReviewService:
         )
 
 
-__all__ = ["Denied", "InvalidTransition", "ReviewService", "Waiting"]
+__all__ = ["Denied", "InvalidTransition", "Related", "ReviewService", "Waiting"]

@@ -3,6 +3,11 @@ it, whatever it claims) and stored in its uploader's folder."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
 from bot.rules import documents, validators
 from bot.rules.models import Document
 from bot.telegram_html import MAX_DOWNLOAD
@@ -39,6 +44,25 @@ class Uploads:
             size=len(data),
             sha256=sha256,
             stored_as=stored_as,
+        )
+
+    def copy(self, document: Mapping[str, Any], *, owner: int) -> Document:
+        """A document of another registration of user ``owner``, checked again by its
+        content with today's rules and stored for a new registration of theirs (a copy in
+        their own folder, so deleting either registration keeps the other's file: a
+        deletion removes only the files no registration refers to); ``validators.Invalid``
+        when it cannot be read or passes no more. CPU-bound, as ``accept``."""
+        try:
+            old = Document.model_validate(document)
+            data = self._files.read(old.stored_as)
+        except (ValidationError, OSError, ValueError):
+            raise validators.Invalid("document.unreadable") from None
+        return self.accept(
+            data,
+            owner=owner,
+            file_id=old.file_id,
+            file_unique_id=old.file_unique_id,
+            file_name=old.file_name,
         )
 
     def read(self, stored_as: str) -> bytes:

@@ -40,6 +40,7 @@ from conversations.applicant.onboarding import (
     on_contact,
     on_decline,
     on_phone_text,
+    on_reuse,
     on_role,
     on_role_confirmed,
     on_roles,
@@ -284,6 +285,7 @@ def _conversation() -> ConversationHandler[Context]:
             State.ROLE: [
                 _button(on_role, r"^ap:role:"),
                 _button(on_role_confirmed, r"^ap:role_ok:"),
+                _button(on_reuse, r"^ap:(reuse|fresh):"),
                 _button(on_roles, r"^ap:roles$"),
                 _button(on_choose, r"^ap:cont:"),
             ],

@@ -1,14 +1,17 @@
 """Before the form: the applicant binds their phone, accepts the agreement and chooses a
-role (or picks which of their registrations to continue). Diagram: applicant.mmd."""
+role (or picks which of their registrations to continue); a second registration may start
+from the answers of the account's other one. Diagram: applicant.mmd."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import ReplyKeyboardRemove, Update
 
-from bot.rules import form, validators
-from bot.rules.models import Role
+from bot.rules import form, reuse, validators
+from bot.rules.models import Document, Registration, Role
 from bot.services.registrations import RoleTaken
 from conversations import keyboards
 from conversations.applicant import prompts
@@ -123,19 +126,63 @@ async def on_roles(update: Update, context: Context) -> State | int:
 
 
 async def on_role_confirmed(update: Update, context: Context) -> State | int:
-    """Open the registration for the confirmed role and ask the first field."""
+    """Open the registration for the confirmed role and ask the first field; when another
+    registration of the account holds answers it could start from, offer them first."""
+    return await _on_role_button(update, context, _confirmed)
+
+
+async def _confirmed(turn: Turn, role: Role) -> State | int:
+    source = turn.services.registrations.reuse_source(turn.user_id)
+    if source is not None:
+        return await prompts.show_reuse(turn, role, source)
+    return await _open_registration(turn, role)
+
+
+async def on_reuse(update: Update, context: Context) -> State | int:
+    """The answer to the offer: reuse the other registration's answers (each checked again,
+    its documents copied) or start fresh with an empty form."""
+    if callback_parts(update)[1] == "reuse":
+        return await _on_role_button(update, context, _reusing)
     return await _on_role_button(update, context, _open_registration)
 
 
-async def _open_registration(turn: Turn, role: Role) -> State | int:
+async def _reusing(turn: Turn, role: Role) -> State | int:
+    source = turn.services.registrations.reuse_source(turn.user_id)
+    return await _open_registration(turn, role, source)
+
+
+async def _open_registration(
+    turn: Turn, role: Role, source: Registration | None = None
+) -> State | int:
+    """Open the draft (from ``source``'s answers, when given) and ask what comes next."""
+    documents = await _copied_documents(turn, source) if source is not None else {}
     try:
-        registration = turn.services.registrations.start(turn.user_id, role)
+        registration = turn.services.registrations.start(turn.user_id, role, source, documents)
     except RoleTaken:  # the service checks again, should another update have taken it
         return await prompts.show_roles(turn, turn.t("error.role.taken"))
     prompts.choose(turn.context, registration)
     if turn.context.user_data is not None:
         turn.context.user_data.pop(prompts.PENDING_ROLE, None)
-    return await prompts.ask(turn, registration)
+        turn.context.user_data.pop(prompts.REUSE_OFFERED, None)
+    notice = prompts.reused_notice(turn, registration, source) if source is not None else None
+    return await prompts.ask(turn, registration, notice)
+
+
+async def _copied_documents(
+    turn: Turn, source: Registration
+) -> dict[str, Document | validators.Invalid]:
+    """``source``'s documents checked again and copied for a new registration (or why one
+    cannot be); parsing files is CPU, so it runs off the event loop."""
+    uploads = turn.services.uploads
+
+    def copy(document: dict[str, Any]) -> Document | validators.Invalid:
+        try:
+            return uploads.copy(document, owner=source.user_id)
+        except validators.Invalid as error:
+            return error
+
+    found = reuse.documents_of(source)
+    return await asyncio.to_thread(lambda: {key: copy(doc) for key, doc in found.items()})
 
 
 async def on_choose(update: Update, context: Context) -> State | int:

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from telegram import Update
 from telegram.ext import ConversationHandler
 
-from bot.rules import form, validators
+from bot.rules import form, reuse, validators
 from bot.rules.form import Kind
 from bot.rules.models import Registration, Role
 from conversations import faq, keyboards, presenter
@@ -87,6 +87,9 @@ async def resume_turn(
         return await ask(turn, registration, notice)
     role = pending_role(turn)
     if role is not None:
+        source = reuse_offered(turn, role)
+        if source is not None:
+            return await show_reuse(turn, role, source, notice)
         return await show_role(turn, role, notice)
     return await show_roles(turn, notice)
 
@@ -167,6 +170,9 @@ async def show_agreement(
 
 #: user_data: the role picked and shown for confirmation, not confirmed yet.
 PENDING_ROLE = "role_pending"
+#: user_data: the confirmed role whose registration waits for the answer to "reuse the
+#: answers of your other registration?" (the draft is opened with that answer).
+REUSE_OFFERED = "reuse_offered"
 
 
 def pending_role(turn: Turn) -> Role | None:
@@ -184,6 +190,7 @@ async def show_role(turn: Turn, role: Role, notice: str | None = None) -> State:
     it stays waiting for confirmation, whatever comes in between."""
     if turn.context.user_data is not None:
         turn.context.user_data[PENDING_ROLE] = role.value
+        turn.context.user_data.pop(REUSE_OFFERED, None)
     await turn.reply(
         turn.render("role_confirm", role=role.value, notice=notice),
         keyboards.inline(
@@ -196,9 +203,60 @@ async def show_role(turn: Turn, role: Role, notice: str | None = None) -> State:
     return State.ROLE
 
 
+def reuse_offered(turn: Turn, role: Role) -> Registration | None:
+    """The registration whose answers were offered to the confirmed ``role``, while the
+    applicant has not answered the offer (and it can still be made)."""
+    data = turn.context.user_data or {}
+    if data.get(REUSE_OFFERED) != role.value:
+        return None
+    return turn.services.registrations.reuse_source(turn.user_id)
+
+
+async def show_reuse(
+    turn: Turn, role: Role, source: Registration, notice: str | None = None
+) -> State:
+    """Offer the answers of the account's other registration to the confirmed role: reuse
+    them (each checked again) or start fresh; it waits for the answer, whatever comes."""
+    if turn.context.user_data is not None:
+        turn.context.user_data[PENDING_ROLE] = role.value
+        turn.context.user_data[REUSE_OFFERED] = role.value
+    kept_out = reuse.kept_out(role)
+    await turn.reply(
+        turn.render(
+            "reuse_offer",
+            role=role.value,
+            source_role=source.role.value,
+            source_status=source.status.value,
+            kept_out=kept_out,
+            documents=bool(reuse.documents_of(source)),
+            identity=any(form.FIELDS[key].roles is not None for key in kept_out),
+            notice=notice,
+        ),
+        keyboards.inline(
+            [
+                [(turn.plain("button.reuse"), f"ap:reuse:{role}")],
+                [(turn.plain("button.fresh"), f"ap:fresh:{role}")],
+            ]
+        ),
+    )
+    return State.ROLE
+
+
+def reused_notice(turn: Turn, registration: Registration, source: Registration) -> str:
+    """What a registration started from ``source`` took over, and what is left to answer."""
+    waiting = turn.services.registrations.waiting(registration)
+    return turn.t(
+        "misc.reused",
+        count=len(registration.answers),
+        role=turn.plain(f"role.{source.role}.name"),
+        fields=[turn.plain(f"field.{key}.label") for key in waiting],
+    )
+
+
 async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
     if turn.context.user_data is not None:
         turn.context.user_data.pop(PENDING_ROLE, None)
+        turn.context.user_data.pop(REUSE_OFFERED, None)
     service = turn.services.registrations
     editable = service.editable(turn.user_id)
     available = service.available_roles(turn.user_id)
@@ -255,6 +313,11 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
     if extra:
         rows.append(extra)
     current = presenter.shown(turn.texts, turn.locale, registration, key)
+    refusal = registration.not_reused.get(key)
+    if refusal is not None:
+        # Taken over from another registration, it did not pass: say why it is asked.
+        why = turn.t("misc.not_reused", reason=turn.t(f"error.{refusal.code}", **refusal.params))
+        notice = Markup("\n\n").join([notice, why]) if notice else why
     await turn.reply(
         turn.render(
             "field",

@@ -120,6 +120,7 @@ async def _ask(
     params: dict[str, Any] = {
         "mention": Markup('<a href="tg://user?id={}">{}</a>').format(user.id, user.full_name),
         "language": shared.language_name(turn, locale),
+        "written_in": locale,  # the example is one in the language asked for
         "step": None if draft.editing else PARTS.index(part) + 1,
         "steps": len(PARTS),
         "problem": problem,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from markupsafe import Markup
-from telegram import ForceReply, Update
+from telegram import ForceReply, Update, User
 from telegram.error import BadRequest, TelegramError
 
 from bot.rules.models import Registration
@@ -27,26 +27,43 @@ BUTTONS = "review.button"
 
 
 def turn_of(update: Update, context: Context) -> Turn:
-    """The turn of an update in the admin group (the platform's language)."""
+    """The turn of an update in the admin group (the platform's language); a reviewer's
+    name is kept as Telegram gives it, to show them by name."""
+    user = update.effective_user
+    services = context.services
+    if user is not None and user.id in services.settings.REVIEWER_IDS:
+        try:
+            services.review.remember_name(user.id, display_name(user))
+        except OSError:  # a full disk must not stop reviewers from reading the queue
+            log.warning("the name of reviewer %s was not kept", user.id, exc_info=True)
     return Turn.staff(update, context, BUTTONS)
 
 
+def display_name(user: User) -> str:
+    """First and last name as Telegram gives them, else the @username."""
+    return user.full_name.strip() or (f"@{user.username}" if user.username else "")
+
+
 async def refresh_card(context: Context, registration: Registration) -> None:
-    """Edit the group's card to the registration's current state (best effort)."""
-    if registration.card_message_id is None:
+    """Edit the group's card and every copy /review posted of it to the registration's
+    current state (best effort: a copy someone deleted is only logged)."""
+    shown = [registration.card_message_id, *registration.card_copies]
+    messages = [m for m in dict.fromkeys(shown) if m is not None]
+    if not messages:
         return
     chat = context.services.settings.ADMIN_CHAT_ID
     assert chat is not None
     text, markup = presenter.card(context.services, registration)
-    try:
-        await context.bot.edit_message_text(
-            text, chat_id=chat, message_id=registration.card_message_id, reply_markup=markup
-        )
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            log.warning("card of %s not updated: %s", registration.id, error)
-    except TelegramError:
-        log.warning("card of %s not updated", registration.id, exc_info=True)
+    for message_id in messages:
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id=chat, message_id=message_id, reply_markup=markup
+            )
+        except BadRequest as error:
+            if "not modified" not in str(error).lower():
+                log.warning("card %s of %s not updated: %s", message_id, registration.number, error)
+        except TelegramError:
+            log.warning("card %s of %s not updated", message_id, registration.number, exc_info=True)
 
 
 def arg(context: Context) -> str | None:
@@ -140,9 +157,22 @@ async def act(turn: Turn, action: Any, done_key: str) -> bool:
     return True
 
 
+async def strip_buttons(turn: Turn) -> None:
+    """Take the buttons off the pressed message (a used confirmation; best effort)."""
+    query = turn.update.callback_query if turn.update is not None else None
+    if query is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as error:
+        log.info("buttons of a used confirmation not removed: %s", error)
+
+
 async def deny(turn: Turn, denied: Denied) -> None:
     """Why the reviewer cannot do that (an alert for a button)."""
     params = dict(denied.params)
+    if "holder" in params:
+        params["holder"] = presenter.who(turn.services, params["holder"])
     if "status" in params:
         params["status"] = turn.plain(f"status.{params['status']}")
     text = turn.t(f"review.denied.{denied.code.removeprefix('review.')}", **params)

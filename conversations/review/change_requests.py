@@ -6,13 +6,12 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.rules import form, reasons
-from bot.rules.models import Registration
+from bot.rules.models import Registration, Role
 from bot.services.change_requests import AwaitedAnswer, ChangeRequestDraft
 from conversations import keyboards
 from conversations.common import Context, Turn, callback_parts
 from conversations.presenter import reason_text
 from conversations.review import cards
-from conversations.review.removal import ask_to_confirm_removal
 
 
 # -- change requests -------------------------------------------------------------------
@@ -75,9 +74,14 @@ async def next_reason(update: Update, context: Context) -> None:
     if draft is None:
         await turn.acknowledge(turn.button("stale"), alert=True)
         return
+    registration = await cards.allowed(turn, lambda: context.services.review.get(rid))
+    if registration is None:
+        return
+    role = registration.role
     if parts[1] == "r" and len(parts) == 5 and parts[3].isdigit() and parts[4].isdigit():
         field_i, reason_i = int(parts[3]), int(parts[4])
-        if field_i < len(draft.fields) and reason_i < len(reasons.REASONS):
+        # Only a reason offered for that field and role is taken (not a forged one).
+        if field_i < len(draft.fields) and reason_i in reasons.fitting(draft.fields[field_i], role):
             draft.reasons[draft.fields[field_i]] = reasons.from_catalogue(reason_i)
             drafts.save(turn.user_id, rid, draft)
     if parts[1] == "other":
@@ -95,10 +99,10 @@ async def next_reason(update: Update, context: Context) -> None:
         )
         return
     await turn.acknowledge()
-    await _ask_next_reason(turn, rid, draft)
+    await ask_next_reason(turn, rid, role, draft)
 
 
-async def _ask_next_reason(turn: Turn, rid: str, draft: ChangeRequestDraft) -> None:
+async def ask_next_reason(turn: Turn, rid: str, role: Role, draft: ChangeRequestDraft) -> None:
     fields = draft.fields
     if not fields:
         await turn.reply(turn.t("review.fields_needed"))
@@ -108,8 +112,8 @@ async def _ask_next_reason(turn: Turn, rid: str, draft: ChangeRequestDraft) -> N
         i = missing[0]
         label = turn.plain(f"field.{fields[i]}.label")
         buttons = [
-            (turn.plain(f"review.reason.{reason}"), f"rv:r:{rid}:{i}:{j}")
-            for j, reason in enumerate(reasons.REASONS)
+            (turn.plain(f"review.reason.{reasons.REASONS[j]}"), f"rv:r:{rid}:{i}:{j}")
+            for j in reasons.fitting(fields[i], role)
         ]
         rows = [[b] for b in buttons]
         rows.append([(turn.button("other_reason"), f"rv:other:{rid}:{i}")])
@@ -162,33 +166,3 @@ async def drop_draft(update: Update, context: Context) -> None:
     context.services.reviewer_drafts.discard(turn.user_id, rid)
     await turn.acknowledge()
     await turn.reply(turn.t("review.dropped", id=rid))
-
-
-# -- typed answers (reasons) -------------------------------------------------------------
-async def typed_answer(update: Update, context: Context) -> None:
-    """A reviewer's reply to one of our questions: a reason for a field or a rejection."""
-    turn = cards.turn_of(update, context)
-    message = update.effective_message
-    assert message is not None and message.reply_to_message is not None
-    asked = message.reply_to_message.message_id
-    drafts = context.services.reviewer_drafts
-    what = drafts.awaited(turn.user_id, asked)
-    if what is None or not message.text:
-        return
-    drafts.answered(turn.user_id, asked)
-    rid = what.id
-    if what.action == "remove":
-        await ask_to_confirm_removal(turn, rid, message.text)
-        return
-    if what.action == "reject":
-        text = message.text
-        await cards.act(
-            turn, lambda r: context.services.review.not_passed(rid, r, text), "rejected"
-        )
-        return
-    field = what.field
-    draft = None if field is None else drafts.give_reason(turn.user_id, rid, field, message.text)
-    if draft is None:
-        await turn.reply(turn.t("review.stale"))
-        return
-    await _ask_next_reason(turn, rid, draft)

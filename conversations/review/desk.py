@@ -27,15 +27,20 @@ from conversations.common import (
     refuse_staff,
 )
 from conversations.review import cards
+from conversations.review.approval import (
+    ask_to_confirm_approval,
+    cancel_approval,
+    confirm_approval,
+)
 from conversations.review.change_requests import (
     changes,
     drop_draft,
     next_reason,
     send_changes,
-    typed_answer,
 )
 from conversations.review.overview import export, stats
 from conversations.review.removal import cancel_removal, confirm_removal, remove
+from conversations.review.typed import rewrite_held, send_held, typed_answer
 
 PAGE_SIZE = 10
 COMMANDS = (
@@ -72,7 +77,7 @@ async def _show_queue(update: Update, context: Context, page: int) -> None:
         total=len(items),
         page=page + 1,
         pages=pages,
-        holder=context.services.review.holder,
+        holder=lambda r: presenter.who(context.services, context.services.review.holder(r)),
     )
     nav = turn.pager(page, pages, "rv:page:")
     rows = [[(w.registration.number, f"rv:open:{w.registration.number}")] for w in shown]
@@ -88,7 +93,9 @@ async def review(update: Update, context: Context) -> None:
     if found is None:
         return
     text, markup = presenter.card(context.services, found[1])
-    await turn.reply(text, markup)
+    posted = await turn.reply(text, markup)
+    if posted is not None and turn.chat_id == context.services.settings.ADMIN_CHAT_ID:
+        context.services.review.posted_copy(found[0], posted.message_id)
 
 
 async def _on_target(
@@ -107,7 +114,11 @@ async def _on_target(
 
 
 async def approve(update: Update, context: Context) -> None:
-    """/approve ID or the Approve button."""
+    """/approve ID approves (typing the id is the deliberate act); the card's Approve button
+    asks for a confirmation first (one tap is easily a slip)."""
+    if update.callback_query is not None:
+        await ask_to_confirm_approval(update, context)
+        return
     await _on_target(update, context, "approve", context.services.review.approve, "approved")
 
 
@@ -174,6 +185,7 @@ async def history(update: Update, context: Context) -> None:
             events=shown,
             first=start + 1,
             total=len(events),
+            who=lambda actor: presenter.who(context.services, actor),
         )
 
     pages = _pages(events, render)
@@ -228,6 +240,12 @@ async def find(update: Update, context: Context) -> None:
     )
 
 
+async def help_(update: Update, context: Context) -> None:
+    """/help in the reviewers' group: the desk's commands and what the card's buttons do."""
+    turn = cards.turn_of(update, context)
+    await turn.reply(turn.render("review_help", commands=COMMANDS))
+
+
 async def refuse(update: Update, context: Context) -> None:
     """Anyone else, anywhere else: a refusal that reveals nothing, bounded in groups."""
     await refuse_staff(update, context, "review.refused")
@@ -239,6 +257,8 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("claim", claim),
     ("release", release),
     ("approve", approve),
+    ("apok", confirm_approval),
+    ("apno", cancel_approval),
     ("reject", reject),
     ("remove", remove),
     ("rmok", confirm_removal),
@@ -252,6 +272,8 @@ _BUTTONS: tuple[tuple[str, Any], ...] = (
     ("other", next_reason),
     ("send", send_changes),
     ("drop", drop_draft),
+    ("tyok", send_held),
+    ("tyre", rewrite_held),
 )
 
 
@@ -294,6 +316,7 @@ def register(application: Application, services: Services) -> None:  # type: ign
         CommandHandler("release", release, filters=allowed),
         CommandHandler("export", export, filters=allowed),
         CommandHandler("stats", stats, filters=allowed),
+        CommandHandler("help", help_, filters=allowed),
         MessageHandler(allowed & filters.REPLY & filters.TEXT & ~filters.COMMAND, typed_answer),
     ]
     for handler in handlers:

@@ -9,6 +9,7 @@ from telegram import InputFile, Update
 
 from bot.rules.workdays import china_date
 from bot.services import chart_font, reports
+from conversations import presenter
 from conversations.common import Context
 from conversations.review import cards
 
@@ -64,6 +65,6 @@ async def digest(context: Context) -> None:
         services.settings.DEFAULT_LOCALE,
         "review_digest",
         items=items,
-        holder=services.review.holder,
+        holder=lambda r: presenter.who(services, services.review.holder(r)),
     )
     await context.bot.send_message(admin, text)

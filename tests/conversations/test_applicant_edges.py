@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import BotHarness
-from journey import JPEG, Applicant, answer_until, fill_form, reach_form, reach_roles, texts
+from journey import JPEG, PNG, Applicant, answer_until, fill_form, reach_form, reach_roles, texts
 
 from bot import factory
 from bot.rules.idle import Due, IdleRules
@@ -247,7 +247,7 @@ async def test_retyping_an_address_in_other_letter_case_keeps_it_reserved(
     await user.press("Mainland resident ID card")
     await user.send(answers["legal_id_number"])
     await user.upload(JPEG, as_photo=True)
-    await user.upload(JPEG, as_photo=True)  # a resident ID card has two sides
+    await user.upload(PNG, as_photo=True)  # a resident ID card has two sides
     for key in ("company_name", "credit_code"):
         await user.send(answers[key])
     await user.upload(JPEG, as_photo=True)

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from conftest import BotHarness
-from journey import JPEG, PDF, Applicant, fill_form, reach_form, reach_roles, resident_id, texts
+from journey import (
+    JPEG,
+    PDF,
+    PNG,
+    Applicant,
+    fill_form,
+    reach_form,
+    reach_roles,
+    resident_id,
+    texts,
+)
 
 from bot.rules.models import Role, Status
 
@@ -229,7 +239,7 @@ async def test_enterprise_and_administrator_answers_are_checked_at_once(
     await en.press("Mainland resident ID card")
     await en.send(answers["legal_id_number"])
     await en.upload(JPEG, as_photo=True)
-    await en.upload(JPEG, as_photo=True)
+    await en.upload(PNG, as_photo=True)  # the back: another picture
     await en.send("shop_91")
     await en.send(answers["company_name"])
     code = answers["credit_code"]

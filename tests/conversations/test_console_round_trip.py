@@ -145,6 +145,7 @@ def test_a_fresh_clones_review_round_trip_in_the_console(console: Console, tmp_p
             f"/in {group}",
             "/press 认领",
             "/press 通过",
+            "/press 确认通过",  # approval takes a second tap
         ]
     )
 

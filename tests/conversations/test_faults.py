@@ -227,13 +227,15 @@ async def test_an_approval_whose_confirmation_times_out_counts_once(
     reviewer = harness.kit.user(REVIEWERS[0], language_code="zh")
     group = harness.admin_group
     card = card_of(harness, "404-isv")
+    await reviewer.press("通过", chat=group, message_id=card.message_id)
+    confirmation = group.last()
     harness.kit.api.fail_next("answerCallbackQuery", "timeout")
     with errors_expected(harness.kit) as errors:
-        told = await reviewer.press("通过", chat=group, message_id=card.message_id)
+        told = await reviewer.press("确认通过", chat=group, message_id=confirmation.message_id)
     assert len(errors) == 1 and TOLD_ZH in texts(told)
     assert registration(harness, "404-isv").status is Status.APPROVED
     await harness.deliver()
-    await reviewer.press_data("rv:approve:404-isv", card.message_id, group)
+    await reviewer.press_data("rv:apok:404-isv:1", confirmation.message_id, group)
     assert reviewer.last_answer is not None and "不能再执行此操作" in reviewer.last_answer
     await harness.deliver()
     assert [m.text.startswith("🎉") for m in user.messages()].count(True) == 1

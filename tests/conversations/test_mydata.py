@@ -130,6 +130,7 @@ async def submitted_and_draft(user: Person) -> None:
     await user.send("/apply")
     await user.press("Third-party developer")
     await user.press("Confirm")
+    await user.press("Start fresh")  # not the partner's answers
     await user.send("Wei Zhang")
     await user.send("/cancel")
 

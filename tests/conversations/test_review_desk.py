@@ -72,7 +72,8 @@ async def test_change_request_round_trip_ends_in_approval(
     stored = h.store.registrations.get("201-isv")
     assert stored is not None and stored.status is Status.RESUBMITTED
 
-    approved = await reviewer.press("通过", chat=group)
+    await reviewer.press("通过", chat=group)
+    approved = await reviewer.press("确认通过", chat=group)
     assert "已通过" in texts(approved)
     await h.deliver()
     assert "is approved" in applicant.messages()[-1].text
@@ -95,9 +96,11 @@ async def test_a_decision_is_recorded_once(mail_harness: BotHarness) -> None:
     await second.press_data("rv:approve:211-isv", card.message_id, group)
     assert second.last_answer is not None and "已被审核员" in second.last_answer
     await first.press_data("rv:approve:211-isv", card.message_id, group)
+    confirmation = group.last()
+    await first.press_data("rv:apok:211-isv:1", confirmation.message_id, group)
     assert first.last_answer is not None and "已通过" in first.last_answer
     # The holder pressing twice: the second press is told it is decided already.
-    await first.press_data("rv:approve:211-isv", card.message_id, group)
+    await first.press_data("rv:apok:211-isv:1", confirmation.message_id, group)
     assert first.last_answer is not None and "已通过" in first.last_answer
     assert "不能再执行此操作" in first.last_answer
     events = [e.action for e in h.store.audit.for_subject("211-isv")]

@@ -27,7 +27,8 @@ async def flag(harness: BotHarness, registration_id: str, field_label: str, reas
 async def approve(harness: BotHarness) -> None:
     await harness.deliver()  # a resubmission's card leaves in the background
     reviewer = harness.kit.user(REVIEWERS[0], "Rita", language_code="zh")
-    approved = await reviewer.press("通过", chat=harness.admin_group)
+    await reviewer.press("通过", chat=harness.admin_group)
+    approved = await reviewer.press("确认通过", chat=harness.admin_group)
     assert "已通过" in texts(approved)
     await harness.deliver()
 
@@ -145,6 +146,9 @@ async def test_a_removal_is_confirmed_final_and_frees_the_address(harness: BotHa
     reviewer = h.kit.user(REVIEWERS[0], language_code="zh")
     ask = await reviewer.press("🚫 违规清退", chat=group)
     await reviewer.reply_to(ask[-1].message_id, "第三方开发者申请了自研角色", group)
+    # Chinese for an applicant who reads English: pointed out; the reviewer keeps it.
+    assert "申请人使用英文" in h.kit.last(group).text
+    await reviewer.press("照原样发送", chat=group)
     confirm = h.kit.last(group)
     assert "最终决定" in confirm.text and "自研角色" in confirm.text
     # Nothing is recorded before the confirmation.

@@ -16,7 +16,6 @@ from conftest import ADMIN_CHAT, BotHarness
 from journey import (
     JPEG,
     PDF,
-    PNG,
     Applicant,
     answer,
     answer_until,
@@ -143,7 +142,10 @@ async def test_uploads_are_parsed_and_forwarded_under_their_detected_type(
     for photo in (JPEG[: len(JPEG) // 2], _tiny_jpeg()):
         refused = await user.upload(photo, as_photo=True)
         assert "front (portrait side)" in texts(refused) and "Please send" in texts(refused)
-    await user.upload(PNG, file_name="front.png.exe", mime_type="image/png")
+    front = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 60)).save(front, "PNG")  # not the back's picture
+    front_png = front.getvalue()
+    await user.upload(front_png, file_name="front.png.exe", mime_type="image/png")
     await answer_until_from(user, applicant, "legal_id_back", "licence")
     fake = b"%PDF-1.7\n<html><script>alert(1)</script></html>\n"
     refused = await user.upload(fake, file_name="licence.html", mime_type="application/pdf")

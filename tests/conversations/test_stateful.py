@@ -38,7 +38,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from journey import JPEG, PDF, Applicant, resident_id, submit
+from journey import JPEG, PDF, PNG, Applicant, resident_id, submit
 from test_faults import errors_expected
 
 from bot import factory
@@ -238,7 +238,8 @@ class BotMachine(RuleBasedStateMachine):
         elif key == "licence":
             await person.upload(PDF, file_name="licence.pdf", mime_type="application/pdf")
         elif field.kind is Kind.DOCUMENT:
-            await person.upload(JPEG, as_photo=True)
+            # The back is another picture than the front (one photo is refused for both).
+            await person.upload(PNG if key == "legal_id_back" else JPEG, as_photo=True)
         elif key == "admin_email":
             await person.send(EMAILS[pick % len(EMAILS)])
         elif key == "admin_account_id":
@@ -265,6 +266,9 @@ class BotMachine(RuleBasedStateMachine):
             await person.press_data(continuing[pick % len(continuing)], asked.message_id)
         elif submitting := [d for d in data if d.startswith("ap:submit:")]:
             await person.press_data(submitting[0], asked.message_id)
+        elif offer := [d for d in data if d.startswith(("ap:reuse:", "ap:fresh:"))]:
+            # A second registration: start from the first one's answers, or fresh.
+            await person.press_data(offer[pick % len(offer)], asked.message_id)
         elif roles := [d for d in data if d in {f"ap:role:{r.value}" for r in ROLES}]:
             role = roles[pick % len(roles)].split(":")[2]
             shown = await person.press_data(f"ap:role:{role}", asked.message_id)
@@ -314,6 +318,8 @@ class BotMachine(RuleBasedStateMachine):
             if field.kind is Kind.DOCUMENT:
                 pdf = key == "licence"
                 data, mime = (PDF, "application/pdf") if pdf else (JPEG, "image/jpeg")
+                if key == "legal_id_back":
+                    data, mime = PNG, "image/png"  # another picture than the front
                 file_id, unique_id = self.kit.api.add_file(data, mime_type=mime)
                 document = services.uploads.accept(
                     data, owner=uid, file_id=file_id, file_unique_id=unique_id, file_name=None
@@ -441,6 +447,11 @@ class BotMachine(RuleBasedStateMachine):
         self.touching = {registration_id}
         data = f"rv:approve:{registration_id}"
         self.run(self.actors[who].press_data(data, self.card(registration_id), chat))
+        # The confirmation's second tap, for the round the reviewer was shown.
+        stored = self.h.store.registrations.get(registration_id)
+        seen = stored.round if stored is not None else 0
+        confirm = f"rv:apok:{registration_id}:{seen}"
+        self.run(self.actors[who].press_data(confirm, self.card(registration_id), chat))
 
     @rule(who=st.sampled_from(ACTORS), nth=st.integers(0, 7), chat=st.sampled_from(CHATS))
     def rejects(self, who: int, nth: int, chat: int) -> None:
@@ -543,7 +554,10 @@ class BotMachine(RuleBasedStateMachine):
             notes = Counter((n.template, n.channel.value) for n in registration.outbox)
             assert notes["card", "chat"] == events["submitted"] == registration.round
             assert not any(channel == "email" for _, channel in notes)
-            told = [m for m in self.kit.messages(registration.user_id) if registration.id in m.text]
+            # Messages name a registration by its public number, never by its id.
+            told = [
+                m for m in self.kit.messages(registration.user_id) if registration.number in m.text
+            ]
             for kind, mark in DECISIONS.items():
                 assert notes[kind, "chat"] == events[kind], f"{registration.id}: {kind}"
                 sent = [

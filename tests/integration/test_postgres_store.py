@@ -222,6 +222,13 @@ def test_a_second_process_on_the_same_database_is_refused(pg: PostgresStorage, p
     PostgresStorage.open(pg_url).close()  # released on close
 
 
+def test_a_closed_database_can_be_opened_again_at_once(pg_url: str) -> None:
+    """A restart reopens the database right after closing it: the lock is free by then
+    (not only once the server has noticed the closed connection)."""
+    for _ in range(30):
+        PostgresStorage.open(pg_url).close()
+
+
 def test_closed_storage_refuses_use(pg_url: str) -> None:
     s = PostgresStorage.open(pg_url)
     s.close()

@@ -113,9 +113,7 @@ def test_every_topic_has_a_title_and_an_answer_in_every_locale() -> None:
 @pytest.mark.parametrize(
     ("question", "topic"),
     [
-        ("手机号", "administrator"),  # the administrator's, or the bound phone's handover
         ("法人证件", "legal_rep"),  # the legal representative, or the ID types
-        ("一个公司能注册几个角色", "several"),  # several roles, or which role
         ("Is the administrator id unique?", "several"),
     ],
 )

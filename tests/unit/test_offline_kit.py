@@ -1,5 +1,6 @@
 """The offline Telegram kit: people chat with a tiny PTB bot; nothing leaves the process."""
 
+import asyncio
 import datetime as dtm
 import io
 from collections.abc import AsyncIterator
@@ -514,3 +515,38 @@ async def test_a_photo_has_the_dimensions_of_its_image(bench: Bench) -> None:
     assert (sizes[-1]["width"], sizes[-1]["height"]) == (900, 400)
     assert max(sizes[0]["width"], sizes[0]["height"]) == 320  # the thumbnail keeps the shape
     assert sizes[0]["height"] == 142
+
+
+async def test_an_action_waits_for_the_jobs_its_handler_started() -> None:
+    """What a handler leaves to a job (the bot's outbox sends decisions so) is part of the
+    action's answer, and never lands in the next action's: the next line of a test reads
+    the last message it expects, however busy the machine."""
+    kit = OfflineTelegram()
+    app = kit.wire(ApplicationBuilder()).updater(None).build()
+    assert app.job_queue is not None
+
+    async def later(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await asyncio.sleep(0.3)  # a slow send, as under load
+        assert context.job is not None and context.job.chat_id is not None
+        await context.bot.send_message(context.job.chat_id, "Decided")
+
+    async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message and context.job_queue
+        await update.effective_message.reply_text("Noted")
+        context.job_queue.run_once(later, 0, chat_id=update.effective_message.chat_id)
+
+    async def ping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message
+        await update.effective_message.reply_text("Pong")
+
+    app.add_handler(CommandHandler("decide", decide))
+    app.add_handler(CommandHandler("ping", ping))
+    kit.attach(app)
+    async with app:
+        await app.start()
+        try:
+            alice = kit.user(1, "Alice")
+            assert [m.text for m in await alice.send("/decide")] == ["Noted", "Decided"]
+            assert [m.text for m in await alice.send("/ping")] == ["Pong"]
+        finally:
+            await app.stop()
