@@ -8,52 +8,27 @@ sent: the barrier raises, and the handler's error reaches the error handlers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest
 
 from bot.mailer import Mail, Mailer
+from bot.wrapped_request import WrappedRequest
 
 #: The storage's ``committed``: returns once the caller's changes are committed, sharing
 #: the commit with the updates ready at the same moment.
 Commit = Callable[[], Awaitable[None]]
 
 
-class CommittingRequest(BaseRequest):
+class CommittingRequest(WrappedRequest):
     """A Bot API transport that commits the storage's open group before each call."""
 
     def __init__(self, inner: BaseRequest, commit: Commit) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._commit = commit
 
-    async def initialize(self) -> None:
-        """Open the inner transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Close the inner transport."""
-        await self.inner.shutdown()
-
-    @property
-    def read_timeout(self) -> float | None:
-        """The inner transport's read timeout."""
-        return self.inner.read_timeout
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        """Commit, then make the call."""
+    async def before(self) -> None:
+        """Commit (the caller's changes, shared with the others ready)."""
         await self._commit()
-        return await self.inner.do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
 
 
 class CommittingMailer:
