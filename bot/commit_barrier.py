@@ -7,25 +7,22 @@ sent: the barrier raises, and the handler's error reaches the error handlers.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
 from bot.mailer import Mail, Mailer
 
-
-async def _barrier(commit: Callable[[], None]) -> None:
-    # Let the updates that are ready add their changes first: they share the commit.
-    await asyncio.sleep(0)
-    commit()
+#: The storage's ``committed``: returns once the caller's changes are committed, sharing
+#: the commit with the updates ready at the same moment.
+Commit = Callable[[], Awaitable[None]]
 
 
 class CommittingRequest(BaseRequest):
     """A Bot API transport that commits the storage's open group before each call."""
 
-    def __init__(self, inner: BaseRequest, commit: Callable[[], None]) -> None:
+    def __init__(self, inner: BaseRequest, commit: Commit) -> None:
         self.inner = inner
         self._commit = commit
 
@@ -53,7 +50,7 @@ class CommittingRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Commit, then make the call."""
-        await _barrier(self._commit)
+        await self._commit()
         return await self.inner.do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
@@ -62,11 +59,11 @@ class CommittingRequest(BaseRequest):
 class CommittingMailer:
     """A mailer that commits the storage's open group before each e-mail."""
 
-    def __init__(self, inner: Mailer, commit: Callable[[], None]) -> None:
+    def __init__(self, inner: Mailer, commit: Commit) -> None:
         self.inner = inner
         self._commit = commit
 
     async def send(self, mail: Mail) -> None:
         """Commit, then send."""
-        await _barrier(self._commit)
+        await self._commit()
         await self.inner.send(mail)

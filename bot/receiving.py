@@ -22,9 +22,12 @@ RECEIVER_POLL = 0.5
 class ReceivingRequest(BaseRequest):
     """The ``getUpdates`` transport of a process that may not be the receiver yet."""
 
-    def __init__(self, inner: BaseRequest, receiving: Callable[[], bool]) -> None:
+    def __init__(
+        self, inner: BaseRequest, receiving: Callable[[], bool], before: Callable[[], None]
+    ) -> None:
         self.inner = inner
         self._receiving = receiving
+        self._before = before
 
     async def initialize(self) -> None:
         """Open the inner transport."""
@@ -49,10 +52,12 @@ class ReceivingRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Wait until this process is the receiver, then make the call."""
+        """Wait until this process is the receiver; commit what the last call brought (the
+        inbox), which this call confirms to Telegram; then make it."""
         # A lock held by a process that may die any moment: nothing to wait on but time.
         while not self._receiving():  # noqa: ASYNC110
             await asyncio.sleep(RECEIVER_POLL)
+        self._before()
         return await self.inner.do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
