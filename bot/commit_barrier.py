@@ -19,12 +19,12 @@ from bot.mailer import Mail, Mailer
 Commit = Callable[[], Awaitable[None]]
 
 
-class CommittingRequest(BaseRequest):
-    """A Bot API transport that commits the storage's open group before each call."""
+class PassingRequest(BaseRequest):
+    """A Bot API transport that does something first (``before``), then passes each call
+    on to ``inner``."""
 
-    def __init__(self, inner: BaseRequest, commit: Commit) -> None:
+    def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self._commit = commit
 
     async def initialize(self) -> None:
         """Open the inner transport."""
@@ -39,6 +39,9 @@ class CommittingRequest(BaseRequest):
         """The inner transport's read timeout."""
         return self.inner.read_timeout
 
+    async def before(self) -> None:
+        """What happens before each call."""
+
     async def do_request(
         self,
         url: str,
@@ -49,11 +52,23 @@ class CommittingRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Commit, then make the call."""
-        await self._commit()
+        """``before``, then the call."""
+        await self.before()
         return await self.inner.do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
+
+
+class CommittingRequest(PassingRequest):
+    """A Bot API transport that commits the storage's open group before each call."""
+
+    def __init__(self, inner: BaseRequest, commit: Commit) -> None:
+        super().__init__(inner)
+        self._commit = commit
+
+    async def before(self) -> None:
+        """Commit."""
+        await self._commit()
 
 
 class CommittingMailer:
