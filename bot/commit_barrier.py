@@ -8,18 +8,58 @@ sent: the barrier raises, and the handler's error reaches the error handlers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, RequestData
 
 from bot.mailer import Mail, Mailer
-from bot.wrapped_request import WrappedRequest
 
 #: The storage's ``committed``: returns once the caller's changes are committed, sharing
 #: the commit with the updates ready at the same moment.
 Commit = Callable[[], Awaitable[None]]
 
 
-class CommittingRequest(WrappedRequest):
+class PassingRequest(BaseRequest):
+    """A Bot API transport that does something first (``before``), then passes each call
+    on to ``inner``."""
+
+    def __init__(self, inner: BaseRequest) -> None:
+        self.inner = inner
+
+    async def initialize(self) -> None:
+        """Open the inner transport."""
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        """Close the inner transport."""
+        await self.inner.shutdown()
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The inner transport's read timeout."""
+        return self.inner.read_timeout
+
+    async def before(self) -> None:
+        """What happens before each call."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """``before``, then the call."""
+        await self.before()
+        return await self.inner.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+
+
+class CommittingRequest(PassingRequest):
     """A Bot API transport that commits the storage's open group before each call."""
 
     def __init__(self, inner: BaseRequest, commit: Commit) -> None:
@@ -27,7 +67,7 @@ class CommittingRequest(WrappedRequest):
         self._commit = commit
 
     async def before(self) -> None:
-        """Commit (the caller's changes, shared with the others ready)."""
+        """Commit."""
         await self._commit()
 
 

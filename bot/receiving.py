@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 from telegram.request import BaseRequest
 
-from bot.wrapped_request import WrappedRequest
+from bot.commit_barrier import PassingRequest
 
 #: Seconds between a waiting process's attempts to become the receiver.
 RECEIVER_POLL = 0.5
 
 
-class ReceivingRequest(WrappedRequest):
+class ReceivingRequest(PassingRequest):
     """The ``getUpdates`` transport of a process that may not be the receiver yet."""
 
     def __init__(

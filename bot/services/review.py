@@ -28,7 +28,6 @@ NAMES = "review.names"
 #: kv namespace: registrations by credit code (code → {registration id: company name}),
 #: noted when their card is shown, so the card finds the others without a full scan.
 CREDIT_CODES = "review.credit_codes"
-CREDIT_CODES_BUILT = "review.credit_codes_built"  # set once the existing ones were noted
 
 
 @dataclass(frozen=True)
@@ -200,12 +199,14 @@ class ReviewService:
     def _same_code(self, registration: Registration) -> list[Registration]:
         """Submitted registrations with this credit code and another company name. The
         index is kept here: each registration is noted under its code when its card is
-        shown, and an entry whose registration changed since is skipped (and dropped)."""
+        shown (every submission's card is, as it arrives), and an entry whose registration
+        changed since is skipped (and dropped). Registrations submitted before the index
+        existed join it when their card is shown again (a claim, a decision, /review): a
+        scan of every registration at start-up would cost seconds per thousand, with the
+        whole scan's writes in the event loop."""
         code, company = (registration.answers.get(k) for k in ("credit_code", "company_name"))
         if not isinstance(code, str) or not isinstance(company, str):
             return []
-        if self.storage.kv.get(CREDIT_CODES_BUILT, "done") is None:
-            self._index_credit_codes()
         known: dict[str, str] = dict(self.storage.kv.get(CREDIT_CODES, code) or {})
         found, current = [], {registration.id: company}
         for rid in known:
@@ -221,22 +222,6 @@ class ReviewService:
         if current != known:
             self.storage.kv.put(CREDIT_CODES, code, current)
         return found
-
-    def _index_credit_codes(self) -> None:
-        """Once per data folder: note every submitted registration under its credit code
-        (those submitted before the index existed; later ones are noted as shown). A full
-        scan, so it runs once, at the first card shown after an upgrade."""
-        index: dict[str, dict[str, str]] = {}
-        for registration in self.storage.registrations.all():
-            code = registration.answers.get("credit_code")
-            if registration.status is not Status.DRAFT and isinstance(code, str):
-                company = str(registration.answers.get("company_name") or "")
-                index.setdefault(code, {})[registration.id] = company
-        for code, entries in index.items():
-            known = dict(self.storage.kv.get(CREDIT_CODES, code) or {})
-            if not entries.items() <= known.items():
-                self.storage.kv.put(CREDIT_CODES, code, known | entries)
-        self.storage.kv.put(CREDIT_CODES_BUILT, "done", True)
 
     # -- acting ------------------------------------------------------------------------
     def claim(self, registration_id: str, reviewer: int) -> Registration:

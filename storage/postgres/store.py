@@ -814,7 +814,9 @@ def _release_process_lock(conn: Conn) -> None:
     the server's backend has exited, a moment later (longer on a busy machine), so a
     process reopening at once (a restart) would find it still held."""
     with contextlib.suppress(psycopg.Error):  # a lost connection holds nothing
-        conn.execute("SELECT pg_advisory_unlock(%s)", (PROCESS_LOCK,))
+        # Every lock of the session: the database's, and the roles and users this process
+        # held (storage/postgres/processes.py), so the others take them over at once.
+        conn.execute("SELECT pg_advisory_unlock_all()")
     conn.close()
 
 

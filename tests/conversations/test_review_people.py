@@ -194,21 +194,3 @@ async def test_the_same_credit_code_under_another_company_name_is_flagged(
     card = now(h, 639)
     flagged = card.split(see["same_code"])[1]
     assert number(h, 638) in flagged and number(h, 637) not in flagged
-
-
-async def test_registrations_from_before_the_index_are_found(
-    desk: tuple[BotHarness, dict[str, str]],
-) -> None:
-    """Registrations submitted by a version that kept no index of credit codes (their cards
-    never noted them) are found by the first card shown after the upgrade."""
-    h, see = desk
-    first = await submit(h, 640)
-    code = first.answers["credit_code"]
-    for namespace in ("review.credit_codes", "review.credit_codes_built"):
-        for key in list(h.store.kv.items(namespace)):
-            h.store.kv.delete(namespace, key)
-    await h.restart()
-    merchant = merchant_of(h, 641, "Another Name Ltd", code)
-    reviewer = h.kit.user(REVIEWERS[0])
-    [card] = await reviewer.send(f"/review {merchant.number}", chat=h.admin_group)
-    assert number(h, 640) in card.text.split(see["same_code"])[1]
