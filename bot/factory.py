@@ -106,24 +106,27 @@ class DurableApplication(Application):  # type: ignore[type-arg]
 
     async def process_update(self, update: object) -> None:
         queue = self.update_queue if isinstance(self.update_queue, InboxQueue) else None
-        if self.storage is not None:
-            self.storage.begin()
-        if queue is not None and queue.processes is not None:
-            await self._reload(update)
-        await super().process_update(update)
-        await self.update_persistence()
-        if queue is not None:
-            queue.handled(update)
-        committed = True
-        if self.storage is not None:
-            try:
+        committed = False
+        try:
+            if self.storage is not None:
+                self.storage.begin()
+            if queue is not None and queue.processes is not None:
+                await self._reload(update)
+            await super().process_update(update)
+            await self.update_persistence()
+            if queue is not None:
+                queue.handled(update)
+            if self.storage is not None:
                 await self.storage.committed()
-            except CommitFailed:
-                # Its changes and its inbox mark are gone: it is handled again.
-                log.exception("the commit of an update's changes failed")
-                committed = False
-        if queue is not None:
-            await queue.finished(update, committed)
+            committed = True
+        except CommitFailed:
+            # Its changes and its inbox mark are gone: it is handled again.
+            log.exception("the commit of an update's changes failed")
+        finally:
+            # Also after an error outside the handlers (the database gone a moment while
+            # reading the user's state): the user's updates must not stay held here.
+            if queue is not None:
+                await queue.finished(update, committed)
 
     async def _reload(self, update: object) -> None:
         persistence = self.persistence
