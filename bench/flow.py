@@ -1,7 +1,9 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
 Run ``python -m bench.flow [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
-[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres]``.
+[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres] [--processes N]``.
+With ``--processes N`` (PostgreSQL) it also runs 1 and then N real bot processes on one
+database (``bench/processes.py``) and prints ``ratio processes N/1 throughput``.
 
 ``--storage postgres`` runs the bot on PostgreSQL: each stored size is filled as below and
 copied into a fresh database with the bot's own ``migrate --from-tinydb`` code; the server
@@ -62,11 +64,14 @@ from typing import Any, Literal
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
+from bench import processes as bench_processes
 from bench.seed import answers, fill, no_fsync
 from bot.factory import build
 from bot.offline import OfflineTelegram, Person, samples
 from bot.offline.records import BotMessage, JSONDict
 from bot.offline.transport import FakeBotAPI
+from bot.rules import form
+from bot.rules.form import Kind
 from bot.rules.models import Registration, Role, Status
 from bot.settings import Settings
 from bot.texts import Texts
@@ -93,7 +98,7 @@ ADMIN_CHAT, REVIEWERS = -1001000, (501, 502)
 
 # Small uploads: the download path's cost per byte is not what this measures, and the kit
 # keeps every file in memory (which would blur the RSS comparison).
-JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
+JPEG, PDF = samples.jpeg(), samples.pdf()  # real: the bot parses uploads
 
 
 StepKind = Literal["send", "press", "contact", "upload"]
@@ -112,10 +117,9 @@ class Step:
 
 
 def journey(n: int, locale: str, texts: Texts) -> list[Step]:
-    """Every update of one applicant, from /apply to submit (the ISV role: 16 fields)."""
+    """Every update of one applicant, from /apply to submit: the ISV role's fields as the
+    form lists them (``form.fields_for``), so a new field is walked too."""
     a = answers(n, zh=locale == "zh")
-    # Uploads differ per applicant, so each one is a new file for the file store to write.
-    tag = n.to_bytes(8, "big")
 
     def press(key: str) -> Step:
         return Step("press", texts.plain(locale, key))
@@ -126,22 +130,25 @@ def journey(n: int, locale: str, texts: Texts) -> list[Step]:
         press("button.agree"),
         press("role.isv.name"),
         press("button.confirm_role"),
-        Step("send", a["legal_name"]),
-        press("choice.legal_id_type.resident"),
-        Step("send", a["legal_id_number"]),
-        Step("upload", data=JPEG + tag, as_photo=True),
-        Step("upload", data=PNG + tag, file_name="back.png", mime_type="image/png"),
-        Step("send", a["company_name"]),
-        Step("send", a["credit_code"]),
-        Step("upload", data=PDF + tag, file_name="licence.pdf", mime_type="application/pdf"),
     ]
-    for key in ("business_scope", "licence_legal_rep", "description", "admin_name"):
-        steps.append(Step("send", a[key]))
-    steps.append(press("choice.admin_id_type.resident"))
-    for key in ("admin_id_number", "admin_mobile", "admin_email", "admin_account_id"):
-        steps.append(Step("send", a[key]))
+    for field in form.fields_for(Role.ISV):
+        if field.kind is Kind.CHOICE:
+            steps.append(press(f"choice.{field.key}.{field.choices[0]}"))
+        elif field.kind is Kind.DOCUMENT:
+            steps.append(upload(n, field))
+        else:
+            steps.append(Step("send", a[field.key]))
     steps.append(press("button.submit"))
     return steps
+
+
+def upload(n: int, field: form.Field) -> Step:
+    """A document for ``field``: a photo where only images are taken, else a PDF. The bytes
+    differ per applicant and field, so each is a new file for the file store to write."""
+    tag = n.to_bytes(8, "big") + field.key.encode()
+    if field.images_only:
+        return Step("upload", data=JPEG + tag, as_photo=True)
+    return Step("upload", data=PDF + tag, file_name=f"{field.key}.pdf", mime_type="application/pdf")
 
 
 async def perform(person: Person, step: Step, floor: bool) -> list[BotMessage]:
@@ -226,7 +233,8 @@ class TimedKit(OfflineTelegram):
     """The kit, handling one update at a time (an update queue) and timing each."""
 
     def __init__(self, mode: Mode) -> None:
-        super().__init__(LatentAPI(mode.rtt))
+        # Each update's own answer is timed; jobs (the outbox) run beside, as in production.
+        super().__init__(LatentAPI(mode.rtt), wait_for_jobs=False)
         self.mode = mode
         self.samples: list[float] = []
         self._queue = asyncio.Lock()
@@ -492,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--storage", choices=("tinydb", "postgres"), default="tinydb", help="default tinydb"
     )
+    parser.add_argument(
+        "--processes", type=int, default=0, help="postgres: also 1 and N bot processes"
+    )
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -514,8 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     common += ["--no-fsync"] if args.no_fsync else []
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
+    if args.processes and args.storage != "postgres":
+        parser.error("--processes needs --storage postgres")
+    processes: dict[int, float] = {}
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(postgres_server()) if args.storage == "postgres" else None
+        if server is not None and args.processes:
+            # The deployed path, real processes (bench/processes.py): 1, then N.
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-p-")))
+            for n in sorted({1, args.processes}):
+                processes[n] = bench_processes.throughput(applicants, n, server, work)
         for size in sizes:
             with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
                 data_dir = ["--data-dir", tmp]
@@ -562,6 +581,11 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio {large}/{small} peak RSS: {ratio:.2f} "
             f"(target ≤ {TARGET_GROWTH}: {verdict(ratio <= TARGET_GROWTH)})"
         )
+    if processes:
+        for n, rate in processes.items():
+            print(f"processes {n}: {rate:.0f} updates/s (real bot processes, HTTP Bot API)")
+        ratio = processes[args.processes] / processes[1]
+        print(f"ratio processes {args.processes}/1 throughput: {ratio:.2f}")
     for size in sizes:
         factor = ours[size]["rate"] / TELEGRAM_RATE
         ok = ok and factor >= TARGET_RATE_FACTOR

@@ -7,27 +7,24 @@ sent: the barrier raises, and the handler's error reaches the error handlers.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
 from bot.mailer import Mail, Mailer
 
-
-async def _barrier(commit: Callable[[], None]) -> None:
-    # Let the updates that are ready add their changes first: they share the commit.
-    await asyncio.sleep(0)
-    commit()
+#: The storage's ``committed``: returns once the caller's changes are committed, sharing
+#: the commit with the updates ready at the same moment.
+Commit = Callable[[], Awaitable[None]]
 
 
-class CommittingRequest(BaseRequest):
-    """A Bot API transport that commits the storage's open group before each call."""
+class PassingRequest(BaseRequest):
+    """A Bot API transport that does something first (``before``), then passes each call
+    on to ``inner``."""
 
-    def __init__(self, inner: BaseRequest, commit: Callable[[], None]) -> None:
+    def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self._commit = commit
 
     async def initialize(self) -> None:
         """Open the inner transport."""
@@ -42,6 +39,9 @@ class CommittingRequest(BaseRequest):
         """The inner transport's read timeout."""
         return self.inner.read_timeout
 
+    async def before(self) -> None:
+        """What happens before each call."""
+
     async def do_request(
         self,
         url: str,
@@ -52,21 +52,33 @@ class CommittingRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Commit, then make the call."""
-        await _barrier(self._commit)
+        """``before``, then the call."""
+        await self.before()
         return await self.inner.do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
 
 
+class CommittingRequest(PassingRequest):
+    """A Bot API transport that commits the storage's open group before each call."""
+
+    def __init__(self, inner: BaseRequest, commit: Commit) -> None:
+        super().__init__(inner)
+        self._commit = commit
+
+    async def before(self) -> None:
+        """Commit."""
+        await self._commit()
+
+
 class CommittingMailer:
     """A mailer that commits the storage's open group before each e-mail."""
 
-    def __init__(self, inner: Mailer, commit: Callable[[], None]) -> None:
+    def __init__(self, inner: Mailer, commit: Commit) -> None:
         self.inner = inner
         self._commit = commit
 
     async def send(self, mail: Mail) -> None:
         """Commit, then send."""
-        await _barrier(self._commit)
+        await self._commit()
         await self.inner.send(mail)

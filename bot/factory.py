@@ -106,24 +106,27 @@ class DurableApplication(Application):  # type: ignore[type-arg]
 
     async def process_update(self, update: object) -> None:
         queue = self.update_queue if isinstance(self.update_queue, InboxQueue) else None
-        if self.storage is not None:
-            self.storage.begin()
-        if queue is not None and queue.processes is not None:
-            await self._reload(update)
-        await super().process_update(update)
-        await self.update_persistence()
-        if queue is not None:
-            queue.handled(update)
-        committed = True
-        if self.storage is not None:
-            try:
-                self.storage.barrier()
-            except CommitFailed:
-                # Its changes and its inbox mark are gone: it is handled again.
-                log.exception("the commit of an update's changes failed")
-                committed = False
-        if queue is not None:
-            await queue.finished(update, committed)
+        committed = False
+        try:
+            if self.storage is not None:
+                self.storage.begin()
+            if queue is not None and queue.processes is not None:
+                await self._reload(update)
+            await super().process_update(update)
+            await self.update_persistence()
+            if queue is not None:
+                queue.handled(update)
+            if self.storage is not None:
+                await self.storage.committed()
+            committed = True
+        except CommitFailed:
+            # Its changes and its inbox mark are gone: it is handled again.
+            log.exception("the commit of an update's changes failed")
+        finally:
+            # Also after an error outside the handlers (the database gone a moment while
+            # reading the user's state): the user's updates must not stay held here.
+            if queue is not None:
+                await queue.finished(update, committed)
 
     async def _reload(self, update: object) -> None:
         persistence = self.persistence
@@ -182,6 +185,19 @@ class LedJobQueue(JobQueue):  # type: ignore[type-arg]
                     processes.nudge("outbox")  # heard by the leader once this commits
                 return
         await JobQueue.job_callback(job_queue, job)
+
+
+def _deliver_now(processes: Processes, jobs: JobQueue | None) -> Callable[[], None]:  # type: ignore[type-arg]
+    """On news of a decision made in another process (committed): the job leader delivers
+    at once. Every process hears the news, its sender too; only the leader acts on it, so a
+    notice is never passed on again."""
+    assert jobs is not None
+
+    def deliver_now() -> None:
+        if processes.leading():
+            jobs.run_once(cast(Any, delivery.deliver_due), 0, name="outbox-now")
+
+    return deliver_now
 
 
 #: How long a job's change may wait for its group commit when no update comes.
@@ -249,28 +265,28 @@ def build(
         .post_init(_post_init)
         .concurrent_updates(PerUserUpdateProcessor())
     )
+    inbox = None
     if storage.inbox is not None:
         # Each update is stored before Telegram is told it arrived (storage/update_inbox.py).
-        builder = builder.update_queue(
-            InboxQueue(storage.inbox, storage.barrier, storage.processes)
-        )
-    if storage.processes is not None:
+        inbox = InboxQueue(storage.inbox, storage.barrier, storage.processes)
+        builder = builder.update_queue(inbox)
+    if storage.processes is not None and inbox is not None:
         builder = builder.job_queue(LedJobQueue(storage.processes))
         # One process polls Telegram at a time (bot/receiving.py).
         polling = request or HTTPXRequest()
         builder = builder.get_updates_request(
-            ReceivingRequest(polling, storage.processes.receiving)
+            ReceivingRequest(polling, storage.processes.receiving, inbox.before_poll)
         )
     if storage.commits_in_groups:
         # Nothing is sent to Telegram before its commit (bot/commit_barrier.py).
         sender = request or HTTPXRequest(connection_pool_size=256)
-        builder = builder.request(CommittingRequest(sender, storage.barrier))
+        builder = builder.request(CommittingRequest(sender, storage.committed))
         if request is not None and storage.processes is None:
             builder = builder.get_updates_request(request)
         if mailer is None and settings.email_enabled:
             mailer = SmtpMailer(settings)
         if mailer is not None:
-            mailer = CommittingMailer(mailer, storage.barrier)
+            mailer = CommittingMailer(mailer, storage.committed)
     elif request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
@@ -286,12 +302,7 @@ def build(
         jobs.run_repeating(_commit(storage), interval=GROUP_COMMIT_SECONDS, name="commit")
     queue = application.update_queue
     if isinstance(queue, InboxQueue) and storage.processes is not None:
-        # A decision made in another process: its outbox entry is committed, deliver now.
-        outbox_now = application.job_queue
-        assert outbox_now is not None
-        queue.listeners["outbox"] = [
-            lambda: outbox_now.run_once(cast(Any, delivery.deliver_due), 0, name="outbox-now")
-        ]
+        queue.listeners["outbox"] = [_deliver_now(storage.processes, application.job_queue)]
     services = build_services(settings, storage, texts, clock, mailer, album_wait)
     application.bot_data.services = services
     register_handlers(application, services)

@@ -11,48 +11,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest
+
+from bot.commit_barrier import PassingRequest
 
 #: Seconds between a waiting process's attempts to become the receiver.
 RECEIVER_POLL = 0.5
 
 
-class ReceivingRequest(BaseRequest):
+class ReceivingRequest(PassingRequest):
     """The ``getUpdates`` transport of a process that may not be the receiver yet."""
 
-    def __init__(self, inner: BaseRequest, receiving: Callable[[], bool]) -> None:
-        self.inner = inner
+    def __init__(
+        self, inner: BaseRequest, receiving: Callable[[], bool], before: Callable[[], None]
+    ) -> None:
+        super().__init__(inner)
         self._receiving = receiving
+        self._before = before
 
-    async def initialize(self) -> None:
-        """Open the inner transport."""
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Close the inner transport."""
-        await self.inner.shutdown()
-
-    @property
-    def read_timeout(self) -> float | None:
-        """The inner transport's read timeout."""
-        return self.inner.read_timeout
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        """Wait until this process is the receiver, then make the call."""
+    async def before(self) -> None:
+        """Wait until this process is the receiver; commit what the last call brought (the
+        inbox), which this call confirms to Telegram."""
         # A lock held by a process that may die any moment: nothing to wait on but time.
         while not self._receiving():  # noqa: ASYNC110
             await asyncio.sleep(RECEIVER_POLL)
-        return await self.inner.do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
+        self._before()

@@ -242,5 +242,8 @@ class MemoryStorage:
     def barrier(self) -> None:
         """Nothing to commit: every change is durable when its call returns."""
 
+    async def committed(self) -> None:
+        """Nothing to wait for: every change is durable when its call returns."""
+
     def close(self) -> None:
         """Nothing to release."""

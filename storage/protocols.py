@@ -210,4 +210,11 @@ class Storage(Protocol):
         change of this unit of work was lost with its group. Elsewhere a change is durable
         when its call returns and this does nothing."""
 
+    async def committed(self) -> None:
+        """Return once every change this unit of work made (or read from others' open
+        group) is durable, sharing the commit with the units of work ready at the same
+        moment; raises ``CommitFailed`` when it was lost with its group. Nothing may be
+        told to anyone before this returns. Where a change is durable when its call
+        returns, this returns at once."""
+
     def close(self) -> None: ...

@@ -660,6 +660,9 @@ class TinyDBStorage:
     def barrier(self) -> None:
         """Nothing to commit: every change is durable when its call returns."""
 
+    async def committed(self) -> None:
+        """Nothing to wait for: every change is durable when its call returns."""
+
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:
         """Lock ``data_dir`` (creating it), clean crash leftovers and settle the counter."""

@@ -53,6 +53,9 @@ class InboxQueue(asyncio.Queue[object]):
         self.processes = processes
         self._commit = commit
         self._wake = asyncio.Event()
+        #: Set by the polling transport, which commits before each ``getUpdates`` (the call
+        #: that confirms the updates before it): one commit for a whole batch.
+        self.committed_by_poll = False
         self._failures: dict[int, int] = {}  # update id -> failed commits here
         self._holding: set[int] = set()  # the senders this process holds
         self.bot: Bot | None = None
@@ -63,13 +66,20 @@ class InboxQueue(asyncio.Queue[object]):
         """Store an update (committed), then queue it; drop one the inbox has seen."""
         if isinstance(item, Update):
             new = self.inbox.add(item.update_id, item.to_dict(), _sender(item))
-            self._commit()
+            if not self.committed_by_poll:
+                self._commit()
             if not new:
                 return
             if self.processes is not None:
-                self._wake.set()  # claimed like every other process's (claim_loop)
+                # Claimed like every other process's (claim_loop), once committed: the
+                # commit's notice wakes every process.
                 return
         await super().put(item)
+
+    def before_poll(self) -> None:
+        """Commit what was stored before Telegram is told (by the next ``getUpdates``)."""
+        self.committed_by_poll = True
+        self._commit()
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a previous process stored and did not handle; how many."""

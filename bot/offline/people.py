@@ -286,7 +286,10 @@ class OfflineTelegram:
         *,
         privacy_mode: bool = True,
         clock: Callable[[], float] = time.time,
+        wait_for_jobs: bool = True,
     ) -> None:
+        """``wait_for_jobs``: an action waits for the jobs its handler started (tests);
+        without it, the jobs run beside the next actions, as with Telegram (benchmarks)."""
         self.api = api or FakeBotAPI(clock=clock, privacy_mode=privacy_mode)
         self.app: AnyApplication | None = None
         self.raise_errors = True
@@ -297,6 +300,7 @@ class OfflineTelegram:
         self.groups: dict[int, Group] = {}
         self.last_payload: JSONDict | None = None
         self._query_id = 0
+        self.wait_for_jobs = wait_for_jobs
         self._jobs: JobWatch | None = None
 
     # wiring ----------------------------------------------------------------------------
@@ -338,7 +342,8 @@ class OfflineTelegram:
             raise RuntimeError("attach an application first: kit.attach(app)")
         app = self.app
         # Work started before (a job) finishes first: none of it is this update's answer.
-        await self.settle()
+        if self.wait_for_jobs:
+            await self.settle()
         update_id = self.api.ids.next("update")
         self.last_payload = payload
         mark, errors = len(self.api.sent), len(self.errors)
@@ -350,7 +355,8 @@ class OfflineTelegram:
         await app.update_processor.process_update(update, app.process_update(update))
         # What the handler left to a job (the outbox sending a decision now) is part of
         # the answer, and must not land in the next action's.
-        await self.settle()
+        if self.wait_for_jobs:
+            await self.settle()
         if self.raise_errors and len(self.errors) > errors:
             raise self.errors[errors]
         return [m for call in self.api.sent[mark:] for m in call.messages]

@@ -199,7 +199,11 @@ class ReviewService:
     def _same_code(self, registration: Registration) -> list[Registration]:
         """Submitted registrations with this credit code and another company name. The
         index is kept here: each registration is noted under its code when its card is
-        shown, and an entry whose registration changed since is skipped (and dropped)."""
+        shown (every submission's card is, as it arrives), and an entry whose registration
+        changed since is skipped (and dropped). Registrations submitted before the index
+        existed join it when their card is shown again (a claim, a decision, /review): a
+        scan of every registration at start-up would cost seconds per thousand, with the
+        whole scan's writes in the event loop."""
         code, company = (registration.answers.get(k) for k in ("credit_code", "company_name"))
         if not isinstance(code, str) or not isinstance(company, str):
             return []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.rules.status import WAITING
+from bot.services.review import Denied
 from conversations import keyboards
 from conversations.common import Context, callback_parts
 from conversations.review import cards
@@ -50,8 +52,17 @@ async def confirm_approval(update: Update, context: Context) -> None:
 
 
 async def cancel_approval(update: Update, context: Context) -> None:
-    """Cancel: nothing is recorded, the confirmation says so."""
+    """Cancel: nothing is recorded, the confirmation says so; if someone decided the
+    registration meanwhile, the reviewer is told that instead of "unchanged"."""
     turn = cards.turn_of(update, context)
     rid = callback_parts(update)[2]
+    registration = await cards.allowed(turn, lambda: context.services.review.get(rid))
+    if registration is None:
+        return
+    if registration.status not in WAITING:
+        status = registration.status.value
+        await cards.deny(turn, Denied("review.not_waiting", status=status))
+        await cards.strip_buttons(turn)
+        return
     await turn.acknowledge()
     await turn.edit_pressed(turn.t("review.approve_cancelled", id=rid), None)

@@ -11,12 +11,14 @@ as written), beside the few columns the indexes need.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import hashlib
 import json
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -60,6 +62,12 @@ class DatabaseInUse(RuntimeError):
     """Another bot process holds the database."""
 
 
+#: Turns of the event loop a barrier lets pass before it commits, so that the updates
+#: running meanwhile reach their barriers and share the commit (with 100 applicants at once
+#: one turn gave about one commit per update, ten about a third; nothing else ready, a turn
+#: costs microseconds).
+GATHER_TURNS = 8
+
 #: The group-commit batches (by number) the current unit of work (an update, a job) used.
 _BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
     "postgres_batches", default=None
@@ -67,58 +75,130 @@ _BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
 
 
 class _Group:
-    """Group commit: on the event loop's thread every repository call joins one open
-    transaction, committed by ``commit`` (the application's barrier before every Bot API
-    request and e-mail, and at the end of each update); the updates in flight share it.
+    """Group commit: on the event loop's thread every repository call uses one connection,
+    and every change joins one open transaction (a batch), which ``settle`` commits in a
+    worker thread (the application's barrier before every Bot API request and e-mail, and
+    at the end of each update) while the event loop goes on with other updates; the units
+    of work (updates, jobs) whose changes are in it share that commit.
 
-    Reads join it too, so an update reads what others wrote before their commit, and fails
-    with them if that commit fails: every unit of work that used a failed batch gets
-    ``CommitFailed`` at its next barrier, and the batch is dropped.
+    Reads join the open batch (an update reads what others wrote before their commit, and
+    fails with them if that commit fails); with no batch open they run on their own, with
+    no transaction to begin or commit. Every unit of work that used a failed batch gets
+    ``CommitFailed`` at its next barrier, and the batch is dropped. One connection, used by
+    one thread at a time (``lock``): a statement waits for the commit in flight, so it reads
+    and writes after it, and no two transactions can overwrite each other's changes.
     """
 
     def __init__(self, pool: ConnectionPool[Conn]) -> None:
         self.pool = pool
         self.thread = threading.get_ident()
         self.conn = pool.getconn()
+        self.lock = threading.Lock()
         self.batch = 0  # the number of the open (or next) transaction
         self.open = False
         self.failed: set[int] = set()
+        self.committing: dict[int, asyncio.Future[None]] = {}
+        self.committer = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
         #: What the open transaction holds a lock on (``_Pool.serialize``).
         self.locked: set[str] = set()
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[Conn]:
+    def use(self, write: bool) -> Iterator[Conn]:
+        with self.lock:
+            if write or self.open:
+                self.join()
+            try:
+                yield self.conn
+            finally:
+                if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                    self._drop()
+
+    def join(self) -> None:
+        """Make the current unit of work part of the open batch (beginning one); the lock
+        held."""
+        if not self.open:
+            self.conn.execute("BEGIN")
+            self.open = True
         used = _BATCHES.get()
         if used is None:
             used = set()
             _BATCHES.set(used)
-        if not self.open:
-            self.conn.execute("BEGIN")
-            self.open = True
         used.add(self.batch)
-        try:
-            yield self.conn
-        finally:
-            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-                self._drop()
+
+    async def settle(self) -> None:
+        """Wait until the batches this unit of work used are committed, sharing the commit
+        with the units that are ready to add their changes; ``CommitFailed`` when one failed."""
+        used = _BATCHES.get()
+        if not used:
+            return
+        if self.open and self.batch in used:
+            # Let the units that are running add their changes first: they share the commit.
+            for _ in range(GATHER_TURNS):
+                await asyncio.sleep(0)
+            if self.open and self.batch in used:
+                self._start_commit()
+        waiting = [self.committing[b] for b in used if b in self.committing]
+        if waiting:
+            await asyncio.gather(*(asyncio.shield(w) for w in waiting))
+        self._check(used)
 
     def commit(self) -> None:
-        """Commit the open batch; ``CommitFailed`` when a batch this unit used failed."""
-        if self.open:
-            try:
-                self.conn.execute("COMMIT")
-            except psycopg.Error:
-                self._drop()
-            else:
-                self.open = False
-                self.batch += 1
-                self.locked.clear()
+        """Commit the open batch now (and wait for the commits in flight); ``CommitFailed``
+        when a batch this unit used failed."""
+        with self.lock:
+            if self.open:
+                self._close_and_commit()
         used = _BATCHES.get()
         if used:
-            lost = used & self.failed
-            used.clear()
-            if lost:
-                raise CommitFailed(f"group commit of batch {min(lost)} failed")
+            self._check(used)
+
+    def _check(self, used: set[int]) -> None:
+        lost = used & self.failed
+        used.clear()
+        if lost:
+            raise CommitFailed(f"group commit of batch {min(lost)} failed")
+
+    def _start_commit(self) -> None:
+        """Close the open batch and commit it in a worker thread, which holds the connection
+        until the commit is done: the next statement waits for it."""
+        self.lock.acquire()  # released by the worker thread
+        try:
+            number = self.batch
+            self.open = False
+            self.batch += 1
+            self.locked.clear()
+            # Submitted at once (not when a task first runs): whoever waits for the lock
+            # meanwhile, even the event loop's thread, waits for this commit only.
+            done = asyncio.get_running_loop().run_in_executor(
+                self.committer, self._commit_and_release, number
+            )
+        except BaseException:
+            self.lock.release()
+            raise
+        self.committing[number] = done
+        done.add_done_callback(lambda _: self.committing.pop(number, None))
+
+    def _commit_and_release(self, number: int) -> None:
+        try:
+            self._commit(number)
+        finally:
+            self.lock.release()
+
+    def _close_and_commit(self) -> None:
+        number = self.batch
+        self.open = False
+        self.batch += 1
+        self.locked.clear()
+        self._commit(number)
+
+    def _commit(self, number: int) -> None:
+        """COMMIT batch ``number`` (the lock held, the batch closed); a failed one is dropped."""
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.Error:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("ROLLBACK")
+            self.failed.add(number)
 
     def _drop(self) -> None:
         with contextlib.suppress(psycopg.Error):
@@ -130,12 +210,10 @@ class _Group:
 
     def close(self) -> None:
         """Commit what is open (a clean stop: PTB's last persistence flush), then let go."""
-        if self.open:
-            try:
-                self.conn.execute("COMMIT")
-            except psycopg.Error:
-                self._drop()
-        self.open = False
+        with self.lock:
+            if self.open:
+                self._close_and_commit()
+        self.committer.shutdown()
         self.pool.putconn(self.conn)
 
 
@@ -165,6 +243,7 @@ class _Pool:
             return
         name = ":".join(str(part) for part in what)
         if name not in group.locked:
+            group.join()  # a read holds its lock only inside the batch's transaction
             digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
             conn.execute(
                 "SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest, "big", signed=True),)
@@ -172,15 +251,17 @@ class _Pool:
             group.locked.add(name)
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[Conn]:
+    def connection(self, write: bool = True) -> Iterator[Conn]:
         """A connection in autocommit mode: each statement is its own transaction unless
-        the caller opens one with ``conn.transaction()`` (then a savepoint in the group's
-        transaction, on the event loop's thread once group commit is on)."""
+        the caller opens one with ``conn.transaction()``. On the event loop's thread once
+        group commit is on: the group's connection, where a ``write`` joins the open batch
+        (beginning one) and a read joins it when one is open. The repositories change
+        nothing in more than one statement, so no savepoint is needed in a batch."""
         if self.closed:
             raise StorageClosed("PostgreSQL storage is closed")
         group = self.group
         if group is not None and threading.get_ident() == group.thread:
-            with group.use() as conn:
+            with group.use(write) as conn:
                 yield conn
             return
         with self.pool.connection() as conn:
@@ -200,6 +281,24 @@ def _events(conn: Conn, events: Sequence[AuditEvent]) -> None:
             )
 
 
+def _save(conn: Conn, upsert: str, params: tuple[Any, ...], events: Sequence[AuditEvent]) -> int:
+    """A record's upsert and its audit events in one statement (events in a data-modifying
+    ``WITH``, in their order): atomic on its own, so no savepoint is needed inside a group's
+    batch, and one round trip. How many records it wrote: 0 where the upsert's condition
+    held the change back, and then no event is written either."""
+    if not events:
+        return conn.execute(upsert, params).rowcount
+    row = conn.execute(
+        f"WITH saved AS ({upsert} RETURNING 1), "
+        "logged AS (INSERT INTO audit (subject, doc) SELECT %s, e.doc::json "
+        "FROM unnest(%s::text[]) WITH ORDINALITY AS e(doc, n) "
+        "WHERE EXISTS (SELECT FROM saved) ORDER BY e.n) "
+        "SELECT count(*) FROM saved",
+        (*params, events[0].subject, [e.model_dump_json() for e in events]),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 class PostgresAccounts:
     """Accounts by user id."""
 
@@ -208,7 +307,7 @@ class PostgresAccounts:
 
     def get(self, user_id: int) -> Account | None:
         """The account of ``user_id``, or None."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             self._db.serialize(conn, "account", user_id)
             row = conn.execute(
                 "SELECT doc::text FROM accounts WHERE user_id = %s", (user_id,)
@@ -221,14 +320,15 @@ class PostgresAccounts:
             raise ValueError(f"invalid user id {account.user_id}")
         if any(e.subject != account.subject for e in events):
             raise ValueError("events must be about the account saved with them")
-        with self._db.connection() as conn, conn.transaction():
+        with self._db.connection() as conn:
             self._db.serialize(conn, "account", account.user_id)
-            conn.execute(
+            _save(
+                conn,
                 "INSERT INTO accounts (user_id, doc) VALUES (%s, %s::json) "
                 "ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc",
                 (account.user_id, account.model_dump_json()),
+                events,
             )
-            _events(conn, events)
 
     def delete(self, user_id: int) -> None:
         """Remove the account (its registrations and audit events stay)."""
@@ -247,7 +347,7 @@ class PostgresRegistrations:
         user_id = registration_user(registration_id)
         if user_id is None:
             return None
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             self._db.serialize(conn, "registrations", user_id)
             row = conn.execute(
                 "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
@@ -259,7 +359,7 @@ class PostgresRegistrations:
         wanted = numbers.canonical(number)
         if wanted is None:
             return None
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             row = conn.execute(
                 "SELECT doc::text FROM registrations WHERE number = %s", (wanted,)
             ).fetchone()
@@ -267,7 +367,7 @@ class PostgresRegistrations:
 
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             self._db.serialize(conn, "registrations", user_id)
             rows = conn.execute(
                 "SELECT doc::text FROM registrations WHERE user_id = %s ORDER BY created_at, id",
@@ -310,13 +410,16 @@ class PostgresRegistrations:
         stored: str | None,
         holder: Callable[[str], str | None],
     ) -> bool:
-        """One attempt (a savepoint in the group's transaction); False when the freshly
-        drawn number was taken by another process between the check and the write."""
+        """One attempt; False when the freshly drawn number was taken by another process
+        between the check and the write. Only a fresh number may collide in the normal
+        course, so only then is the write a savepoint in the group's transaction (two more
+        round trips); any other failure fails the group's batch."""
         drawn = stored is None and not registration.number
         number = numbering.assign(registration, stored, holder)
         try:
-            with conn.transaction():
-                written = conn.execute(
+            with conn.transaction() if drawn else contextlib.nullcontext():
+                written = _save(
+                    conn,
                     "INSERT INTO registrations "
                     "(id, user_id, status, created_at, updated_at, pending, number, doc) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json) "
@@ -334,10 +437,10 @@ class PostgresRegistrations:
                         number,
                         registration.model_dump_json(),
                     ),
-                ).rowcount
+                    events,
+                )
                 if written != 1:
                     raise ValueError(f"registration {registration.id} has another number")
-                _events(conn, events)
         except psycopg.errors.UniqueViolation:
             if not drawn:
                 raise NumberTaken(number) from None
@@ -356,7 +459,7 @@ class PostgresRegistrations:
         ``updated_at`` first (from the status index)."""
         wanted = sorted({Status(s).value for s in statuses})
         found: list[Registration] = []
-        with self._db.connection() as conn, conn.cursor() as cur:
+        with self._db.connection(write=False) as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT doc::text FROM registrations WHERE status = ANY(%s) "
                 "ORDER BY updated_at, id",
@@ -371,7 +474,7 @@ class PostgresRegistrations:
 
     def with_pending_notifications(self) -> list[Registration]:
         """Registrations with undelivered notifications (from a partial index)."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             rows = conn.execute(
                 "SELECT doc::text FROM registrations WHERE pending ORDER BY id"
             ).fetchall()
@@ -379,7 +482,7 @@ class PostgresRegistrations:
 
     def count(self) -> int:
         """How many registrations are stored."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             row = conn.execute("SELECT count(*) FROM registrations").fetchone()
         return int(row[0]) if row else 0
 
@@ -387,7 +490,7 @@ class PostgresRegistrations:
         """Every registration, by id, fetched in batches (no connection held in between)."""
         last = ""
         while True:
-            with self._db.connection() as conn:
+            with self._db.connection(write=False) as conn:
                 rows = conn.execute(
                     "SELECT id, doc::text FROM registrations WHERE id > %s ORDER BY id LIMIT %s",
                     (last, SCAN_BATCH),
@@ -435,7 +538,7 @@ class PostgresUniqueIndex:
 
     def owner(self, kind: str, value: str) -> str | None:
         """Who holds ``value``, or None."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             row = conn.execute(
                 "SELECT owner FROM unique_claims WHERE kind = %s AND value = %s",
                 (kind, _normalize(value)),
@@ -456,7 +559,7 @@ class PostgresAuditLog:
 
     def for_subject(self, subject: str) -> list[AuditEvent]:
         """Events of ``subject`` in the order they were appended."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             rows = conn.execute(
                 "SELECT doc::text FROM audit WHERE subject = %s ORDER BY seq", (subject,)
             ).fetchall()
@@ -476,7 +579,7 @@ class PostgresKeyValueStore:
 
     def get(self, namespace: str, key: str) -> Any | None:
         """The value stored under ``key``, or None."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             self._serialize(conn, namespace, key)
             row = conn.execute(
                 "SELECT value::text FROM kv WHERE namespace = %s AND key = %s", (namespace, key)
@@ -502,7 +605,7 @@ class PostgresKeyValueStore:
 
     def items(self, namespace: str) -> Mapping[str, Any]:
         """Every (key, value) of ``namespace`` (from the primary key's index)."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             rows = conn.execute(
                 "SELECT key, value::text FROM kv WHERE namespace = %s ORDER BY key", (namespace,)
             ).fetchall()
@@ -530,7 +633,7 @@ class PostgresDocuments:
         """The bytes stored under ``relative``."""
         if not relative.startswith("files/"):
             raise ValueError("path outside the file store")
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             row = conn.execute("SELECT data FROM documents WHERE name = %s", (relative,)).fetchone()
         if row is None:
             raise FileNotFoundError(relative)
@@ -580,7 +683,7 @@ class PostgresInbox:
 
     def waiting(self) -> list[dict[str, Any]]:
         """Updates not handled yet, oldest first."""
-        with self._db.connection() as conn:
+        with self._db.connection(write=False) as conn:
             rows = conn.execute(
                 "SELECT payload::text FROM inbox WHERE handled_at IS NULL ORDER BY update_id"
             ).fetchall()
@@ -678,6 +781,13 @@ class PostgresStorage:
         if self._db.group is not None and threading.get_ident() == self._db.group.thread:
             self._db.group.commit()
 
+    async def committed(self) -> None:
+        """Return once what this unit of work changed or read is committed; the units of
+        work ready at the same moment share the commit, and the event loop goes on with the
+        others while it runs. ``CommitFailed`` when it failed."""
+        if self._db.group is not None:
+            await self._db.group.settle()
+
     def close(self) -> None:
         """Close the pool and release the database; further use raises ``StorageClosed``."""
         with self._close_lock:
@@ -704,7 +814,9 @@ def _release_process_lock(conn: Conn) -> None:
     the server's backend has exited, a moment later (longer on a busy machine), so a
     process reopening at once (a restart) would find it still held."""
     with contextlib.suppress(psycopg.Error):  # a lost connection holds nothing
-        conn.execute("SELECT pg_advisory_unlock(%s)", (PROCESS_LOCK,))
+        # Every lock of the session: the database's, and the roles and users this process
+        # held (storage/postgres/processes.py), so the others take them over at once.
+        conn.execute("SELECT pg_advisory_unlock_all()")
     conn.close()
 
 

@@ -274,3 +274,21 @@ async def test_a_flagged_reason_may_be_sent_as_it_is(
     assert status(h, "607-isv") is Status.CHANGES_REQUESTED
     stored = h.store.registrations.get("607-isv")
     assert stored is not None and stored.decision_reason == see["reason_in_own"]
+
+
+async def test_cancelling_a_confirmation_after_someone_else_decided_says_so(
+    desk: tuple[BotHarness, dict[str, str]],
+) -> None:
+    h, see = desk
+    group = h.admin_group
+    reviewer = h.kit.user(REVIEWERS[0], "Rita")
+    await submit(h, 608)
+    [card] = cards(h, see["card"])
+    await reviewer.press(see["approve"], chat=group, message_id=card.message_id)
+    confirmation = group.last()
+    await h.kit.user(REVIEWERS[1]).send(f"/approve {number(h, 608)}", group)
+    await reviewer.press(see["cancel"], chat=group, message_id=confirmation.message_id)
+    # Not "unchanged": it was approved meanwhile, and the reviewer is told so.
+    assert reviewer.last_answer is not None and see["approved"] in reviewer.last_answer
+    now = next(m for m in h.kit.messages(group) if m.message_id == confirmation.message_id)
+    assert see["not_approved"] not in now.text

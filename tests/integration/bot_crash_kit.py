@@ -66,7 +66,8 @@ STEP = re.compile(
 )
 ERROR_TEXT = TEXTS.plain("en", "misc.error")  # the apology after a handler failed
 APPROVED_TEXT = "registration is approved"  # templates/en/decision_approved.html
-CARD_ID = re.compile(r"新的注册申请.*?编号：(\d+-\w+)", re.DOTALL)  # zh: the group's language
+#: A card (zh: the group's language): the registration's public number and its company.
+CARD_ID = re.compile(r"新的注册申请.*?编号：(\S+) ·.*?企业名称：([^\n]+)", re.DOTALL)
 
 JPEG, PNG, PDF = samples.jpeg(), samples.png(), samples.pdf()  # real: the bot parses uploads
 
@@ -196,6 +197,7 @@ class Approval:
     rid: str
     mark: int
     query_id: str
+    number: str  # the registration's public number, which the bot's answers name
 
 
 @dataclass
@@ -358,8 +360,9 @@ class Witness:
     """Copies the server accepted of each kind of notification: the reviewers' cards and
     documents, the applicants' approvals."""
 
-    cards: Counter[str] = field(default_factory=Counter)  # registration id -> cards
-    documents: Counter[str] = field(default_factory=Counter)  # registration id -> documents
+    cards: Counter[str] = field(default_factory=Counter)  # registration number -> cards
+    documents: Counter[str] = field(default_factory=Counter)  # registration number -> documents
+    numbers: dict[str, str] = field(default_factory=dict)  # company name -> number (cards)
     # "<registration id> · <field label>" (each document's caption) -> sent to the reviewers;
     # files are uploaded afresh under their detected type's name, so their ids differ.
     files: Counter[str] = field(default_factory=Counter)
@@ -375,11 +378,12 @@ class Witness:
                 continue
             if call.chat_id == ADMIN_CHAT and call.method in ("sendPhoto", "sendDocument"):
                 seen.files[message.text] += 1
-                seen.documents[message.text.split(" · ")[0]] += 1  # caption: "<id> · <field>"
+                seen.documents[message.text.split(" · ")[0]] += 1  # "<number> · <field>"
             elif call.method != "sendMessage":
                 continue
             elif call.chat_id == ADMIN_CHAT and (card := CARD_ID.search(message.text)):
                 seen.cards[card[1]] += 1
+                seen.numbers[card[2].strip()] = card[1]
             elif APPROVED_TEXT in message.text:
                 seen.approvals[message.chat_id] += 1
         return seen
@@ -387,7 +391,7 @@ class Witness:
     def copies(self, note: Notification, registration: Registration) -> int:
         """How many times a notification reached Telegram."""
         if note.template == "card":
-            return self.cards[registration.id]
+            return self.cards[registration.number]
         if note.template == "approved":
             return self.approvals[registration.user_id]
         key = str(note.params.get("field"))
@@ -395,5 +399,5 @@ class Witness:
             registration.answers.get(key), dict
         ):
             label = TEXTS.plain("zh", f"field.{key}.label")  # the group's language
-            return self.files[f"{registration.id} · {label}"]
+            return self.files[f"{registration.number} · {label}"]
         raise AssertionError(f"a notification this test does not expect: {note.id}")

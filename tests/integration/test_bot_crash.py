@@ -343,31 +343,36 @@ class CrashRun:
         """Approve the chosen registrations once their card is in the group; in the final
         session, return when all are approved."""
         turn = 0
-        chosen = [w.rid for w in self.walkers if w.approve]
-        while not (final and all(rid in self.approved for rid in chosen)):
-            ready = [(rid, card) for rid in chosen if (card := self._card(rid)) is not None]
+        chosen = [w for w in self.walkers if w.approve]
+        while not (final and all(w.rid in self.approved for w in chosen)):
+            ready = [(w.rid, seen) for w in chosen if (seen := self._card(w)) is not None]
             if not ready:
                 await asyncio.sleep(0.1)
                 continue
-            rid, card = ready[0]
+            rid, (card, number) = ready[0]
             await asyncio.sleep(self.rng.uniform(*THINK))
             reviewer = self.reviewers[turn % len(self.reviewers)]
             turn += 1
             mark = len(self.api.sent)
             # The confirmation's second tap straight away (its round: submitted once).
-            await reviewer.press_data(f"rv:apok:{rid}:1", card.message_id, self.group)
-            self.reviewing = Approval(rid, mark, self.kit.last_update["callback_query"]["id"])
+            await reviewer.press_data(f"rv:apok:{number}:1", card.message_id, self.group)
+            query = self.kit.last_update["callback_query"]["id"]
+            self.reviewing = Approval(rid, mark, query, number)
             await until(self._settle_review, REPLY_SECONDS, f"approval of {rid}")
             self.reviewing = None
 
-    def _card(self, rid: str) -> BotMessage | None:
-        """The card of a registration still to approve, with its Approve button."""
+    def _card(self, walker: Walker) -> tuple[BotMessage, str] | None:
+        """The card of a registration still to approve, with its Approve button, and the
+        registration's public number (what its buttons name); found by its company."""
+        rid = walker.rid
         if rid in self.approved or (self.reviewing and self.reviewing.rid == rid):
             return None
-        data = f"rv:approve:{rid}"
+        company = f"{walker.given['company_name']!s}\n"
         for message in reversed(self.kit.messages(ADMIN_CHAT)):
-            if any(b.get("callback_data") == data for b in buttons(message)):
-                return message
+            for button in buttons(message):
+                data = str(button.get("callback_data") or "")
+                if data.startswith("rv:approve:") and company in message.text:
+                    return message, data.removeprefix("rv:approve:")
         return None
 
     def _settle_review(self) -> bool:
@@ -381,7 +386,7 @@ class CrashRun:
                 and message is not None
                 and message.chat_id == ADMIN_CHAT
                 and message.text.startswith("✅ 已通过")
-                and pending.rid in message.text
+                and pending.number in message.text
             ):
                 self.approved.add(pending.rid)
                 self.stats.approved_in.append(self.cycle)
@@ -447,11 +452,14 @@ class CrashRun:
     def all_sent(self) -> bool:
         """Whether the record shows every card, document and approval at least once."""
         seen = Witness.of(self.api)
+        # Cards and captions name a registration by its number, found on its card.
+        numbers = [seen.numbers.get(str(w.given["company_name"])) for w in self.walkers]
         return all(
-            seen.cards[w.rid]
-            and seen.documents[w.rid] >= 3
+            number is not None
+            and seen.cards[number]
+            and seen.documents[number] >= 3
             and (seen.approvals[w.person.id] or not w.approve)
-            for w in self.walkers
+            for w, number in zip(self.walkers, numbers, strict=True)
         )
 
     def check_notifications(self) -> list[str]:

@@ -1,0 +1,82 @@
+"""Group commit on PostgreSQL: the units of work (updates) in flight share one commit, a
+commit that fails fails every unit whose changes it held and keeps none of them, and the
+work after it goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from test_storage_contract import postgres_connection
+
+from storage.postgres import PostgresStorage
+from storage.protocols import CommitFailed
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[PostgresStorage]:
+    s = PostgresStorage.open(pg_url)
+    yield s
+    s.close()
+
+
+def transactions_so_far(url: str) -> int:
+    """The server's transaction counter: every committed change takes one number (reads
+    take none), and so does this look."""
+    with postgres_connection(url) as conn:
+        row = conn.execute("SELECT txid_current()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def stored(url: str, key: str) -> bool:
+    """Whether ``key`` is committed (seen from another connection)."""
+    with postgres_connection(url) as conn:
+        row = conn.execute("SELECT 1 FROM kv WHERE namespace = 't' AND key = %s", (key,))
+        return row.fetchone() is not None
+
+
+async def unit(store: PostgresStorage, key: str) -> None:
+    """One update's worth of work: read, change, then wait for the commit before telling
+    anyone (as the bot does before each Bot API request)."""
+    store.begin()
+    store.kv.get("t", key)
+    store.kv.put("t", key, {"key": key})
+    await asyncio.sleep(0)  # other updates run in between, as they do in the bot
+    store.kv.put("t", key + "-2", {"key": key})
+    await store.committed()
+
+
+async def test_updates_in_flight_share_one_commit(pg: PostgresStorage, pg_url: str) -> None:
+    before = transactions_so_far(pg_url)
+    await asyncio.gather(*(unit(pg, f"u{i}") for i in range(20)))
+    after = transactions_so_far(pg_url)
+    # 40 changes of 20 updates, committed together (one by one they took 20 or 40).
+    assert after - before - 1 <= 2
+    assert all(stored(pg_url, f"u{i}") and stored(pg_url, f"u{i}-2") for i in range(20))
+
+
+async def test_a_failed_group_commit_fails_every_update_in_it_and_keeps_none(
+    pg: PostgresStorage, pg_url: str
+) -> None:
+    with postgres_connection(pg_url) as conn:
+        # Refused only at COMMIT (a deferred constraint trigger), like a server that fails
+        # to flush: every statement before it succeeded.
+        conn.execute(
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN IF NEW.key = 'poison' THEN RAISE EXCEPTION 'commit refused (simulated)';"
+            " END IF; RETURN NULL; END$$"
+        )
+        conn.execute(
+            "CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON kv DEFERRABLE INITIALLY "
+            "DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+        )
+    results = await asyncio.gather(
+        *(unit(pg, key) for key in ("a", "poison", "c")), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [CommitFailed] * 3, results
+    assert not any(stored(pg_url, key) for key in ("a", "a-2", "poison", "c", "c-2"))
+    # The next update commits as usual.
+    await unit(pg, "d")
+    assert stored(pg_url, "d") and stored(pg_url, "d-2")
