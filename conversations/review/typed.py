@@ -55,27 +55,31 @@ async def typed_answer(update: Update, context: Context) -> None:
     await _use(turn, what, message.text)
 
 
-async def send_held(update: Update, context: Context) -> None:
-    """ "Send as it is": the held answer is used as typed."""
+async def _take_held(update: Update, context: Context) -> tuple[Turn, HeldAnswer] | None:
+    """The press on a held answer's button: the answer taken (its buttons gone), or None
+    after telling the reviewer the button is out of date."""
     turn = cards.turn_of(update, context)
     held = context.services.reviewer_drafts.take_typed(turn.user_id, callback_parts(update)[2])
     if held is None:
         await turn.acknowledge(turn.button("stale"), alert=True)
-        return
+        return None
     await turn.acknowledge()
     await cards.strip_buttons(turn)
-    await _use(turn, held, held.text)
+    return turn, held
+
+
+async def send_held(update: Update, context: Context) -> None:
+    """ "Send as it is": the held answer is used as typed."""
+    if taken := await _take_held(update, context):
+        turn, held = taken
+        await _use(turn, held, held.text)
 
 
 async def rewrite_held(update: Update, context: Context) -> None:
     """ "Rewrite": the held answer is dropped and the question asked again."""
-    turn = cards.turn_of(update, context)
-    held = context.services.reviewer_drafts.take_typed(turn.user_id, callback_parts(update)[2])
-    if held is None:
-        await turn.acknowledge(turn.button("stale"), alert=True)
+    if not (taken := await _take_held(update, context)):
         return
-    await turn.acknowledge()
-    await cards.strip_buttons(turn)
+    turn, held = taken
     what = AwaitedAnswer(action=held.action, id=held.id, field=held.field)
     await cards.await_text(turn, what, question(turn, what))
 
