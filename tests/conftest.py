@@ -189,6 +189,16 @@ async def harness(settings: Settings, clock: Clock) -> AsyncIterator[BotHarness]
         yield bot
 
 
+@pytest.fixture(params=["zh", "en"])
+async def harness_in_each_locale(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> AsyncIterator[BotHarness]:
+    """The bot with Chinese, then English as its default (the reviewers' group's) language."""
+    settings = make_settings(tmp_path / "data", DEFAULT_LOCALE=request.param)
+    async for bot in running(settings, clock):
+        yield bot
+
+
 class Inbox:
     """What a local SMTP server (aiosmtpd on 127.0.0.1) received."""
 

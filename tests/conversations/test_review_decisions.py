@@ -5,12 +5,10 @@ before it is sent. In both of the group's languages."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REVIEWERS, BotHarness, Clock, make_settings, running
+from conftest import REVIEWERS, BotHarness
 from journey import Applicant, cards, fill_form, number, reach_form, submit, texts
 
 from bot.offline.records import BotMessage
@@ -83,14 +81,11 @@ SEEN: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.fixture(params=["zh", "en"])
-async def desk(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
-) -> AsyncIterator[tuple[BotHarness, dict[str, str]]]:
+@pytest.fixture
+def desk(harness_in_each_locale: BotHarness) -> tuple[BotHarness, dict[str, str]]:
     """The bot with its reviewers' group in one language, and what they see in it."""
-    locale: str = request.param
-    async for h in running(make_settings(tmp_path / "data", DEFAULT_LOCALE=locale), clock):
-        yield h, SEEN[locale]
+    h = harness_in_each_locale
+    return h, SEEN[h.settings.DEFAULT_LOCALE]
 
 
 def status(h: BotHarness, rid: str) -> Status:

@@ -5,12 +5,10 @@ registrations with the same credit code under another company name. Both languag
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
-from conftest import REVIEWERS, BotHarness, Clock, make_settings, running
+from conftest import REVIEWERS, BotHarness
 from journey import Applicant, cards, fill_form, number, reach_form, submit, texts
 
 from bot.rules.models import Registration, Role, Status
@@ -51,13 +49,11 @@ SEEN: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.fixture(params=["zh", "en"])
-async def desk(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
-) -> AsyncIterator[tuple[BotHarness, dict[str, str]]]:
-    locale: str = request.param
-    async for h in running(make_settings(tmp_path / "data", DEFAULT_LOCALE=locale), clock):
-        yield h, SEEN[locale]
+@pytest.fixture
+def desk(harness_in_each_locale: BotHarness) -> tuple[BotHarness, dict[str, str]]:
+    """The bot with its reviewers' group in one language, and what they see in it."""
+    h = harness_in_each_locale
+    return h, SEEN[h.settings.DEFAULT_LOCALE]
 
 
 def now(h: BotHarness, user_id: int) -> str:
