@@ -30,7 +30,7 @@ from bot.offline.http_server import BotApiServer, HttpTelegram
 from bot.offline.people import Person
 from bot.texts import Texts
 from conversations import flood
-from storage.postgres.processes import SENDER_LOCKS
+from storage.postgres.processes import RECEIVER_LOCK, SENDER_LOCKS
 from storage.postgres.store import holder
 
 KILLS = 30
@@ -201,6 +201,42 @@ async def test_two_processes_handle_updates_and_either_may_die(tmp_path: Path, p
     # An update answered twice is one whose "handled" mark a kill prevented: at most one of
     # each person's per kill, the one the dead process was handling (docs/RELIABILITY.md).
     assert max(doubles.values()) <= len(victims)
+
+
+async def test_a_process_that_is_not_polling_stops_at_once_on_sigterm(
+    tmp_path: Path, pg_url: str
+) -> None:
+    # PTB's updater ends with one more getUpdates (timeout 0) to confirm what it fetched;
+    # the process that never polled must not wait for the receiver's role to make it.
+    async with BotApiServer(token=TOKEN) as server:
+        env = bot_env(server, tmp_path / "data") | {"DATABASE_URL": pg_url}
+        bots = [BotProcess(env, tmp_path, tmp_path / f"{n}.log") for n in range(2)]
+        try:
+            for bot in bots:
+                await bot.start()
+            with psycopg.connect(pg_url, autocommit=True) as watch:
+
+                def listening() -> int:
+                    """Processes running: each listens for news once it has started."""
+                    row = watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%'"
+                    ).fetchone()
+                    return int(row[0]) if row else 0
+
+                await until(lambda: listening() == 2, 60, "both processes running")
+                receiver = holder(watch, RECEIVER_LOCK)
+            person = HttpTelegram(server).user(7200, language_code="en")
+            await person.send("/help")
+            await until(lambda: bool(server.api.calls("sendMessage", person.id)), 30, "answer")
+            other = next(b for b in bots if b.proc is not None and b.proc.pid != receiver)
+            began = asyncio.get_running_loop().time()
+            assert await other.stop(seconds=30) == 0
+            assert asyncio.get_running_loop().time() - began < 5
+            receiving = next(b for b in bots if b is not other)
+            assert await receiving.stop(seconds=30) == 0
+        finally:
+            for bot in bots:
+                await bot.kill()
 
 
 async def test_webhook_updates_are_stored_before_telegram_hears_back_and_handled_once(
