@@ -35,9 +35,9 @@ async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
         smtp_settings = h.settings.model_copy(update={"SMTP_PORT": 1})
         mailer = h.services.mailer
         # Behind the commit barrier (nothing is mailed before its change is on disk).
-        smtp = mailer.inner if isinstance(mailer, CommittingMailer) else mailer
-        assert isinstance(smtp, SmtpMailer)
-        smtp.settings = smtp_settings
+        sending = mailer.inner if isinstance(mailer, CommittingMailer) else mailer
+        assert isinstance(sending, SmtpMailer)
+        sending.settings = smtp_settings
         await reviewer.send("/approve 501001-isv", chat=h.admin_group)
         job = h.app.job_queue.get_jobs_by_name("outbox")[0]
 
