@@ -37,6 +37,9 @@ users concurrently, each user's updates one at a time), the floor's too; by defa
 benchmark hands over one update at a time, which shows what each one costs. ``--no-fsync``
 leaves out the bot's fsyncs (an experiment showing what the disk's flushes cost; the bot
 never runs so).
+
+During the walks the bot's file replaces, fsyncs and removals are counted by the place they
+touch in the data folder (``FileCalls``) and printed per update below the table.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ from bot.texts import Texts
 from bot.update_order import PerUserUpdateProcessor
 from conversations import flood
 from conversations.applicant import reminders
+from storage.atomic import is_temp
 from storage.postgres import PostgresStorage
 from storage.postgres.from_tinydb import copy_from_tinydb
 from storage.postgres.throwaway import ThrowawayCluster, create_database, drop_database
@@ -85,6 +89,57 @@ from storage.protocols import Storage
 from storage.tinydb_store import (
     TinyDBStorage,
 )
+
+
+class FileCalls:
+    """Counts ``os.replace``, ``os.fsync`` and ``os.unlink`` while on, by the place in the
+    data folder they touch (a folder's fsync counts for the files in it)."""
+
+    PLACES = (
+        ("users/", "user files"),
+        ("kv/ptb.", "persistence (kv/ptb.*)"),
+        ("kv/", "other keys (kv/)"),
+        ("unique/", "uniqueness claims"),
+        ("files/", "documents"),
+        ("index/status", "status index"),
+        ("index/outbox", "outbox index"),
+        ("index/registrations.json", "counter"),
+        ("index/", "other indexes"),
+        ("audit/", "other audit"),
+    )
+
+    def __init__(self, data_dir: Path) -> None:
+        self.roots = (f"{data_dir}/", f"{data_dir.resolve()}/")
+        self.counts: dict[tuple[str, str], int] = {}
+        self.on = False
+        real_replace, real_fsync, real_unlink = os.replace, os.fsync, os.unlink
+
+        def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+            self.count("replace", str(dst))
+            real_replace(src, dst, **kwargs)
+
+        def fsync(fd: Any) -> None:
+            if self.on:
+                self.count("fsync", str(Path(f"/proc/self/fd/{fd}").readlink()) + "/")
+            real_fsync(fd)
+
+        def unlink(path: Any, **kwargs: Any) -> None:
+            self.count("unlink", str(path))
+            real_unlink(path, **kwargs)
+
+        os.replace, os.fsync, os.unlink = replace, fsync, unlink
+
+    def count(self, call: str, path: str) -> None:
+        if not self.on:
+            return
+        relative = next((path[len(r) :] for r in self.roots if path.startswith(r)), "")
+        folder, _, name = relative.rstrip("/").rpartition("/")
+        if is_temp(name):  # .<name>.<random>.tmp: counted for <name>
+            relative = f"{folder}/{name[1:].rsplit('.', 2)[0]}".lstrip("/")
+        place = next((name for prefix, name in self.PLACES if relative.startswith(prefix)), "")
+        key = (call, place or "elsewhere")
+        self.counts[key] = self.counts.get(key, 0) + 1
+
 
 #: Telegram's overall sending limit for one bot (about 30 messages a second), the yardstick
 #: for throughput.
@@ -308,6 +363,7 @@ async def run_ours(
     # The walkers are machines, a whole journey within seconds: the flood guard still runs
     # (its cost counts) but must not take them for flooders.
     flood.LIMIT = 10**9
+    calls = FileCalls(data_dir)
     started = time.perf_counter()
     store: Storage = (
         PostgresStorage.open(database_url) if database_url else TinyDBStorage.open(data_dir)
@@ -331,11 +387,14 @@ async def run_ours(
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
+        calls.on = True
         wall = await walk_all(kit, walks, floor=False)
+        calls.on = False
         if profiler is not None:
             profiler.disable()
             print_profile(profiler)
         figures = result(kit, wall, startup, rss_start)
+        figures["file_calls"] = [[*key, n] for key, n in sorted(calls.counts.items())]
         for person, _ in walks:
             reg = store.registrations.get(Registration.make_id(person.id, Role.ISV))
             assert reg is not None and reg.status is Status.SUBMITTED, (person, reg)
@@ -480,6 +539,23 @@ def row(name: str, stored: str, figures: dict[str, Any]) -> str:
     return f"{name:<6} {stored:>7} {cells}"
 
 
+def print_file_calls(size: int, figures: dict[str, Any]) -> None:
+    """The bot's file replaces, fsyncs and removals per update during the walks, by place."""
+    updates = figures["updates"]
+    by_place: dict[str, dict[str, float]] = {}
+    totals = {"replace": 0.0, "fsync": 0.0, "unlink": 0.0}
+    for call, place, n in figures.get("file_calls", []):
+        by_place.setdefault(place, {})[call] = n / updates
+        totals[call] += n / updates
+    print(
+        f"\nfile calls per update @{size}: replace {totals['replace']:.2f}, "
+        f"fsync {totals['fsync']:.2f}, unlink {totals['unlink']:.2f}"
+    )
+    for place, calls in sorted(by_place.items(), key=lambda item: -sum(item[1].values())):
+        cells = "  ".join(f"{call} {calls.get(call, 0.0):.2f}" for call in totals)
+        print(f"  {place:<24} {cells}")
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -560,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         "(persistence loaded); rss0: RSS after start; peak: VmHWM after the walks; scan s, "
         "scan MB: one reminder scan (registrations.idle) after them, and the peak RSS since"
     )
+
+    for size in sizes:
+        print_file_calls(size, ours[size])
 
     ok = True
     print()

@@ -123,6 +123,8 @@ class DurableApplication(Application):  # type: ignore[type-arg]
             # Its changes and its inbox mark are gone: it is handled again.
             log.exception("the commit of an update's changes failed")
         finally:
+            if self.storage is not None:
+                self.storage.end()
             # Also after an error outside the handlers (the database gone a moment while
             # reading the user's state): the user's updates must not stay held here.
             if queue is not None:

@@ -239,6 +239,9 @@ class MemoryStorage:
     def begin(self) -> None:
         """Nothing to track: every change is durable when its call returns."""
 
+    def end(self) -> None:
+        """Nothing to track."""
+
     def barrier(self) -> None:
         """Nothing to commit: every change is durable when its call returns."""
 

@@ -204,6 +204,10 @@ class Storage(Protocol):
     def begin(self) -> None:
         """Start a unit of work (one update) in the current task."""
 
+    def end(self) -> None:
+        """End the current task's unit of work (after its last barrier): what the task
+        changes afterwards (a job it started, a test's own calls) is no part of it."""
+
     def barrier(self) -> None:
         """Make every change made so far durable. Where changes are committed in groups
         (PostgreSQL), nothing may be told to anyone before this returns; it raises when a

@@ -18,31 +18,44 @@ Every file is replaced atomically (``storage.atomic``). A save that touches seve
 writes them in an order that a crash between two of them can only leave *extra* index
 entries, which readers verify against the user's file and drop; the counter records its
 pending change first and is settled from the user's file on the next open or count.
+
+Inside a unit of work (``TinyDBStorage.begin``: one update of the bot) a user's file is not
+written at each change: its new content is held (``_Root.held``; every read sees it) and
+written once at the barrier (``TinyDBStorage.committed``), which the application passes
+before every Bot API request and e-mail and at the end of each update: one replace of the
+file for all the update's changes of it. Writes keep their order: any other write (a claim,
+a marker, a document's removal, a key) first writes what is held, so a crash leaves what
+it left before, a prefix of the writes, only with a file's consecutive changes joined.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bot.rules import numbers
 from bot.rules.models import Account, AuditEvent, Registration, Role, Status
 from storage import numbering
 from storage.atomic import (
-    AtomicJSONStorage,
     clean_temp,
+    dumps,
     fsync_dir_after_change,
     is_temp,
     make_dirs,
     read_json,
     remove_durable,
+    write_bytes_atomic,
     write_json_atomic,
 )
 from storage.files import FileStore
@@ -50,6 +63,7 @@ from storage.lock import DataDirLock
 from storage.protocols import (
     AccountRepository,
     AuditLog,
+    CommitFailed,
     DocumentStore,
     Inbox,
     KeyValueStore,
@@ -63,12 +77,20 @@ from storage.protocols import (
 #: Final and legacy statuses are found by a scan (nothing scans them on a timer).
 INDEXED_STATUSES = frozenset(Status) - {Status.APPROVED, Status.REJECTED, Status.REMOVED}
 
+log = logging.getLogger(__name__)
+
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ACCOUNT_SUBJECT = re.compile(r"account:([1-9][0-9]*)")
 
 
 class DataDirNotWritable(OSError):
     """DATA_DIR cannot be created or written (permissions, read-only disk, a file in the way)."""
+
+
+class HeldWriteFailed(OSError, CommitFailed):
+    """A held user file could not be written (the disk is full …): the changes held are
+    gone. An ``OSError`` (with the disk's errno) to whoever wrote when it happened, and
+    ``CommitFailed`` to the units of work that made them."""
 
 
 class StorageClosed(RuntimeError):
@@ -118,14 +140,38 @@ def counter_path(data_dir: Path) -> Path:
     return data_dir / "index" / "registrations.json"
 
 
+class _Unit:
+    """One unit of work (an update): whether a change it made was lost with a failed write."""
+
+    def __init__(self, root: _Root) -> None:
+        self.root = root
+        self.failed = False
+        #: Ended (``TinyDBStorage.end``): also for the tasks that copied the update's
+        #: context (a job it started), whose changes are then written at once.
+        self.ended = False
+        #: Its next change of a user file is written at once (``TinyDBUniqueIndex.claim``).
+        self.write_next_now = False
+
+
+#: The unit of work of the current task (``TinyDBStorage.begin``); None outside one, where
+#: every change is written when it is made (jobs, the command line, scripts).
+_UNIT: ContextVar[_Unit | None] = ContextVar("tinydb_unit", default=None)
+
+
 class _Partition:
     """One user's TinyDB file, read whole and parsed on every use (nothing is cached: files
-    are small, and a caller can never change what another one reads)."""
+    are small, and a caller can never change what another one reads). Inside a unit of work
+    its writes are held by the root until the barrier (see the module docstring)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, root: _Root, path: Path) -> None:
+        self.root = root
         self.path = path
 
     def _raw(self) -> dict[str, dict[str, Any]]:
+        held = self.root.held.get(self.path)
+        if held is not None:
+            parsed: dict[str, dict[str, Any]] = orjson.loads(held[0])
+            return parsed
         raw: dict[str, dict[str, Any]] = read_json(self.path, default={})
         return raw
 
@@ -139,7 +185,7 @@ class _Partition:
         return next((doc for doc in self.rows(table) if doc.get(field) == value), None)
 
     # TinyDB's Tables re-read and re-write the whole file for every table operation; these
-    # read it once and write it once, through TinyDB's Storage (same format, atomic write).
+    # read it once and write it once, in TinyDB's format (same format, atomic write).
     # Reads parse TinyDB's JSON ({"<table>": {"<doc id>": doc}}) directly for the same reason.
 
     def put(
@@ -148,9 +194,11 @@ class _Partition:
         field: str,
         data: dict[str, Any],
         also: Sequence[tuple[str, dict[str, Any]]] = (),
+        now: bool = False,
     ) -> None:
         """Insert or replace the document whose ``field`` equals ``data[field]``, and insert
-        the ``also`` documents (table, document), all in one atomic write of the file."""
+        the ``also`` documents (table, document), all in one atomic write of the file
+        (``now``: written before this returns, even inside a unit of work)."""
         raw = self._raw()
         docs = raw.setdefault(table, {})
         key = next((k for k, d in docs.items() if d.get(field) == data[field]), None)
@@ -158,9 +206,9 @@ class _Partition:
         for other, doc in also:
             rows = raw.setdefault(other, {})
             rows[_next_id(rows)] = doc
-        self._write(raw)
+        self._write(raw, now)
 
-    def remove(self, table: str, field: str, value: Any) -> bool:
+    def remove(self, table: str, field: str, value: Any, now: bool = False) -> bool:
         """Remove the documents whose ``field`` equals ``value``; False if there were none."""
         raw = self._raw()
         docs = raw.get(table, {})
@@ -168,7 +216,7 @@ class _Partition:
         if len(kept) == len(docs):
             return False
         raw[table] = kept
-        self._write(raw)
+        self._write(raw, now)
         return True
 
     def append(self, table: str, data: dict[str, Any]) -> None:
@@ -178,12 +226,8 @@ class _Partition:
         rows[_next_id(rows)] = data
         self._write(raw)
 
-    def _write(self, raw: dict[str, dict[str, Any]]) -> None:
-        storage = AtomicJSONStorage(self.path, clean_stale=False)
-        try:
-            storage.write(raw)
-        finally:
-            storage.close()
+    def _write(self, raw: dict[str, dict[str, Any]], now: bool = False) -> None:
+        self.root.write_user_file(self.path, dumps(raw), now)
 
 
 def _next_id(docs: Mapping[str, Any]) -> str:
@@ -192,7 +236,8 @@ def _next_id(docs: Mapping[str, Any]) -> str:
 
 
 class _Root:
-    """Paths under ``data_dir`` and the closed flag, shared by the repositories."""
+    """Paths under ``data_dir``, the closed flag and the held writes, shared by the
+    repositories."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -200,6 +245,59 @@ class _Root:
         # Scans may run in a worker thread while the event loop saves: a scan's repair of
         # an index entry re-checks under this lock, which every save and delete holds.
         self.index_lock = threading.RLock()
+        #: User files written inside units of work and not yet on disk: their new content
+        #: (JSON bytes: a reader in another thread parses its own copy) and the units that
+        #: changed them. Only the event loop's thread changes it.
+        self.held: dict[Path, tuple[bytes, list[_Unit]]] = {}
+        self._holder: int | None = None  # the thread that holds them
+
+    def before_write(self) -> None:
+        """Called before any other file is written or removed: what is held goes first.
+        (A scan in a worker thread repairing an index entry writes nothing held first: the
+        entries it repairs never depend on a held change.)"""
+        if self.held and threading.get_ident() == self._holder:
+            self.flush()
+
+    def unit(self) -> _Unit | None:
+        """The current task's unit of work on this storage, if any."""
+        unit = _UNIT.get()
+        return unit if unit is not None and unit.root is self and not unit.ended else None
+
+    def write_user_file(self, path: Path, data: bytes, now: bool) -> None:
+        """Write a user file, or hold it until the barrier inside a unit of work."""
+        unit = self.unit()
+        if unit is not None and unit.write_next_now:
+            unit.write_next_now, now = False, True
+        if (unit is None or now) and not self.held:
+            write_bytes_atomic(path, data)
+            return
+        self._holder = threading.get_ident()
+        units = self.held[path][1] if path in self.held else []
+        if unit is not None and unit not in units:
+            units.append(unit)
+        # A file held before keeps its place: the files are written in the order of their
+        # first change.
+        self.held[path] = (data, units)
+        if unit is None or now:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every held user file. When one cannot be written, none of the held
+        changes is kept: each unit that made one fails (``CommitFailed``)."""
+        while self.held:
+            path, (data, _units) = next(iter(self.held.items()))
+            try:
+                write_bytes_atomic(path, data)
+            except OSError as exc:
+                dropped, self.held = self.held, {}
+                for _, units in dropped.values():
+                    for unit in units:
+                        unit.failed = True
+                log.error("writing %s failed; the changes held are dropped", path)
+                raise HeldWriteFailed(exc.errno, f"writing {path} failed: {exc}") from exc
+            # Written first, forgotten after: a reader in another thread sees the new
+            # content all along.
+            del self.held[path]
 
     def check(self) -> None:
         if self.closed:
@@ -207,14 +305,14 @@ class _Root:
 
     def partition(self, user_id: int) -> _Partition:
         self.check()
-        return _Partition(user_path(self.data_dir, user_id))
+        return _Partition(self, user_path(self.data_dir, user_id))
 
     def partitions(self) -> Iterator[_Partition]:
         self.check()
         for shard in sorted((self.data_dir / "users").iterdir()):
             for entry in sorted(os.scandir(shard), key=lambda e: e.name):
                 if entry.name.endswith(".json") and not is_temp(entry.name):
-                    yield _Partition(Path(entry.path))
+                    yield _Partition(self, Path(entry.path))
 
     def status_dir(self, status: Status) -> Path:
         self.check()
@@ -272,7 +370,7 @@ class TinyDBAccounts:
 
     def delete(self, user_id: int) -> None:
         """Remove the account (its registrations and audit events stay)."""
-        self._root.partition(user_id).remove("account", "user_id", user_id)
+        self._root.partition(user_id).remove("account", "user_id", user_id, now=True)
 
 
 class _Counter:
@@ -299,6 +397,7 @@ class _Counter:
             found = self._root.partition(user_id).find("registrations", "id", pending["id"])
             exists = found is not None
         count = int(state["count"]) + int(exists) - int(pending["existed"])
+        self._root.before_write()
         write_json_atomic(self._root.counter_file(), {"count": count, "pending": None})
         return count
 
@@ -306,11 +405,13 @@ class _Counter:
         """Record that ``registration_id`` is about to be created or removed."""
         count = self.settle()
         pending = {"id": registration_id, "existed": existed}
+        self._root.before_write()
         write_json_atomic(self._root.counter_file(), {"count": count, "pending": pending})
         return count
 
     def commit(self, count: int) -> None:
         """Store the new count once the user's file holds the change."""
+        self._root.before_write()
         write_json_atomic(self._root.counter_file(), {"count": count, "pending": None})
 
 
@@ -377,6 +478,7 @@ class TinyDBRegistrations:
         # Who holds the number before the document: a crash in between leaves an entry that
         # names no registration with it (by_number checks), never a number nobody finds.
         if number != stored_number:
+            self._root.before_write()
             write_json_atomic(self._root.number_file(number), {"id": rid})
         # New marker before the document, old marker after it: a crash in between leaves an
         # extra marker (dropped by with_status), never a registration missing from its queue.
@@ -385,16 +487,21 @@ class TinyDBRegistrations:
         # The same rule for the outbox: marked before the notifications are written.
         pending = bool(registration.pending)
         if pending:
-            _touch(self._root.outbox_dir(), rid)
+            self._touch(self._root.outbox_dir(), rid)
+        # What is changed after the document needs it on disk first: then it is written
+        # now, even inside a unit of work (a status change, a delivered outbox, a new one).
+        unmark = old_status is not None and old_status != new_status
+        sent = not pending and old is not None and _has_pending(old)
         partition.put(
             "registrations",
             "id",
             registration.model_dump(mode="json"),
             also=[("audit", e.model_dump(mode="json")) for e in events],
+            now=unmark or sent or count is not None,
         )
-        if old_status is not None and old_status != new_status:
+        if old_status is not None and unmark:
             self._unmark(old_status, rid)
-        if not pending and old is not None and _has_pending(old):
+        if sent:
             remove_durable(self._root.outbox_dir() / rid)
         if count is not None:
             self._counter.commit(count + 1)
@@ -414,7 +521,7 @@ class TinyDBRegistrations:
         if old is None:
             return
         count = self._counter.begin(rid, existed=True)
-        partition.remove("registrations", "id", rid)
+        partition.remove("registrations", "id", rid, now=True)
         self._unmark(Status(old["status"]), rid)
         if numbers.is_number(str(old.get("number"))):
             remove_durable(self._root.number_file(old["number"]))
@@ -432,6 +539,7 @@ class TinyDBRegistrations:
                 if not doc.get("number"):
                     self.save(Registration.model_validate(doc))
                     given += 1
+        self._root.before_write()
         write_json_atomic(done, {"numbered": True})
         return given
 
@@ -469,6 +577,7 @@ class TinyDBRegistrations:
                 with self._root.index_lock:
                     reg = self.get(name)
                     if reg is None or not reg.pending:
+                        self._root.before_write()
                         remove_durable(directory / name)
         return found
 
@@ -501,11 +610,16 @@ class TinyDBRegistrations:
                         self._unmark(status, name)
 
     def _mark(self, status: Status, registration_id: str) -> None:
-        _touch(self._root.status_dir(status), registration_id)
+        self._touch(self._root.status_dir(status), registration_id)
 
     def _unmark(self, status: Status, registration_id: str) -> None:
         if status in INDEXED_STATUSES:
+            self._root.before_write()
             remove_durable(self._root.status_dir(status) / registration_id)
+
+    def _touch(self, directory: Path, name: str) -> None:
+        self._root.before_write()
+        _touch(directory, name)
 
 
 def _touch(directory: Path, name: str) -> None:
@@ -544,7 +658,14 @@ class TinyDBUniqueIndex:
         current = read_json(path, default=None)
         if current is not None:
             return bool(current["owner"] == owner)
+        self._root.before_write()
         write_json_atomic(path, {"kind": kind, "value": normalized, "owner": owner})
+        unit = self._root.unit()
+        if unit is not None:
+            # The change that needs the claim is written at once, so its failure reaches
+            # the caller, who gives the value back (a held change failing later would
+            # leave the value reserved by an answer that was never stored).
+            unit.write_next_now = True
         return True
 
     def release(self, kind: str, value: str, owner: str) -> None:
@@ -552,6 +673,7 @@ class TinyDBUniqueIndex:
         path = self._root.unique_file(kind, _normalize(value))
         current = read_json(path, default=None)
         if current is not None and current["owner"] == owner:
+            self._root.before_write()
             remove_durable(path)
 
     def owner(self, kind: str, value: str) -> str | None:
@@ -576,6 +698,7 @@ class TinyDBAuditLog:
         path = self._root.audit_file(event.subject)
         doc = read_json(path, default={"subject": event.subject, "events": []})
         doc["events"].append(data)
+        self._root.before_write()
         write_json_atomic(path, doc)
 
     def for_subject(self, subject: str) -> list[AuditEvent]:
@@ -613,10 +736,12 @@ class TinyDBKeyValueStore:
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store ``value`` (JSON-serialisable) under ``key``."""
+        self._root.before_write()
         write_json_atomic(self._path(namespace, key), {"key": key, "value": value})
 
     def delete(self, namespace: str, key: str) -> None:
         """Remove ``key`` (no-op when missing)."""
+        self._root.before_write()
         remove_durable(self._path(namespace, key))
 
     def items(self, namespace: str) -> Mapping[str, Any]:
@@ -635,6 +760,28 @@ class TinyDBKeyValueStore:
         return result
 
 
+class _OrderedFiles:
+    """The document store, removing documents only after the held changes are written
+    (a registration on disk may still name a document its held change no longer needs)."""
+
+    def __init__(self, inner: FileStore, root: _Root) -> None:
+        self._inner = inner
+        self._root = root
+
+    def put(self, data: bytes, extension: str, owner: int) -> tuple[str, str]:
+        """Store ``data`` (before any change that names it: no need to write held ones)."""
+        return self._inner.put(data, extension, owner)
+
+    def read(self, relative: str) -> bytes:
+        """The stored bytes."""
+        return self._inner.read(relative)
+
+    def sweep(self, owner: int, keep: Collection[str]) -> int:
+        """Write what is held, then delete the user's documents not in ``keep``."""
+        self._root.before_write()
+        return self._inner.sweep(owner, keep)
+
+
 class TinyDBStorage:
     """The application's storage on a data folder; open with ``TinyDBStorage.open``."""
 
@@ -649,19 +796,43 @@ class TinyDBStorage:
         self.unique: UniqueIndex = TinyDBUniqueIndex(self._root)
         self.audit: AuditLog = TinyDBAuditLog(self._root)
         self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
-        self.files: DocumentStore = FileStore(data_dir)
+        self.files: DocumentStore = _OrderedFiles(FileStore(data_dir), self._root)
         self.inbox: Inbox | None = None
         self.processes: Processes | None = None
-        self.commits_in_groups = False
+        #: Inside a unit of work a user's file is written at the barrier (module docstring).
+        self.commits_in_groups = True
 
     def begin(self) -> None:
-        """Nothing to track: every change is durable when its call returns."""
+        """Start a unit of work in the current task: its changes of user files are held
+        until the barrier, each file written once."""
+        self._root.check()
+        _UNIT.set(_Unit(self._root))
+
+    def end(self) -> None:
+        """End the current task's unit of work: its later changes are written at once
+        (what is still held waits for the next barrier)."""
+        unit = self._root.unit()
+        if unit is not None:
+            unit.ended = True
+        _UNIT.set(None)
 
     def barrier(self) -> None:
-        """Nothing to commit: every change is durable when its call returns."""
+        """Write every held user file; ``CommitFailed`` when this task's unit of work lost
+        a change (a held file could not be written, now or before), once: what it does
+        next (telling the user so) is a change of its own."""
+        try:
+            self._root.flush()
+        finally:
+            unit = self._root.unit()
+            failed = unit is not None and unit.failed
+            if unit is not None:
+                unit.failed = False
+        if failed:
+            raise CommitFailed("a change of this update could not be written")
 
     async def committed(self) -> None:
-        """Nothing to wait for: every change is durable when its call returns."""
+        """``barrier``: the writes are the disk's; nothing else to wait for."""
+        self.barrier()
 
     @classmethod
     def open(cls, data_dir: Path) -> TinyDBStorage:
@@ -683,7 +854,13 @@ class TinyDBStorage:
         return store
 
     def close(self) -> None:
-        """Release the folder; further use raises ``StorageClosed`` (idempotent)."""
+        """Write what is held, release the folder; further use raises ``StorageClosed``
+        (idempotent)."""
+        if not self._root.closed:
+            try:
+                self._root.flush()
+            except HeldWriteFailed:
+                log.exception("closing %s: held changes could not be written", self.data_dir)
         self._root.closed = True
         self._lock.close()
 

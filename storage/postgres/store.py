@@ -775,6 +775,10 @@ class PostgresStorage:
             self._db.group = _Group(self._db.pool)
         _BATCHES.set(set())
 
+    def end(self) -> None:
+        """Nothing to do: once group commit is on, every change on the event loop's thread
+        joins the open batch, in a unit of work or not."""
+
     def barrier(self) -> None:
         """Make every change made so far durable (commit the group's open batch);
         ``CommitFailed`` when this unit of work's changes were in a batch that failed."""

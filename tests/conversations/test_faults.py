@@ -141,8 +141,18 @@ def errors_expected(kit: OfflineTelegram) -> Iterator[list[BaseException]]:
 
 
 def disk_full(errors: list[BaseException]) -> bool:
-    """Whether every error was the disk being full (and there was one)."""
-    return bool(errors) and all(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in errors)
+    """Whether every error was the disk being full (and there was one): raised by the
+    write itself, or by the barrier before a reply (inside the Bot API call, which PTB
+    reports as a network error caused by it) where the update's writes are held."""
+    return bool(errors) and all(_full(e) for e in errors)
+
+
+def _full(error: BaseException | None) -> bool:
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        error = error.__cause__
+    return False
 
 
 def shows_no_internals(messages: list[BotMessage]) -> bool:

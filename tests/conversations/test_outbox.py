@@ -10,6 +10,7 @@ import pytest
 from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
 from journey import submit
 
+from bot.commit_barrier import CommittingMailer
 from bot.mailer import SmtpMailer
 from bot.rules.models import Delivery
 
@@ -32,8 +33,11 @@ async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
         api.fail_next("sendMessage", "server_error", chat_id=501_001)
         api.fail_next("sendMessage", "timeout", chat_id=501_001)
         smtp_settings = h.settings.model_copy(update={"SMTP_PORT": 1})
-        assert isinstance(h.services.mailer, SmtpMailer)
-        h.services.mailer.settings = smtp_settings
+        mailer = h.services.mailer
+        # Behind the commit barrier (nothing is mailed before its change is on disk).
+        sending = mailer.inner if isinstance(mailer, CommittingMailer) else mailer
+        assert isinstance(sending, SmtpMailer)
+        sending.settings = smtp_settings
         await reviewer.send("/approve 501001-isv", chat=h.admin_group)
         job = h.app.job_queue.get_jobs_by_name("outbox")[0]
 
