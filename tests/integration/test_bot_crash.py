@@ -39,6 +39,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from bot_crash_kit import (
     ADMIN_CHAT,
@@ -184,10 +185,9 @@ class CrashRun:
                 if registration is None or registration.status is not Status.APPROVED:
                     self.problem(f"{rid}: approval acknowledged, not stored")
             self.approved |= {r.id for r in store.registrations.with_status(Status.APPROVED)}
-            if len(self.bots) > 1:
-                return  # what a kill made the survivor send again: see ``kill_marks``
+            # With two processes, what a kill made the survivor send again: ``kill_marks``.
             witness = Witness.of(self.api)
-            for registration in store.registrations.all():
+            for registration in store.registrations.all() if len(self.bots) == 1 else ():
                 for note in registration.outbox:
                     copies = witness.copies(note, registration)
                     if note.state is Delivery.PENDING and copies:
@@ -464,7 +464,9 @@ class CrashRun:
             finally:
                 await victim.kill()
         if len(self.bots) > 1:
-            await asyncio.sleep(0.05)  # the server answers what the dead one had sent
+            # The server records what the dead one had sent before it died.
+            with contextlib.suppress(TimeoutError):
+                await until(lambda: self.server.calls == 0, 5.0, "calls answered")
             self.kill_marks.append(len(self.api.sent))
         if startup:
             self.stats.startup_kills += 1
@@ -495,10 +497,24 @@ class CrashRun:
         await asyncio.wait_for(session, FINAL_SECONDS)
         await until(self.all_sent, FINAL_SECONDS, "every notification")
         for bot in self.bots:
+            activity = self.activity()  # for the message, should the stop fail
+            pid = bot.proc.pid if bot.proc else None
             code = await bot.stop()
-            assert code == 0, f"the bot exited with {code} on SIGTERM:\n{bot.tail()}"
+            assert code == 0, f"bot {pid} exited with {code} on SIGTERM:\n{bot.tail()}\n{activity}"
         await self.after_bot()
         self.check_storage()
+
+    def activity(self) -> str:
+        """What each connection to the database is doing (PostgreSQL), a line each."""
+        if not self.database_url:
+            return ""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT application_name, state, wait_event_type, wait_event, "
+                "now() - xact_start, left(query, 120) FROM pg_stat_activity "
+                "WHERE datname = current_database()"
+            ).fetchall()
+        return "\n".join(" | ".join(map(str, row)) for row in rows)
 
     def all_sent(self) -> bool:
         """Whether the record shows every card, document and approval at least once."""
@@ -532,6 +548,8 @@ class CrashRun:
                         # were answered), and at least once.
                         each = [w.copies(note, registration) for w in between_kills]
                         allowed = max(1, copies) if max(each) <= 1 else 1
+                        if copies > allowed:
+                            broken.append(f"{note.id}: copies between kills {each}")
                         if copies > 1:
                             self.resent[note.id] = copies - 1
                     if note.state is not Delivery.SENT or copies != allowed:
