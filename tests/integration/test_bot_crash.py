@@ -496,6 +496,9 @@ class CrashRun:
         session = self.session(working, fresh=started == self.bots, final=True)
         await asyncio.wait_for(session, FINAL_SECONDS)
         await until(self.all_sent, FINAL_SECONDS, "every notification")
+        if len(self.bots) > 1:
+            # The one started last may still be starting (then SIGTERM ends it at once).
+            await until(self.all_up, READY_SECONDS, "every process up")
         for bot in self.bots:
             activity = self.activity()  # for the message, should the stop fail
             pid = bot.proc.pid if bot.proc else None
@@ -503,6 +506,20 @@ class CrashRun:
             assert code == 0, f"bot {pid} exited with {code} on SIGTERM:\n{bot.tail()}\n{activity}"
         await self.after_bot()
         self.check_storage()
+
+    def all_up(self) -> bool:
+        """Whether every bot process has started: each listens for news once it has."""
+        assert self.database_url
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT application_name FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+            ).fetchall()
+        listening = {str(row[0]) for row in rows}
+        return all(
+            bot.proc is not None and f"onboarding-bot {bot.proc.pid}" in listening
+            for bot in self.bots
+        )
 
     def activity(self) -> str:
         """What each connection to the database is doing (PostgreSQL), a line each."""
