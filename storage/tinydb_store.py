@@ -5,14 +5,17 @@ On-disk layout under ``data_dir``::
     .lock                            DataDirLock (one bot process per folder)
     users/<uid % 256 as 2 hex>/<uid>.json
                                      TinyDB per Telegram user: tables account, registrations,
-                                     audit (events of that user's account and registrations)
+                                     audit (events of that user's account and registrations),
+                                     ptb (the user's PTB persistence entries)
     index/status/<status>/<reg id>   empty marker files: drafts and waiting registrations
     index/registrations.json         {"count": n, "pending": ...}: the registration counter
     index/number/<number>            {"id": reg id}: who holds each public number
     index/numbers.json               written once every registration had its number
+    index/ptb/<uid>                  empty marker files: the users with PTB entries
     unique/<kind>/<sha256>.json      one file per claimed value: {"kind", "value", "owner"}
     audit/<sha256>.json              events of any other subject: {"subject", "events"}
-    kv/<namespace>/<sha256>.json     one file per key: {"key", "value"}
+    kv/<namespace>/<sha256>.json     one file per key: {"key", "value"} (PTB entries keyed
+                                     by no user, e.g. a group chat's, too)
 
 Every file is replaced atomically (``storage.atomic``). A save that touches several files
 writes them in an order that a crash between two of them can only leave *extra* index
