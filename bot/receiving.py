@@ -5,19 +5,26 @@ Telegram answers two processes polling one bot with 409 Conflict; waiting in fro
 call instead keeps PTB's updater as it is in every process, so that the one that takes the
 role when the receiver dies continues at once (Telegram hands it what the dead one had
 not confirmed; the inbox drops what was stored before).
+
+PTB's updater ends with one more ``getUpdates`` without waiting (timeout 0) to confirm what
+it fetched. A process that is not the receiver fetched nothing, so that call is answered
+here with no updates: waiting for the role would hold its stop until it is killed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, RequestData
 
 from bot.commit_barrier import PassingRequest
 
 #: Seconds between a waiting process's attempts to become the receiver.
 RECEIVER_POLL = 0.5
+#: Telegram's answer when there is nothing new.
+NO_UPDATES = b'{"ok": true, "result": []}'
 
 
 class ReceivingRequest(PassingRequest):
@@ -37,3 +44,22 @@ class ReceivingRequest(PassingRequest):
         while not self._receiving():  # noqa: ASYNC110
             await asyncio.sleep(RECEIVER_POLL)
         self._before()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """The call, once this process is the receiver; the last one at stop (no long
+        poll) answered at once with nothing where it is not."""
+        polling = request_data is not None and request_data.parameters.get("timeout")
+        if not polling and not self._receiving():
+            return 200, NO_UPDATES
+        return await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )

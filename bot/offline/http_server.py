@@ -142,7 +142,8 @@ class _Handler(tornado.web.RequestHandler):
         await self._serve(token, method)
 
     async def _serve(self, token: str, method: str) -> None:
-        self.server.busy(+1)
+        call = int(method != "getUpdates")
+        self.server.busy(+1, call)
         try:
             if not self.server.accepts(token):
                 self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
@@ -154,7 +155,7 @@ class _Handler(tornado.web.RequestHandler):
             else:
                 await self._call(token, method)
         finally:
-            self.server.busy(-1)
+            self.server.busy(-1, -call)
 
     def _params(self) -> JSONDict:
         """The call's parameters as the client sent them (form values stay strings; the fake
@@ -261,6 +262,7 @@ class BotApiServer:
         self.current_poll: asyncio.Event | None = None
         self.stopping = asyncio.Event()  # ends waiting polls and stalled calls
         self.active = 0  # requests being answered
+        self.calls = 0  # of them, calls other than getUpdates (long polls)
         self._idle = asyncio.Event()
         self._idle.set()
         self._port = port
@@ -284,9 +286,10 @@ class BotApiServer:
         """TELEGRAM_API_BASE_FILE_URL for the bot."""
         return f"http://{HOST}:{self.port}/file/bot"
 
-    def busy(self, change: int) -> None:
-        """Count a request in (+1) or out (-1)."""
+    def busy(self, change: int, calls: int = 0) -> None:
+        """Count a request in (+1) or out (-1), and a call other than getUpdates."""
         self.active += change
+        self.calls += calls
         if self.active:
             self._idle.clear()
         else:

@@ -25,6 +25,8 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.rules import validators
+from bot.rules.models import Registration
+from bot.rules.status import WAITING
 from bot.services.registrations import (
     AlreadyAnswered,
     Incomplete,
@@ -129,6 +131,13 @@ async def on_submit(update: Update, context: Context) -> State | int:
     parts = callback_parts(update)
     registration = prompts.active(turn)
     if registration is None or len(parts) != 3 or parts[2] != registration.id:
+        waiting = _waiting_for_review(turn, parts[-1])
+        if waiting is not None:
+            # Pressed again, or handed over again after a crash between the submission's
+            # commit and its answer: the same answer, nothing changed.
+            await turn.acknowledge()
+            await _say_submitted(turn, waiting)
+            return END
         await turn.acknowledge(turn.plain("misc.stale_button"))
         return await prompts.resume_turn(turn)
     try:
@@ -150,20 +159,33 @@ async def on_submit(update: Update, context: Context) -> State | int:
         context.user_data.pop("active", None)
     if registration.pending:
         delivery.trigger(context)  # the reviewers' card leaves now, not at the next tick
+    await _say_submitted(turn, registration)
+    return END
+
+
+def _waiting_for_review(turn: Turn, registration_id: str) -> Registration | None:
+    """The applicant's registration a Submit button names, if it waits for review."""
+    registration = turn.services.registrations.get(registration_id)
+    if registration is None or registration.user_id != turn.user_id:
+        return None
+    return registration if registration.status in WAITING else None
+
+
+async def _say_submitted(turn: Turn, registration: Registration) -> None:
+    """Submitted: the date by which reviewers answer, and the administrator's link."""
     admin_link = None
     if registration.admin_confirmed_at is None:
-        payload = context.services.registrations.admin_link(registration.id)
-        admin_link = f"https://t.me/{context.bot.username}?start={payload}"
+        payload = turn.services.registrations.admin_link(registration.id)
+        admin_link = f"https://t.me/{turn.context.bot.username}?start={payload}"
     await turn.reply(
         turn.render(
             "submitted",
             registration=registration,
-            email=context.services.settings.email_enabled,
+            email=turn.services.settings.email_enabled,
             admin_link=admin_link,
         ),
         keyboards.main_menu(turn.texts, turn.locale),
     )
-    return END
 
 
 # -- anywhere in the conversation ------------------------------------------------------
@@ -270,6 +292,8 @@ def _conversation() -> ConversationHandler[Context]:
             CommandHandler("apply", prompts.resume, filters=PRIVATE),
             CallbackQueryHandler(prompts.resume, pattern=r"^menu:apply$"),
             _button(on_choose, r"^ap:fix:"),
+            # Pressed again once submitted: says so (the conversation has ended).
+            _button(on_submit, r"^ap:submit:"),
             _button(on_unexpected, r"^ap:"),
         ],
         states={
@@ -307,6 +331,7 @@ def _conversation() -> ConversationHandler[Context]:
             CallbackQueryHandler(prompts.resume, pattern=r"^menu:apply$"),
             CallbackQueryHandler(on_faq, pattern=r"^menu:faq$"),
             _button(on_choose, r"^ap:fix:"),
+            _button(on_submit, r"^ap:submit:"),
             _button(on_unexpected, r"^ap:"),
             MessageHandler(filters.COMMAND & ~GLOBAL_COMMANDS & PRIVATE, on_other_command),
             _message(ANYTHING_ELSE, on_unexpected),

@@ -283,3 +283,25 @@ async def test_probing_who_is_registered_is_limited(harness: BotHarness) -> None
     assert texts(await prober.send(owners[0])) == limited  # taken or free: the same answer
     harness.clock.advance(days=1, minutes=1)
     assert "Administrator id" in texts(await prober.send("free-address@example.com"))
+
+
+@pytest.mark.parametrize("zh", [False, True])
+async def test_submit_handed_over_again_says_it_is_submitted(harness: BotHarness, zh: bool) -> None:
+    """Killed after the submission committed but before its answer left, the bot gets the
+    press again (from Telegram, or from the process taking over): the applicant is told it
+    is submitted, not that the button is old and shown the roles."""
+    user = harness.kit.user(185, language_code="zh" if zh else "en")
+    applicant_ = Applicant(185, zh=zh)
+    await reach_form(user, "第三方开发者" if zh else "Third-party developer", zh=zh)
+    await fill_form(user, applicant_, zh=zh)
+    first = await user.press("🚀 提交审核" if zh else "🚀 Submit for review")
+    registration = harness.store.registrations.get("185-isv")
+    assert registration is not None and registration.status == "submitted"
+    await harness.restart()
+    again = await harness.kit.redeliver()
+    said = texts(again)
+    assert ("已提交审核" if zh else "Submitted for review") in said, said
+    assert registration.number in said
+    mine = [m for m in first if m.chat_id == user.id]
+    assert texts(again) == texts(mine)  # the same answer as the first time
+    assert harness.store.registrations.get("185-isv") == registration  # nothing changed

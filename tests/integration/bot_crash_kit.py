@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from bot.offline import samples
 from bot.offline.http_server import BotApiServer, HttpTelegram
 from bot.offline.identity import BOT_ID
 from bot.offline.people import Person
-from bot.offline.records import BotMessage
+from bot.offline.records import BotMessage, SentCall
 from bot.offline.transport import FakeBotAPI
 from bot.rules import form
 from bot.rules.models import Notification, Registration, Role
@@ -369,10 +369,10 @@ class Witness:
     approvals: Counter[int] = field(default_factory=Counter)  # applicant -> approvals
 
     @classmethod
-    def of(cls, api: FakeBotAPI) -> Witness:
-        """Count what the bot has sent so far."""
+    def of(cls, api: FakeBotAPI, calls: Sequence[SentCall] | None = None) -> Witness:
+        """Count what the bot has sent so far (or among ``calls``)."""
         seen = cls()
-        for call in api.sent:
+        for call in api.sent if calls is None else calls:
             message = call.message
             if message is None:
                 continue

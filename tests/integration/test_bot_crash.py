@@ -20,6 +20,11 @@ dead bot handled but had not confirmed reaches the next bot again (an answer sto
 then not taken again: the bot shows the step the applicant is at); a notification Telegram
 accepted but the outbox had not yet recorded as sent (seen while the bot is down) is sent
 again. Each such case is allowed exactly its one extra effect and is printed.
+
+With two processes on PostgreSQL (``postgres-2``) each kill takes one of them, at random,
+while both work (every ``STARTUP_KILL_EVERY``-th the one starting up): the other goes on,
+takes over what the dead one held, and the storage is checked once it has fallen quiet;
+then the dead one is started again and takes part.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from bot_crash_kit import (
     ADMIN_CHAT,
@@ -107,7 +114,12 @@ class CrashRun:
     """The people, the server, the bot process and the model of what must be stored."""
 
     def __init__(
-        self, server: BotApiServer, data_dir: Path, seed: int, database_url: str | None = None
+        self,
+        server: BotApiServer,
+        data_dir: Path,
+        seed: int,
+        database_url: str | None = None,
+        processes: int = 1,
     ) -> None:
         self.server, self.api = server, server.api
         self.data_dir = data_dir
@@ -129,7 +141,9 @@ class CrashRun:
         ]
         self.database_url = database_url
         env = bot_env(server, data_dir) | ({"DATABASE_URL": database_url} if database_url else {})
-        self.bot = BotProcess(env, data_dir.parent, data_dir.parent / "log")
+        self.bots = [
+            BotProcess(env, data_dir.parent, data_dir.parent / f"log-{n}") for n in range(processes)
+        ]
         self.version = agreement_version()
         self.cycle = 0
         self.stats = Stats()
@@ -140,6 +154,10 @@ class CrashRun:
         #: Notification id -> copies Telegram had accepted while the outbox still held it
         #: pending at a kill: each such copy is sent once more.
         self.resent: dict[str, int] = {}
+        #: With two processes: how many calls the server had recorded at each kill. The
+        #: survivor may send again what the dead one sent and had not recorded, before the
+        #: storage can be looked at; so a copy more is allowed where a kill lies between.
+        self.kill_marks: list[int] = []
 
     def problem(self, text: str) -> None:
         """Note a broken promise (the run goes on, so all of them are reported)."""
@@ -150,7 +168,9 @@ class CrashRun:
     def open_store(self) -> Storage:
         """The storage, opened as the next bot will (every TinyDB file must parse)."""
         if self.database_url:
-            return PostgresStorage.open(self.database_url)
+            # Beside a surviving process (it has fallen quiet), not instead of it.
+            alone = not any(bot.running for bot in self.bots)
+            return PostgresStorage.open(self.database_url, exclusive=alone)
         every_file_parses(self.data_dir)
         return TinyDBStorage.open(self.data_dir)
 
@@ -165,8 +185,9 @@ class CrashRun:
                 if registration is None or registration.status is not Status.APPROVED:
                     self.problem(f"{rid}: approval acknowledged, not stored")
             self.approved |= {r.id for r in store.registrations.with_status(Status.APPROVED)}
+            # With two processes, what a kill made the survivor send again: ``kill_marks``.
             witness = Witness.of(self.api)
-            for registration in store.registrations.all():
+            for registration in store.registrations.all() if len(self.bots) == 1 else ():
                 for note in registration.outbox:
                     copies = witness.copies(note, registration)
                     if note.state is Delivery.PENDING and copies:
@@ -216,19 +237,38 @@ class CrashRun:
 
     # while the bot runs --------------------------------------------------------------------
 
-    async def session(self, working: asyncio.Event, final: bool = False) -> None:
-        """Wait for the bot, let it handle what the crash left, check /apply, then work."""
+    @property
+    def running(self) -> bool:
+        """Whether every bot process is alive."""
+        return all(bot.running for bot in self.bots)
+
+    def tail(self) -> str:
+        """The end of each bot process's log."""
+        return "\n".join(bot.tail() for bot in self.bots)
+
+    async def start(self) -> list[BotProcess]:
+        """Start the bot processes that are not running; which ones."""
+        started = [bot for bot in self.bots if not bot.running]
+        for bot in started:
+            await bot.start()
+        return started
+
+    async def session(self, working: asyncio.Event, fresh: bool, final: bool = False) -> None:
+        """Wait for the bot, let it handle what the crash left, check /apply, then work.
+        ``fresh``: no process survived the last kill, so the first getUpdates is awaited."""
         polls = self.server.updates.polls
         pending = {int(u["update_id"]) for u in self.server.updates.pending}
         started = time.monotonic()
-        await until(
-            lambda: self.server.updates.polls > polls or not self.bot.running,
-            READY_SECONDS,
-            "the first getUpdates",
-        )
-        if not self.bot.running:
-            raise RuntimeError(f"the bot exited while starting:\n{self.bot.tail()}")
-        self.stats.starts.append(time.monotonic() - started)
+        if fresh:
+            await until(
+                lambda: self.server.updates.polls > polls or not self.running,
+                READY_SECONDS,
+                "the first getUpdates",
+            )
+        if not self.running:
+            raise RuntimeError(f"the bot exited while starting:\n{self.tail()}")
+        if fresh:
+            self.stats.starts.append(time.monotonic() - started)
         await self.barrier()
         late = self.drain(pending)
         await self.check_apply(late)
@@ -398,11 +438,13 @@ class CrashRun:
     # cycles --------------------------------------------------------------------------------
 
     async def crash_cycle(self) -> None:
-        """Start the bot, kill it at a random moment, check the storage while it is down."""
+        """Start the bot, kill it (or one of its processes) at a random moment, check the
+        storage while it is down (or once the other process has fallen quiet)."""
         startup = self.cycle % STARTUP_KILL_EVERY == STARTUP_KILL_EVERY - 1
         working = asyncio.Event()
-        await self.bot.start()
-        session = asyncio.create_task(self.session(working))
+        started = await self.start()
+        victim = self.rng.choice(started if startup else self.bots)
+        session = asyncio.create_task(self.session(working, fresh=started == self.bots))
         try:
             if startup:
                 await asyncio.wait({session}, timeout=self.rng.uniform(*STARTUP_KILL_WINDOW))
@@ -420,7 +462,12 @@ class CrashRun:
                 with contextlib.suppress(asyncio.CancelledError):
                     await session  # re-raises what failed in the session (a timeout, a bug)
             finally:
-                await self.bot.kill()
+                await victim.kill()
+        if len(self.bots) > 1:
+            # The server records what the dead one had sent before it died.
+            with contextlib.suppress(TimeoutError):
+                await until(lambda: self.server.calls == 0, 5.0, "calls answered")
+            self.kill_marks.append(len(self.api.sent))
         if startup:
             self.stats.startup_kills += 1
         else:
@@ -429,10 +476,14 @@ class CrashRun:
         self.check_storage()
 
     async def after_bot(self) -> None:
-        """Let the server answer what the dead bot had fully sent (Telegram would), then take
-        every answer that came."""
-        await asyncio.sleep(0.05)
-        assert await self.server.idle(5.0), "the server is still answering a dead bot"
+        """Let the server answer what the dead bot had fully sent (Telegram would), or the
+        surviving process take over what the dead one held; then take every answer that
+        came."""
+        if any(bot.running for bot in self.bots):
+            await self.barrier()
+        else:
+            await asyncio.sleep(0.05)
+            assert await self.server.idle(5.0), "the server is still answering a dead bot"
         for walker in self.walkers:
             walker.settle(self.api)
         if self.reviewing is not None and self._settle_review():
@@ -441,13 +492,46 @@ class CrashRun:
     async def final_session(self) -> None:
         """No more kills: everyone finishes, every notification goes out, a clean stop."""
         working = asyncio.Event()
-        await self.bot.start()
-        await asyncio.wait_for(self.session(working, final=True), FINAL_SECONDS)
+        started = await self.start()
+        session = self.session(working, fresh=started == self.bots, final=True)
+        await asyncio.wait_for(session, FINAL_SECONDS)
         await until(self.all_sent, FINAL_SECONDS, "every notification")
-        code = await self.bot.stop()
-        assert code == 0, f"the bot exited with {code} on SIGTERM:\n{self.bot.tail()}"
+        if len(self.bots) > 1:
+            # The one started last may still be starting (then SIGTERM ends it at once).
+            await until(self.all_up, READY_SECONDS, "every process up")
+        for bot in self.bots:
+            activity = self.activity()  # for the message, should the stop fail
+            pid = bot.proc.pid if bot.proc else None
+            code = await bot.stop()
+            assert code == 0, f"bot {pid} exited with {code} on SIGTERM:\n{bot.tail()}\n{activity}"
         await self.after_bot()
         self.check_storage()
+
+    def all_up(self) -> bool:
+        """Whether every bot process has started: each listens for news once it has."""
+        assert self.database_url
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT application_name FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+            ).fetchall()
+        listening = {str(row[0]) for row in rows}
+        return all(
+            bot.proc is not None and f"onboarding-bot {bot.proc.pid}" in listening
+            for bot in self.bots
+        )
+
+    def activity(self) -> str:
+        """What each connection to the database is doing (PostgreSQL), a line each."""
+        if not self.database_url:
+            return ""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT application_name, state, wait_event_type, wait_event, "
+                "now() - xact_start, left(query, 120) FROM pg_stat_activity "
+                "WHERE datname = current_database()"
+            ).fetchall()
+        return "\n".join(" | ".join(map(str, row)) for row in rows)
 
     def all_sent(self) -> bool:
         """Whether the record shows every card, document and approval at least once."""
@@ -467,6 +551,8 @@ class CrashRun:
         no approval message without its notification."""
         broken: list[str] = []
         witness = Witness.of(self.api)
+        bounds = [0, *self.kill_marks, len(self.api.sent)]
+        between_kills = [Witness.of(self.api, self.api.sent[a:b]) for a, b in pairwise(bounds)]
         approved: set[int] = set()
         store = self.open_store()
         try:
@@ -474,6 +560,15 @@ class CrashRun:
                 for note in registration.outbox:
                     copies = witness.copies(note, registration)
                     allowed = 1 + self.resent.get(note.id, 0)
+                    if self.kill_marks:
+                        # Once at most between two kills (once the dead process's requests
+                        # were answered), and at least once.
+                        each = [w.copies(note, registration) for w in between_kills]
+                        allowed = max(1, copies) if max(each) <= 1 else 1
+                        if copies > allowed:
+                            broken.append(f"{note.id}: copies between kills {each}")
+                        if copies > 1:
+                            self.resent[note.id] = copies - 1
                     if note.state is not Delivery.SENT or copies != allowed:
                         broken.append(f"{note.id}: {note.state}, {copies} sent, {allowed} allowed")
                     if note.template == "approved":
@@ -494,9 +589,10 @@ class CrashRun:
         starts = sorted(s.starts)
         handed = sum(n - 1 for n in self.server.updates.deliveries.values() if n > 1)
         apologies = sum(len(w.errors) for w in self.walkers)
+        spawns = sum(bot.spawns for bot in self.bots)
         return (
             f"bot crash run: seed={self.seed} kills={s.startup_kills + s.work_kills} "
-            f"(start-up {s.startup_kills}, work {s.work_kills}) spawns={self.bot.spawns} "
+            f"(start-up {s.startup_kills}, work {s.work_kills}) spawns={spawns} "
             f"first getUpdates s: median {statistics.median(starts):.2f} max {starts[-1]:.2f} "
             f"total s={seconds:.1f}\n"
             f"  checks: storage {s.storage_checks}, /apply {s.apply_checks}; acknowledged "
@@ -517,16 +613,18 @@ def _chat_of(update: dict[str, Any]) -> int | None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("storage", ["tinydb", "postgres"])
+@pytest.mark.parametrize("storage", ["tinydb", "postgres", "postgres-2"])
 async def test_kill_9_of_the_bot_process_loses_nothing(
     tmp_path: Path, storage: str, request: pytest.FixtureRequest
 ) -> None:
     seed = random.randrange(2**32)
     began = time.monotonic()
-    # On PostgreSQL with group commit and the inbox (DATABASE_URL).
-    url = request.getfixturevalue("pg_url") if storage == "postgres" else None
+    # On PostgreSQL with group commit and the inbox (DATABASE_URL); "postgres-2": two bot
+    # processes on it, either of which is killed.
+    url = request.getfixturevalue("pg_url") if storage.startswith("postgres") else None
+    processes = 2 if storage == "postgres-2" else 1
     async with BotApiServer(token=TOKEN) as server:
-        run = CrashRun(server, tmp_path / "data", seed, url)
+        run = CrashRun(server, tmp_path / "data", seed, url, processes)
         try:
             run.check_storage()  # an empty folder: everyone starts at the phone
             for cycle in range(KILLS):
@@ -535,10 +633,11 @@ async def test_kill_9_of_the_bot_process_loses_nothing(
             run.cycle = KILLS
             await run.final_session()
         except BaseException:
-            print(f"seed={seed} cycle={run.cycle}; the bot's log ends:\n{run.bot.tail()}")
+            print(f"seed={seed} cycle={run.cycle}; the bot's log ends:\n{run.tail()}")
             raise
         finally:
-            await run.bot.kill()
+            for bot in run.bots:
+                await bot.kill()
         broken = run.check_notifications()
     print(run.report(time.monotonic() - began))
     assert not run.problems, f"seed={seed}:\n" + "\n".join(run.problems)
