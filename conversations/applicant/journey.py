@@ -284,7 +284,7 @@ def _message(kind: filters.BaseFilter, step: Step) -> MessageHandler[Context, An
 
 def _conversation() -> ConversationHandler[Context]:
     return ConversationHandler(
-        name="applicant",
+        name=prompts.NAME,
         persistent=True,
         per_chat=True,
         per_user=True,
