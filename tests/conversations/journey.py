@@ -144,6 +144,14 @@ def cards(harness: BotHarness, marker: str) -> list[BotMessage]:
     return [m for m in harness.kit.messages(harness.admin_group) if marker in m.text]
 
 
+def changes_on_the_resubmission(harness: BotHarness) -> str:
+    """What the one resubmission card lists from "fields changed since the last review" on
+    (its first line names them)."""
+    [again] = cards(harness, "重新提交")
+    assert "自上次审核以来修改的字段" in again.text
+    return again.text.split("自上次审核以来修改的字段")[1]
+
+
 async def submit(harness: BotHarness, user_id: int, zh: bool = False) -> Applicant:
     """A third-party developer who filled in and submitted the form; the card delivered."""
     user = harness.kit.user(user_id, language_code="zh" if zh else "en")
