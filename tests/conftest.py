@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,25 @@ from bot.services import outbox
 from bot.settings import Settings
 from conversations.common import Services
 from storage.protocols import Storage
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(*args: str, timeout: float, exits: tuple[int, ...] = (0, 1)) -> str:
+    """``python ARGS`` in the repository (a benchmark: ``-m bench.NAME``): what it printed,
+    once it ended with one of ``exits`` (benchmarks: 0 every target met, 1 one missed)
+    and without a traceback (a crash)."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode in exits and "Traceback" not in done.stderr, done.stderr
+    return done.stdout
+
 
 ADMIN_CHAT = -1001000
 SUPPORT_CHAT = -1002000

@@ -5,12 +5,10 @@ come from a full run)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import ROOT, run_python
+
 LABELLED = ROOT / "tests" / "data" / "faq_questions.toml"
 EVALUATION = ROOT / "tests" / "data" / "faq_eval.toml"
 #: The targets of issue 15 that the matcher meets on the evaluation set, in each language.
@@ -57,40 +55,25 @@ def test_the_evaluation_set_is_apart_and_covers_every_entry() -> None:
 
 
 def test_the_faq_benchmark_prints_both_sets_and_meets_the_targets_that_hold() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.faq", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    assert "tuning set" in done.stdout and "evaluation set" in done.stdout
+    out = run_python("-m", "bench.faq", "--quick", timeout=300)
+    assert "tuning set" in out and "evaluation set" in out
     checks = {
         line.strip().rsplit(" ", 1)[0].split(" >= ")[0].split(" <= ")[0].rsplit(" ", 1)[0]: line
-        for line in done.stdout.split("targets (evaluation set):")[1].splitlines()
+        for line in out.split("targets (evaluation set):")[1].splitlines()
         if line.strip()
     }
     for lang in ("zh", "en"):
         for target in HOLDING:
-            assert checks[f"{lang} {target}"].endswith("ok"), done.stdout
-    assert any(key.startswith("p99 match at 1000 entries") for key in checks), done.stdout
+            assert checks[f"{lang} {target}"].endswith("ok"), out
+    assert any(key.startswith("p99 match at 1000 entries") for key in checks), out
 
 
 def test_the_shipped_numbers_are_the_ones_cross_validation_chooses() -> None:
     """The matcher's thresholds and weights are the ones ``bench.faq_tune`` chooses on the
     tuning set (no hand-tuned number in between), and it prints its out-of-fold figures."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.faq_tune"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    lines = done.stdout.splitlines()
+    out = run_python("-m", "bench.faq_tune", timeout=300, exits=(0,))
+    lines = out.splitlines()
     chosen = next(line for line in lines if line.startswith("chosen on the whole set:"))
     shipped = next(line for line in lines if line.startswith("shipped:"))
-    assert chosen.split(":", 1)[1].strip() == shipped.split(":", 1)[1].strip(), done.stdout
-    assert sum(line.startswith("cross-validated") for line in lines) == 2, done.stdout
+    assert chosen.split(":", 1)[1].strip() == shipped.split(":", 1)[1].strip(), out
+    assert sum(line.startswith("cross-validated") for line in lines) == 2, out

@@ -4,32 +4,18 @@ its table and ratios. The targets themselves are not checked here: machines are 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from conftest import run_python
 
 from bot.rules import form
 from bot.rules.form import Kind
 from bot.rules.models import Role
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.slow
 def test_the_quick_flow_benchmark_completes_and_prints_its_ratios() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.flow", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    # 0: every target met, 1: one missed; a crash would show a traceback.
-    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    out = done.stdout
+    out = run_python("-m", "bench.flow", "--quick", timeout=600)
     for config in ("floor        -", "ours      1000", "ours     10000"):
         assert config in out, out
     for ratio in (
@@ -56,15 +42,7 @@ print(json.dumps([[s.kind, s.text, s.data.hex()] for s in steps]))
 
 
 def test_the_benchmark_walks_every_field_the_form_asks_of_its_role() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", WALK_FIGURES],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    steps = json.loads(done.stdout)
+    steps = json.loads(run_python("-c", WALK_FIGURES, timeout=120, exits=(0,)))
     fields = form.fields_for(Role.ISV)
     # /apply, phone, agreement, role, confirmation; one step per field; submit.
     assert len(steps) == 5 + len(fields) + 1

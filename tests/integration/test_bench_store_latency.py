@@ -4,13 +4,9 @@ none of the project's packages, so no benchmark edits ``sys.path``."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from conftest import ROOT, run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "conversations", "storage")
 
 
@@ -22,15 +18,9 @@ def test_no_benchmark_module_shadows_a_package_or_edits_the_import_path() -> Non
 
 @pytest.mark.slow
 def test_the_storage_benchmark_runs_on_seeded_data_and_prints_its_ratios() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.store_latency", "--sizes", "200,400", "--samples", "30"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    out = run_python(
+        "-m", "bench.store_latency", "--sizes", "200,400", "--samples", "30", timeout=300
     )
-    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    assert "ratio 400/200 (must stay below 2):" in done.stdout, done.stdout
+    assert "ratio 400/200 (must stay below 2):" in out, out
     for size in ("200", "400"):
-        assert any(line.split()[:1] == [size] for line in done.stdout.splitlines()), done.stdout
+        assert any(line.split()[:1] == [size] for line in out.splitlines()), out
