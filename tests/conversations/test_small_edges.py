@@ -3,30 +3,26 @@ sides of an ID card, and the example of /faq_add's English-title step."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import AGENTS, REVIEWERS, BotHarness, Clock, make_settings, running
+from conftest import AGENTS, REVIEWERS, BotHarness
 from journey import JPEG, PNG, Applicant, answer_until, reach_form, texts
 
-from bot.settings import Settings
 from conversations.review import desk
 
 
-@pytest.mark.parametrize("locale", ["zh", "en"])
 async def test_help_in_the_reviewers_group_lists_the_reviewer_commands(
-    tmp_path: Path, clock: Clock, locale: str
+    harness_in_each_locale: BotHarness,
 ) -> None:
-    settings: Settings = make_settings(tmp_path / "data", DEFAULT_LOCALE=locale)
-    async for h in running(settings, clock):
-        reviewer = h.kit.user(REVIEWERS[0])
-        said = texts(await reviewer.send("/help", chat=h.admin_group))
-        for name in desk.COMMANDS:
-            assert f"/{name}" in said, name
-        assert ("审核" in said) if locale == "zh" else ("review" in said.lower())
-        # Someone who is not a reviewer gets no list of the desk's commands.
-        stranger = h.kit.user(7777)
-        assert "/approve" not in texts(await stranger.send("/help", chat=h.admin_group))
+    h = harness_in_each_locale
+    reviewer = h.kit.user(REVIEWERS[0])
+    said = texts(await reviewer.send("/help", chat=h.admin_group))
+    for name in desk.COMMANDS:
+        assert f"/{name}" in said, name
+    zh = h.settings.DEFAULT_LOCALE == "zh"
+    assert ("审核" in said) if zh else ("review" in said.lower())
+    # Someone who is not a reviewer gets no list of the desk's commands.
+    stranger = h.kit.user(7777)
+    assert "/approve" not in texts(await stranger.send("/help", chat=h.admin_group))
 
 
 @pytest.mark.parametrize("zh", [True, False])
@@ -49,17 +45,15 @@ async def test_the_same_photo_is_refused_for_the_other_side(harness: BotHarness,
     assert stored is not None and stored.answers["legal_id_back"]["mime_type"] == "image/png"
 
 
-@pytest.mark.parametrize("locale", ["zh", "en"])
 async def test_faq_add_english_title_step_shows_an_english_example(
-    tmp_path: Path, clock: Clock, locale: str
+    harness_in_each_locale: BotHarness,
 ) -> None:
-    settings: Settings = make_settings(tmp_path / "data", DEFAULT_LOCALE=locale)
-    async for h in running(settings, clock):
-        agent = h.kit.user(AGENTS[0], "Agent Li")
-        group = h.support_group
-        zh_step = texts(await agent.send("/faq_add", chat=group))
-        title = "平台服务费可以开发票吗？"
-        en_step = texts(await agent.reply_to(group.last().message_id, title, group))
-        assert "平台服务费可以开发票吗" in zh_step
-        assert "Can I pay the fee by invoice?" in en_step
-        assert "平台服务费可以开发票吗" not in en_step
+    h = harness_in_each_locale
+    agent = h.kit.user(AGENTS[0], "Agent Li")
+    group = h.support_group
+    zh_step = texts(await agent.send("/faq_add", chat=group))
+    title = "平台服务费可以开发票吗？"
+    en_step = texts(await agent.reply_to(group.last().message_id, title, group))
+    assert "平台服务费可以开发票吗" in zh_step
+    assert "Can I pay the fee by invoice?" in en_step
+    assert "平台服务费可以开发票吗" not in en_step
