@@ -10,18 +10,27 @@ import json
 from conftest import REVIEWERS, BotHarness, Inbox
 from journey import Applicant, confirm_as_administrator, fill_form, reach_form, texts
 
+from bot.offline import Person
+
 #: An applicant whose Telegram user id appears in none of their answers.
 UID = 8_765_432
 SECRET = str(UID)
 
 
-async def test_nobody_is_shown_the_applicants_telegram_user_id(harness: BotHarness) -> None:
+async def submitted(harness: BotHarness, answers: int) -> tuple[Person, Applicant]:
+    """That applicant, in English, submits a third-party developer's registration filled
+    with the answers of test applicant ``answers``; the outbox has delivered it."""
     user = harness.kit.user(UID, language_code="en")
-    applicant = Applicant(77, zh=False)
+    applicant = Applicant(answers, zh=False)
     await reach_form(user, "Third-party developer", zh=False)
     await fill_form(user, applicant, zh=False)
     await user.press("Submit for review")
     await harness.deliver()
+    return user, applicant
+
+
+async def test_nobody_is_shown_the_applicants_telegram_user_id(harness: BotHarness) -> None:
+    user, applicant = await submitted(harness, 77)
 
     # The applicant: the submission (with the administrator's link) and /status.
     seen = texts(user.messages()) + texts(await user.send("/status"))
@@ -64,11 +73,7 @@ async def test_nobody_is_shown_the_applicants_telegram_user_id(harness: BotHarne
 
 
 async def test_reviewers_type_the_number_as_they_read_it(harness: BotHarness) -> None:
-    user = harness.kit.user(UID, language_code="en")
-    await reach_form(user, "Third-party developer", zh=False)
-    await fill_form(user, Applicant(78, zh=False), zh=False)
-    await user.press("Submit for review")
-    await harness.deliver()
+    user, _ = await submitted(harness, 78)
     [stored] = harness.store.registrations.for_user(UID)
     assert stored.number is not None
     reviewer = harness.kit.user(REVIEWERS[0])
@@ -90,12 +95,7 @@ async def test_e_mails_name_the_number_not_the_user_id(
     mail_harness: BotHarness, smtp: tuple[Inbox, int]
 ) -> None:
     h, (inbox, _) = mail_harness, smtp
-    user = h.kit.user(UID, language_code="en")
-    applicant = Applicant(79, zh=False)
-    await reach_form(user, "Third-party developer", zh=False)
-    await fill_form(user, applicant, zh=False)
-    await user.press("Submit for review")
-    await h.deliver()
+    _, applicant = await submitted(h, 79)
     [stored] = h.store.registrations.for_user(UID)
     await h.kit.user(REVIEWERS[0]).send(f"/approve {stored.number}", chat=h.admin_group)
     await h.deliver()
