@@ -1,6 +1,7 @@
 """How answers are shown, in one place: the applicant's summary and prompts and the
 reviewers' card list the same answers the same way (by section, in the form's order; ID
-numbers masked unless a reviewer reveals them; files by name and size; choices by label)."""
+numbers masked unless a reviewer reveals them; files by name and size; choices by label).
+Diagram: ``presenter.mmd`` beside this file."""
 
 from __future__ import annotations
 

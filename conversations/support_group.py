@@ -1,6 +1,7 @@
 """Support tickets in the support group: an agent's reply goes to the user, ``/close`` or the
 button ends a ticket (the button is also the user's, in private). Only agents act (the
-``agents`` filter); anyone else there is refused and nothing reaches the user."""
+``agents`` filter); anyone else there is refused and nothing reaches the user.
+Diagram: ``support_group.mmd`` beside this file (the whole ticket: ``support.mmd``)."""
 
 from __future__ import annotations
 

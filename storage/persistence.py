@@ -10,7 +10,10 @@ Anything else is refused with ``TypeError`` (reaching the application's error ha
 instead of coming back subtly different after a restart.
 
 Writes are synchronous on purpose: the storage is single-threaded, and a state change is on
-disk before the handler's next update is processed.
+disk before the handler's next update is processed. A user's entries are documents of the
+user's own TinyDB file (``storage.tinydb_store``), written with the update's other changes
+of that file; a handler that knows its next state before it replies can have it written
+with them too (``expect_conversation``).
 """
 
 from __future__ import annotations
@@ -170,6 +173,13 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
             self._drop(namespace, entry)
         else:
             self._put(namespace, entry, new_state)
+
+    def expect_conversation(self, name: str, key: ConversationKey, new_state: object) -> None:
+        """Write a conversation's next state before its handler returns it: with the
+        update's other changes (TinyDB: in the same write of the user's file, before the
+        prompt of that state goes out), not in a write of its own after the handler. PTB's
+        ``update_conversation`` with the same state then writes nothing."""
+        self._put(CONVERSATION_PREFIX + name, encode_key(key), new_state)
 
     async def drop_user_data(self, user_id: int) -> None:
         """Remove ``user_data`` of ``user_id``."""

@@ -5,14 +5,17 @@ On-disk layout under ``data_dir``::
     .lock                            DataDirLock (one bot process per folder)
     users/<uid % 256 as 2 hex>/<uid>.json
                                      TinyDB per Telegram user: tables account, registrations,
-                                     audit (events of that user's account and registrations)
+                                     audit (events of that user's account and registrations),
+                                     ptb (the user's PTB persistence entries)
     index/status/<status>/<reg id>   empty marker files: drafts and waiting registrations
     index/registrations.json         {"count": n, "pending": ...}: the registration counter
     index/number/<number>            {"id": reg id}: who holds each public number
     index/numbers.json               written once every registration had its number
+    index/ptb/<uid>                  empty marker files: the users with PTB entries
     unique/<kind>/<sha256>.json      one file per claimed value: {"kind", "value", "owner"}
     audit/<sha256>.json              events of any other subject: {"subject", "events"}
-    kv/<namespace>/<sha256>.json     one file per key: {"key", "value"}
+    kv/<namespace>/<sha256>.json     one file per key: {"key", "value"} (PTB entries keyed
+                                     by no user, e.g. a group chat's, too)
 
 Every file is replaced atomically (``storage.atomic``). A save that touches several files
 writes them in an order that a crash between two of them can only leave *extra* index
@@ -219,6 +222,22 @@ class _Partition:
         self._write(raw, now)
         return True
 
+    def set_entry(
+        self, table: str, data: dict[str, Any], fields: Sequence[str], drop: bool = False
+    ) -> None:
+        """Insert or replace the document whose ``fields`` equal ``data``'s, or remove it
+        (``drop``; no write when there is none)."""
+        raw = self._raw()
+        docs = raw.setdefault(table, {})
+        key = next((k for k, d in docs.items() if all(d[f] == data[f] for f in fields)), None)
+        if drop:
+            if key is None:
+                return
+            del docs[key]
+        else:
+            docs[key or _next_id(docs)] = data
+        self._write(raw)
+
     def append(self, table: str, data: dict[str, Any]) -> None:
         """Insert ``data`` as a new document."""
         raw = self._raw()
@@ -338,6 +357,10 @@ class _Root:
     def audit_file(self, subject: str) -> Path:
         self.check()
         return self.data_dir / "audit" / f"{_sha(subject)}.json"
+
+    def ptb_dir(self) -> Path:
+        self.check()
+        return self.data_dir / "index" / "ptb"
 
     def kv_dir(self, namespace: str) -> Path:
         self.check()
@@ -719,11 +742,33 @@ def _subject_user(subject: str) -> int | None:
     return registration_user(subject)
 
 
+#: PTB's persistence entries (``storage.persistence``): a user's travel in the user's file.
+PTB_PREFIX = "ptb."
+#: A persistence key naming a user last: "<user>", "<chat>,<user>" (``encode_key``).
+_USER_LAST = re.compile(r"(?:-?[0-9]+,)*([1-9][0-9]*)")
+
+
+def entry_user(namespace: str, key: str) -> int | None:
+    """The user whose file holds this key-value entry (a PTB persistence entry keyed by a
+    user last), or None for an entry with a file of its own under ``kv/``."""
+    if not namespace.startswith(PTB_PREFIX):
+        return None
+    match = _USER_LAST.fullmatch(key)
+    return None if match is None else int(match.group(1))
+
+
 class TinyDBKeyValueStore:
-    """namespace -> folder, key -> one JSON file named by the key's sha256."""
+    """namespace -> folder, key -> one JSON file named by the key's sha256; except a user's
+    PTB persistence entries (``user_data``, conversation states): those are documents of
+    table ``ptb`` in the user's file, written with the update's other changes of it (one
+    replace), found at start-up by the markers ``index/ptb/<user id>``."""
 
     def __init__(self, root: _Root) -> None:
         self._root = root
+        self._marked: set[int] = set()
+        #: Every user's entries by namespace, read once for the loads at start-up; dropped
+        #: at any change of one.
+        self._users: dict[str, dict[str, Any]] | None = None
 
     def _path(self, namespace: str, key: str) -> Path:
         # Hashing keeps any key ("../x", "a/b", 300 characters) inside its folder.
@@ -731,33 +776,104 @@ class TinyDBKeyValueStore:
 
     def get(self, namespace: str, key: str) -> Any | None:
         """The value stored under ``key``, or None."""
+        user_id = entry_user(namespace, key)
+        if user_id is not None:
+            doc = _entry(self._root.partition(user_id).rows("ptb"), namespace, key)
+            return None if doc is None else doc["value"]
         doc = read_json(self._path(namespace, key), default=None)
         return None if doc is None or doc["key"] != key else doc["value"]
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store ``value`` (JSON-serialisable) under ``key``."""
+        user_id = entry_user(namespace, key)
+        if user_id is not None:
+            self._mark(user_id)
+            entry = {"namespace": namespace, "key": key, "value": value}
+            self._root.partition(user_id).set_entry("ptb", entry, ("namespace", "key"))
+            self._users = None
+            return
         self._root.before_write()
         write_json_atomic(self._path(namespace, key), {"key": key, "value": value})
 
     def delete(self, namespace: str, key: str) -> None:
         """Remove ``key`` (no-op when missing)."""
+        user_id = entry_user(namespace, key)
+        if user_id is not None:
+            entry = {"namespace": namespace, "key": key}
+            self._root.partition(user_id).set_entry("ptb", entry, ("namespace", "key"), drop=True)
+            self._users = None
+            return
         self._root.before_write()
         remove_durable(self._path(namespace, key))
 
     def items(self, namespace: str) -> Mapping[str, Any]:
-        """Every (key, value) of ``namespace``: reads that namespace's folder only."""
+        """Every (key, value) of ``namespace``: reads that namespace's folder, and for PTB's
+        entries the files of the users who have some."""
+        result: dict[str, Any] = dict(self._folder_items(namespace))
+        if namespace.startswith(PTB_PREFIX):
+            if self._users is None:
+                self._users = self._user_entries()
+            result.update(self._users.get(namespace, {}))
+        return result
+
+    def _folder_items(self, namespace: str) -> Iterator[tuple[str, Any]]:
         directory = self._root.kv_dir(namespace)
         try:
             names = sorted(p.name for p in directory.iterdir())
         except FileNotFoundError:
-            return {}
-        result: dict[str, Any] = {}
+            return
         for name in names:
             if name.endswith(".json") and not is_temp(name):
                 doc = read_json(directory / name, default=None)
                 if doc is not None:
-                    result[doc["key"]] = doc["value"]
-        return result
+                    yield doc["key"], doc["value"]
+
+    def _user_entries(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for name in _names(self._root.ptb_dir()):
+            if name.isdigit():
+                for doc in self._root.partition(int(name)).rows("ptb"):
+                    found.setdefault(doc["namespace"], {})[doc["key"]] = doc["value"]
+        return found
+
+    def _mark(self, user_id: int) -> None:
+        """The user's marker, before their file holds an entry (an extra one is harmless)."""
+        if user_id not in self._marked:
+            # Not after what is held: the marker only has to come before the entry.
+            _touch(self._root.ptb_dir(), str(user_id))
+            self._marked.add(user_id)
+
+    def move_entries_into_user_files(self) -> int:
+        """Move the PTB entries a folder of an earlier version holds (``kv/ptb.*/``) into
+        their users' files, once at start-up; how many. A crash halfway repeats the copy of
+        the entries not yet removed, with the same values."""
+        moved = 0
+        kv = self._root.data_dir / "kv"
+        for folder in _names(kv):
+            if not folder.startswith(PTB_PREFIX):
+                continue
+            directory = kv / folder
+            for name in _names(directory):
+                doc = read_json(directory / name, default=None) if name.endswith(".json") else None
+                if doc is None or is_temp(name):
+                    continue
+                key, value = str(doc["key"]), doc["value"]
+                if entry_user(folder, key) is not None:
+                    self.put(folder, key, value)
+                    remove_durable(directory / name)
+                    moved += 1
+        return moved
+
+
+def _entry(docs: Sequence[dict[str, Any]], namespace: str, key: str) -> dict[str, Any] | None:
+    return next((d for d in docs if d["namespace"] == namespace and d["key"] == key), None)
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return sorted(p.name for p in directory.iterdir())
+    except FileNotFoundError:
+        return []
 
 
 class _OrderedFiles:
@@ -795,7 +911,8 @@ class TinyDBStorage:
         self.registrations: RegistrationRepository = self._registrations
         self.unique: UniqueIndex = TinyDBUniqueIndex(self._root)
         self.audit: AuditLog = TinyDBAuditLog(self._root)
-        self.kv: KeyValueStore = TinyDBKeyValueStore(self._root)
+        self._kv = TinyDBKeyValueStore(self._root)
+        self.kv: KeyValueStore = self._kv
         self.files: DocumentStore = _OrderedFiles(FileStore(data_dir), self._root)
         self.inbox: Inbox | None = None
         self.processes: Processes | None = None
@@ -846,6 +963,7 @@ class TinyDBStorage:
             for sub in ("users", "index/status", "unique", "audit", "kv"):
                 make_dirs(data_dir / sub)
             store = cls(data_dir, lock)
+            store._kv.move_entries_into_user_files()
             store.registrations.count()
             store._registrations.number_all()
         except BaseException:

@@ -1,5 +1,6 @@
 """The applicant's journey in a private chat: phone, agreement, role, the form, the
-summary and submission. Diagram: ``applicant.mmd`` beside this file.
+summary and submission. Diagram: ``conversations/applicant.mmd``, beside
+this package.
 
 Where the applicant stands is read from storage (account, registration cursor) by
 ``resume``; the conversation state only says which kind of answer is expected next. So
@@ -283,7 +284,7 @@ def _message(kind: filters.BaseFilter, step: Step) -> MessageHandler[Context, An
 
 def _conversation() -> ConversationHandler[Context]:
     return ConversationHandler(
-        name="applicant",
+        name=prompts.NAME,
         persistent=True,
         per_chat=True,
         per_user=True,

@@ -8,6 +8,7 @@ one that is due; every handler of the applicant conversation ends in one of thes
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 from markupsafe import Markup
 from telegram import Update
@@ -33,6 +34,33 @@ class State(StrEnum):
 
 
 END = ConversationHandler.END
+#: The conversation's name (its persistence entries are named by it).
+NAME = "applicant"
+
+
+@runtime_checkable
+class _Expecting(Protocol):
+    """The bot's persistence (``storage.persistence.StorePersistence``)."""
+
+    def expect_conversation(self, name: str, key: tuple[int, ...], new_state: object) -> None: ...
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None: ...
+
+
+async def moving_to(turn: Turn, state: State) -> State:
+    """Store where the applicant goes next, and their ``user_data``, with this update's
+    other changes, before the prompt of ``state`` goes out: one write of the applicant's
+    file for the whole update (PTB would store the state after the handler returns, a
+    second write), and a crash can never leave the prompt shown and the applicant still
+    at the step before."""
+    persistence = turn.context.application.persistence
+    update, user_data = turn.update, turn.context.user_data
+    chat = update.effective_chat if update is not None else None
+    if isinstance(persistence, _Expecting) and chat is not None:
+        persistence.expect_conversation(NAME, (chat.id, turn.user_id), state)
+        if user_data is not None:
+            await persistence.update_user_data(turn.user_id, user_data)
+    return state
 
 
 # -- where the applicant stands ---------------------------------------------------------
@@ -107,6 +135,7 @@ def expected_answer(turn: Turn, field: form.Field) -> str:
 
 
 async def ask_phone(turn: Turn, notice: str | None) -> State:
+    await moving_to(turn, State.PHONE)
     await turn.reply(
         turn.render("phone", notice=notice), keyboards.share_phone(turn.texts, turn.locale)
     )
@@ -161,6 +190,7 @@ async def show_agreement(
         updated=updated,
     )
     markup = keyboards.inline(rows)
+    await moving_to(turn, State.AGREEMENT)
     if (turn.pressed or "").startswith("ap:agr:"):
         await turn.edit_pressed(text, markup)
     else:
@@ -191,6 +221,7 @@ async def show_role(turn: Turn, role: Role, notice: str | None = None) -> State:
     if turn.context.user_data is not None:
         turn.context.user_data[PENDING_ROLE] = role.value
         turn.context.user_data.pop(REUSE_OFFERED, None)
+    await moving_to(turn, State.ROLE)
     await turn.reply(
         turn.render("role_confirm", role=role.value, notice=notice),
         keyboards.inline(
@@ -221,6 +252,7 @@ async def show_reuse(
         turn.context.user_data[PENDING_ROLE] = role.value
         turn.context.user_data[REUSE_OFFERED] = role.value
     kept_out = reuse.kept_out(role)
+    await moving_to(turn, State.ROLE)
     await turn.reply(
         turn.render(
             "reuse_offer",
@@ -275,6 +307,7 @@ async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
     rows += keyboards.pairs(
         [(turn.plain(f"role.{role}.name"), f"ap:role:{role}") for role in available]
     )
+    await moving_to(turn, State.ROLE)
     await turn.reply(
         turn.render(
             "roles",
@@ -318,6 +351,7 @@ async def ask(turn: Turn, registration: Registration, notice: str | None = None)
         # Taken over from another registration, it did not pass: say why it is asked.
         why = turn.t("misc.not_reused", reason=turn.t(f"error.{refusal.code}", **refusal.params))
         notice = Markup("\n\n").join([notice, why]) if notice else why
+    await moving_to(turn, State.FORM)
     await turn.reply(
         turn.render(
             "field",
@@ -370,6 +404,7 @@ async def show_summary(turn: Turn, registration: Registration, notice: str | Non
     ]
     rows = keyboards.pairs(edit)
     rows.append([(turn.plain("button.submit"), f"ap:submit:{registration.id}")])
+    await moving_to(turn, State.SUMMARY)
     await turn.reply(
         turn.render(
             "summary",

@@ -1,2 +1,3 @@
 """The FAQ desk in the support chat: support agents curate the FAQ and answer tickets with
-its entries (``desk`` wires it; one module per sub-flow)."""
+its entries (``desk`` wires it; one module per sub-flow).
+Diagram: ``faq_desk.mmd`` beside this package."""

@@ -76,6 +76,9 @@ def copy_from_tinydb(
                 _insert(conn, counts["registrations"], _REGISTRATION, values)
             for doc in _rows(tables, "audit"):
                 audit.setdefault(doc["subject"], []).append(doc)
+            for doc in _rows(tables, "ptb"):  # the user's PTB persistence entries
+                kept = (doc["namespace"], doc["key"], _json(doc["value"]))
+                _insert(conn, counts["key-value entries"], _KV, kept)
         for audit_file in _json_files(data_dir / "audit"):
             doc = read_json(audit_file)
             audit.setdefault(doc["subject"], []).extend(doc["events"])

@@ -101,7 +101,14 @@ def everything(s: Storage, data_dir: Path) -> dict[str, Any]:
     users = sorted(int(p.stem) for p in (data_dir / "users").rglob("*.json"))
     registrations = sorted(s.registrations.all(), key=lambda r: r.id)
     subjects = [r.id for r in registrations] + [f"account:{u}" for u in users] + ["system"]
-    namespaces = sorted(p.name for p in (data_dir / "kv").iterdir())
+    folders = {p.name for p in (data_dir / "kv").iterdir()}
+    # A user's PTB persistence entries live in the user's file (table "ptb").
+    in_user_files = {
+        doc["namespace"]
+        for p in (data_dir / "users").rglob("*.json")
+        for doc in orjson.loads(p.read_bytes()).get("ptb", {}).values()
+    }
+    namespaces = sorted(folders | in_user_files)
     documents = sorted(
         p.relative_to(data_dir).as_posix() for p in (data_dir / "files").rglob("*") if p.is_file()
     )
@@ -142,6 +149,7 @@ async def test_migrate_copies_everything_once_and_the_bot_continues_on_postgres(
         expected = everything(source, data_dir)
     assert len(expected["accounts"]) == 3 and len(expected["registrations"]) == 2
     assert "support.tickets" in expected["kv"]
+    assert expected["kv"]["ptb.conv.applicant"]  # the half-filled form's place, from 62's file
     assert len(expected["documents"]) >= 3 and len(expected["claims"]) >= 2
 
     code, counts, stderr = migrate(data_dir, pg_url)
