@@ -33,7 +33,7 @@ from bot.services.faq import TUNING, FaqMatcher, Topic, Tuning, has_chinese, loa
 from bot.texts import TEMPLATES_DIR
 
 WRONG_LIMIT = 0.02
-OFF_TOPIC_LIMIT = 0.03
+OFF_TOPIC_LIMIT = 0.02
 OVER_COST = 10.0
 TOP1_GAIN = 0.5
 
@@ -96,9 +96,10 @@ def ranked(matcher: FaqMatcher, questions: Iterable[Question]) -> list[Ranked]:
     """Each question's best topic, its score and its lead."""
     found = []
     for q in questions:
-        ranking = matcher.rank(q.text)
+        ranking, elsewhere = matcher.scored(q.text)
         best = ranking[0] if ranking else None
-        lead = best.score - (ranking[1].score if len(ranking) > 1 else 0.0) if best else 0.0
+        runner_up = max(ranking[1].score if len(ranking) > 1 else 0.0, elsewhere)
+        lead = best.score - runner_up if best else 0.0
         found.append(Ranked(q, best.topic if best else None, best.score if best else 0.0, lead))
     return found
 

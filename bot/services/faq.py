@@ -15,8 +15,10 @@ short question prefers the topic whose variant says just that). An entry's title
 wordings; its answers are searched too, a term only they use counting less. Words no entry
 knows count against every entry, so a question about something else gets no answer; unknown
 Chinese counts by the characters no known bigram covers, not by bigrams that straddle two
-words. Typos are forgiven: English ones with rapidfuzz, Chinese ones of a pinyin input
-method by how the characters sound (``faq_pinyin``). The thresholds and weights
+words. What the FAQ does not answer (orders, refunds, the open API, the service market,
+``faq_elsewhere.toml``) is one more entry, never shown: a question closer to it than to the
+real entries gets no answer. Typos are forgiven: English ones with rapidfuzz, Chinese ones
+of a pinyin input method by how the characters sound (``faq_pinyin``). The thresholds and weights
 (``Tuning``) are chosen by cross-validation on the tuning set
 (``tests/data/faq_questions.toml``, ``python -m bench.faq_tune``), never on the evaluation
 set.
@@ -68,13 +70,13 @@ class Tuning:
     "同事", "离职" uncovered, not the bigrams "来注" or "事离" that straddle two words)."""
 
     confident: float = 0.55
-    margin: float = 0.125
+    margin: float = 0.05
     confident_zh: float = 0.525
     margin_zh: float = 0.1
     suggest: float = 0.3
-    context_share: float = 0.5
+    context_share: float = 0.7
     unknown_word: float = 1.4
-    unknown_chinese: float = 2.5
+    unknown_chinese: float = 1.3
     known_char: float = 1.0
     homophone: float = 0.5
 
@@ -93,7 +95,7 @@ _STOP_WORDS_TEXT = """
     its just know let like me might more most much my need needs no not now of on one only
     or our please should so some than that the their them then there these they this those
     to too up us very want was we were what when where which while who why will with would
-    you your yours hi hello thanks thank ok okay pls plz"""
+    you your yours hi hello thanks thank ok okay pls plz u ur r lol"""
 _STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 # Chinese bigrams that say nothing about a topic (question words, "I want", "one of").
@@ -135,6 +137,20 @@ def _load_synonyms(path: Path) -> tuple[re.Pattern[str] | None, dict[str, str], 
 
 
 _CHINESE_SYNONYMS, _CHINESE_FORMS, _SYNONYMS = _load_synonyms(SYNONYMS_FILE)
+
+#: What the FAQ does not answer, as people name it: matched like one more entry whose key
+#: no real entry can have, and never answered with.
+ELSEWHERE_FILE = Path(__file__).with_name("faq_elsewhere.toml")
+ELSEWHERE = "(elsewhere)"
+
+
+@lru_cache(maxsize=1)
+def elsewhere_wordings(path: Path = ELSEWHERE_FILE) -> tuple[str, ...]:
+    """The subjects of ``faq_elsewhere.toml``, both languages."""
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return tuple(str(w) for language in data.values() for w in language)
+
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
@@ -320,9 +336,18 @@ class FaqMatcher:
     with how many wordings share its terms, not with the size of the FAQ: well under a
     millisecond for most questions with a thousand entries (``bench/faq.py``)."""
 
-    def __init__(self, topics: Sequence[Topic], tuning: Tuning = TUNING) -> None:
+    def __init__(
+        self,
+        topics: Sequence[Topic],
+        tuning: Tuning = TUNING,
+        elsewhere: Sequence[str] | None = None,
+    ) -> None:
         self.tuning = tuning
         self.topics = [t.key for t in topics]
+        wanted = elsewhere_wordings() if elsewhere is None else tuple(elsewhere)
+        if wanted:
+            topics = [*topics, Topic(ELSEWHERE, tuple(wanted))]
+        self._keys = [t.key for t in topics]
         wordings = [[_wording_terms(q) for q in t.questions] for t in topics]
         vocabularies = [
             frozenset(term for wording in variants for term in wording) for variants in wordings
@@ -333,7 +358,7 @@ class FaqMatcher:
         ]
         # How many topics use each term: one pass, not one scan of every topic per term.
         spread = Counter(term for vocabulary in (*vocabularies, *contexts) for term in vocabulary)
-        count = max(len(self.topics), 1)
+        count = max(len(self._keys), 1)
         self._weight = {term: math.log(1 + count / n) for term, n in spread.items()}
         # An unknown term weighs like a term of a single topic, scaled: it is as specific
         # as a word can be, just to something the FAQ does not cover.
@@ -347,6 +372,12 @@ class FaqMatcher:
         for index, vocabulary in enumerate(contexts):
             for term in vocabulary:
                 self._postings.setdefault(term, []).append((index, tuning.context_share))
+        # Terms only what the FAQ does not answer uses: they still count as unknown words
+        # against every real entry, and for ``ELSEWHERE``.
+        outside = len(self.topics)
+        self._outside = frozenset(
+            term for term, found in self._postings.items() if {i for i, _ in found} == {outside}
+        )
         self._variant_topic: list[int] = []  # wording -> its topic
         self._variant_weight: list[float] = []  # wording -> the weight of its terms
         self._variant_postings: dict[str, list[int]] = {}  # term -> wordings using it
@@ -382,6 +413,7 @@ class FaqMatcher:
         self._lone = frozenset(
             char
             for t in topics
+            if t.key != ELSEWHERE
             for q in t.questions
             for char in self._loose(_runs(q, None), frozenset())
         )
@@ -428,10 +460,14 @@ class FaqMatcher:
 
         A topic's score is 3/4 the share of the question's weight its wordings cover, plus
         1/4 the share of its best wording the question covers."""
+        return self.scored(question)[0]
+
+    def scored(self, question: str) -> tuple[list[Match], float]:
+        """``rank``, and the score of what the FAQ does not answer (``ELSEWHERE``)."""
         runs = _runs(question, MAX_QUESTION)
         asked = list(dict.fromkeys(_cut(runs)))
         if not asked:
-            return []
+            return [], 0.0
         total = 0.0
         hits: dict[str, float] = {}
         typos: set[str] = set()  # question terms that are typos of known ones
@@ -451,7 +487,8 @@ class FaqMatcher:
             else:
                 if known != term:
                     typos.add(term)
-                total += self._weight[known]
+                unknown = known in self._outside and _is_word(known)
+                total += self._weight[known] * (self.tuning.unknown_word if unknown else 1.0)
                 hits[known] = max(hits.get(known, 0.0), sure)
         total += self._uncovered(runs, typos)
         covered: dict[int, float] = defaultdict(float)
@@ -474,7 +511,9 @@ class FaqMatcher:
         )
         # Best first; equal scores keep the FAQ's order.
         ranked.sort(key=lambda pair: (-pair[0], pair[1]))
-        return [Match(self.topics[topic], score) for score, topic in ranked]
+        matches = [Match(self._keys[topic], score) for score, topic in ranked]
+        elsewhere = next((m.score for m in matches if m.topic == ELSEWHERE), 0.0)
+        return [m for m in matches if m.topic != ELSEWHERE], elsewhere
 
     def _uncovered(self, runs: Sequence[str], matched: Set[str]) -> float:
         """The weight of the Chinese the FAQ does not know: half an unknown word for each
@@ -499,7 +538,8 @@ class FaqMatcher:
             covered = [False] * len(run)
             for i in range(len(run) - 1):
                 pair = run[i : i + 2]
-                if pair in self._weight or pair in matched or pair in _STOP_BIGRAMS:
+                known = pair in self._weight and pair not in self._outside
+                if known or pair in matched or pair in _STOP_BIGRAMS:
                     covered[i] = covered[i + 1] = True
             for char, done in zip(run, covered, strict=True):
                 if not done and char not in _STOP_CHARS:
@@ -507,7 +547,8 @@ class FaqMatcher:
 
     def match(self, question: str) -> Verdict:
         """A confident topic for ``question``, else up to three topics worth suggesting."""
-        return decide(self.rank(question), self.tuning, has_chinese(question))
+        ranked, elsewhere = self.scored(question)
+        return decide(ranked, self.tuning, has_chinese(question), elsewhere)
 
 
 def has_chinese(text: str) -> bool:
@@ -516,13 +557,20 @@ def has_chinese(text: str) -> bool:
     return _HAS_CJK.search(text) is not None
 
 
-def decide(ranked: Sequence[Match], tuning: Tuning = TUNING, chinese: bool = False) -> Verdict:
+def decide(
+    ranked: Sequence[Match],
+    tuning: Tuning = TUNING,
+    chinese: bool = False,
+    elsewhere: float = 0.0,
+) -> Verdict:
     """What ranked topics tell a user: the best one at once when it is confident and well
-    ahead of the next, else up to three topics worth suggesting (none: support is offered)."""
-    if not ranked:
+    ahead of the next and of what the FAQ does not answer (``elsewhere``), else up to three
+    topics worth suggesting (none: support is offered; none either when the question is
+    closest to what the FAQ does not answer)."""
+    if not ranked or elsewhere >= ranked[0].score:
         return Verdict(None)
     best = ranked[0]
-    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    runner_up = max(ranked[1].score if len(ranked) > 1 else 0.0, elsewhere)
     confident, margin = (
         (tuning.confident_zh, tuning.margin_zh) if chinese else (tuning.confident, tuning.margin)
     )

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.faq import FaqMatcher, Topic, load_topics, normalize, terms
+from bot.services.faq import (
+    ELSEWHERE,
+    FaqMatcher,
+    Topic,
+    Verdict,
+    load_topics,
+    normalize,
+    terms,
+)
 from bot.settings import LOCALES
 from bot.texts import TEMPLATES_DIR, Texts
 
@@ -174,3 +182,27 @@ def test_any_text_gets_a_verdict_with_scores_between_0_and_1(text: str) -> None:
         assert 0.0 <= match.score <= 1.0
     verdict = MATCHER.match(text)
     assert verdict.answer is None or verdict.answer in MATCHER.topics
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "买家要退款，这个订单怎么处理",
+        "订单接口一直报签名错误",
+        "How should I price my app for merchants?",
+        "the courier lost our customer's parcel",
+    ],
+)
+def test_a_question_about_what_the_faq_does_not_answer_gets_neither_answer_nor_suggestions(
+    question: str,
+) -> None:
+    # Orders, refunds, the open API and the service market are another desk's: the
+    # question is closest to them (faq_elsewhere.toml), so the bot offers support.
+    assert MATCHER.match(question) == Verdict(None)
+
+
+def test_what_the_faq_does_not_answer_is_never_an_entry() -> None:
+    assert ELSEWHERE not in MATCHER.topics
+    for question in ("订单怎么退款", "API signature error", "审核要多久"):
+        assert ELSEWHERE not in [m.topic for m in MATCHER.rank(question)]
+    assert MATCHER.match("审核要多久").answer == "review"  # its words do not hide an entry
