@@ -124,6 +124,14 @@ async def answer_until(user: Person, applicant: Applicant, stop: str | None) -> 
     return said
 
 
+async def at_the_id_photos(user: Person) -> list[BotMessage]:
+    """A platform partner, in English, who has answered every field before the ID photos
+    (walking the form, so a field added before them breaks nothing): the photo is asked."""
+    await reach_form(user, "Platform partner", zh=False)
+    applicant = Applicant(user.id, zh=False, role=Role.PARTNER)
+    return await answer_until(user, applicant, "legal_id_front")
+
+
 async def fill_form(
     user: Person, applicant: Applicant, zh: bool = True, *, name_given: bool = False
 ) -> list[BotMessage]:

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 from conftest import BotHarness
-from journey import JPEG, PNG, Applicant, answer_until, fill_form, reach_form, reach_roles, texts
+from journey import (
+    JPEG,
+    PNG,
+    Applicant,
+    answer_until,
+    at_the_id_photos,
+    fill_form,
+    reach_form,
+    reach_roles,
+    texts,
+)
 
 from bot import factory
 from bot.rules.idle import Due, IdleRules
@@ -110,10 +120,7 @@ async def test_html_in_an_accepted_answer_is_shown_as_typed(harness: BotHarness)
 
 async def test_a_file_over_20_mb_is_refused_before_download(harness: BotHarness) -> None:
     user = harness.kit.user(151, language_code="en")
-    await reach_form(user, "Platform partner", zh=False)
-    await user.send("Wei Zhang")
-    await user.press("Mainland resident ID card")
-    await user.send("11010519491231002X")
+    await at_the_id_photos(user)
     big = JPEG + bytes(MAX_DOWNLOAD)
     answer = await user.upload(big, file_name="huge.jpg", mime_type="image/jpeg")
     assert "too large" in texts(answer)

@@ -8,6 +8,7 @@ from journey import (
     PDF,
     PNG,
     Applicant,
+    at_the_id_photos,
     fill_form,
     reach_form,
     reach_roles,
@@ -204,10 +205,7 @@ async def test_declining_the_agreement_explains_and_offers_it_again(harness: Bot
 
 async def test_an_album_gets_one_answer(harness: BotHarness) -> None:
     user = harness.kit.user(81, language_code="en")
-    await reach_form(user, "Platform partner", zh=False)
-    await user.send("Wei Zhang")
-    await user.press("Mainland resident ID card")
-    await user.send("11010519491231002X")
+    await at_the_id_photos(user)
     before = len(harness.kit.messages(user))
     first = await user.upload(JPEG, as_photo=True, media_group_id="album-1")
     second = await user.upload(JPEG + b"2", as_photo=True, media_group_id="album-1")
