@@ -39,8 +39,10 @@ class PassingRequest(BaseRequest):
         """The inner transport's read timeout."""
         return self.inner.read_timeout
 
-    async def before(self) -> None:
-        """What happens before each call."""
+    async def before(self, request_data: RequestData | None) -> tuple[int, bytes] | None:
+        """What happens before each call; an answer returned here is the call's, and the
+        call is not passed on."""
+        return None
 
     async def do_request(
         self,
@@ -52,8 +54,10 @@ class PassingRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """``before``, then the call."""
-        await self.before()
+        """``before``, then the call (unless ``before`` answered it)."""
+        answered = await self.before(request_data)
+        if answered is not None:
+            return answered
         return await self.inner.do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
@@ -66,7 +70,7 @@ class CommittingRequest(PassingRequest):
         super().__init__(inner)
         self._commit = commit
 
-    async def before(self) -> None:
+    async def before(self, request_data: RequestData | None) -> None:
         """Commit."""
         await self._commit()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
@@ -37,29 +36,15 @@ class ReceivingRequest(PassingRequest):
         self._receiving = receiving
         self._before = before
 
-    async def before(self) -> None:
+    async def before(self, request_data: RequestData | None) -> tuple[int, bytes] | None:
         """Wait until this process is the receiver; commit what the last call brought (the
-        inbox), which this call confirms to Telegram."""
+        inbox), which this call confirms to Telegram. The last call at stop (no long poll)
+        is answered here with nothing where this process is not the receiver."""
+        polling = request_data is not None and request_data.parameters.get("timeout")
+        if not polling and not self._receiving():
+            return 200, NO_UPDATES
         # A lock held by a process that may die any moment: nothing to wait on but time.
         while not self._receiving():  # noqa: ASYNC110
             await asyncio.sleep(RECEIVER_POLL)
         self._before()
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        """The call, once this process is the receiver; the last one at stop (no long
-        poll) answered at once with nothing where it is not."""
-        polling = request_data is not None and request_data.parameters.get("timeout")
-        if not polling and not self._receiving():
-            return 200, NO_UPDATES
-        return await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
+        return None
