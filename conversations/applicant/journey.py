@@ -48,7 +48,7 @@ from conversations.applicant.onboarding import (
     on_role_confirmed,
     on_roles,
 )
-from conversations.applicant.prompts import END, State
+from conversations.applicant.state import END, NAME, State
 from conversations.applicant.uploads import on_document
 from conversations.common import Context, Turn, callback_parts
 
@@ -284,7 +284,7 @@ def _message(kind: filters.BaseFilter, step: Step) -> MessageHandler[Context, An
 
 def _conversation() -> ConversationHandler[Context]:
     return ConversationHandler(
-        name=prompts.NAME,
+        name=NAME,
         persistent=True,
         per_chat=True,
         per_user=True,

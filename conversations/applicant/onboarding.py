@@ -14,8 +14,8 @@ from bot.rules import form, reuse, validators
 from bot.rules.models import Document, Registration, Role
 from bot.services.registrations import RoleTaken
 from conversations import keyboards
-from conversations.applicant import prompts
-from conversations.applicant.prompts import State
+from conversations.applicant import prompts, roles
+from conversations.applicant.state import State
 from conversations.common import Context, Turn, callback_parts
 
 
@@ -100,7 +100,7 @@ def _picked_role(update: Update) -> Role | None:
 
 async def on_role(update: Update, context: Context) -> State | int:
     """A role was picked: show what it means and ask to confirm (it cannot change)."""
-    return await _on_role_button(update, context, prompts.show_role)
+    return await _on_role_button(update, context, roles.show_role)
 
 
 async def _on_role_button(
@@ -112,9 +112,9 @@ async def _on_role_button(
     await turn.acknowledge()
     role = _picked_role(update)
     if role is None:
-        return await prompts.show_roles(turn, turn.t("misc.stale_button"))
+        return await roles.show_roles(turn, turn.t("misc.stale_button"))
     if role not in context.services.registrations.available_roles(turn.user_id):
-        return await prompts.show_roles(turn, turn.t("error.role.taken"))
+        return await roles.show_roles(turn, turn.t("error.role.taken"))
     return await step(turn, role)
 
 
@@ -122,7 +122,7 @@ async def on_roles(update: Update, context: Context) -> State | int:
     """Back to the list of roles."""
     turn = Turn.of(update, context)
     await turn.acknowledge()
-    return await prompts.show_roles(turn)
+    return await roles.show_roles(turn)
 
 
 async def on_role_confirmed(update: Update, context: Context) -> State | int:
@@ -134,7 +134,7 @@ async def on_role_confirmed(update: Update, context: Context) -> State | int:
 async def _confirmed(turn: Turn, role: Role) -> State | int:
     source = turn.services.registrations.reuse_source(turn.user_id)
     if source is not None:
-        return await prompts.show_reuse(turn, role, source)
+        return await roles.show_reuse(turn, role, source)
     return await _open_registration(turn, role)
 
 
@@ -159,12 +159,12 @@ async def _open_registration(
     try:
         registration = turn.services.registrations.start(turn.user_id, role, source, documents)
     except RoleTaken:  # the service checks again, should another update have taken it
-        return await prompts.show_roles(turn, turn.t("error.role.taken"))
+        return await roles.show_roles(turn, turn.t("error.role.taken"))
     prompts.choose(turn.context, registration)
     if turn.context.user_data is not None:
-        turn.context.user_data.pop(prompts.PENDING_ROLE, None)
-        turn.context.user_data.pop(prompts.REUSE_OFFERED, None)
-    notice = prompts.reused_notice(turn, registration, source) if source is not None else None
+        turn.context.user_data.pop(roles.PENDING_ROLE, None)
+        turn.context.user_data.pop(roles.REUSE_OFFERED, None)
+    notice = roles.reused_notice(turn, registration, source) if source is not None else None
     return await prompts.ask(turn, registration, notice)
 
 

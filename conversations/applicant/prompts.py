@@ -1,66 +1,32 @@
 """Where an applicant stands, and how the next step is asked.
 
 Everything here reads the stored account and registration and sends one prompt: the phone,
-the agreement (paged), the roles, the current field, or the summary. ``resume`` picks the
-one that is due; every handler of the applicant conversation ends in one of these.
+the agreement (paged), the roles (``roles``), the current field, or the summary. ``resume``
+picks the one that is due; every handler of the applicant conversation ends in one of these.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
-
 from markupsafe import Markup
 from telegram import Update
-from telegram.ext import ConversationHandler
 
-from bot.rules import form, reuse, validators
+from bot.rules import form, validators
 from bot.rules.form import Kind
-from bot.rules.models import Registration, Role
+from bot.rules.models import Registration
 from conversations import faq, keyboards, presenter
+from conversations.applicant.roles import (
+    pending_role,
+    reuse_offered,
+    show_reuse,
+    show_role,
+    show_roles,
+)
+from conversations.applicant.state import State, moving_to
 from conversations.common import Context, Turn
 from conversations.presenter import reason_text
 
 #: Longest agreement page; Telegram allows 4096 characters, we leave room for the header.
 PAGE_CHARS = 3500
-
-
-class State(StrEnum):
-    PHONE = "phone"
-    AGREEMENT = "agreement"
-    ROLE = "role"
-    FORM = "form"
-    SUMMARY = "summary"
-
-
-END = ConversationHandler.END
-#: The conversation's name (its persistence entries are named by it).
-NAME = "applicant"
-
-
-@runtime_checkable
-class _Expecting(Protocol):
-    """The bot's persistence (``storage.persistence.StorePersistence``)."""
-
-    def expect_conversation(self, name: str, key: tuple[int, ...], new_state: object) -> None: ...
-
-    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None: ...
-
-
-async def moving_to(turn: Turn, state: State) -> State:
-    """Store where the applicant goes next, and their ``user_data``, with this update's
-    other changes, before the prompt of ``state`` goes out: one write of the applicant's
-    file for the whole update (PTB would store the state after the handler returns, a
-    second write), and a crash can never leave the prompt shown and the applicant still
-    at the step before."""
-    persistence = turn.context.application.persistence
-    update, user_data = turn.update, turn.context.user_data
-    chat = update.effective_chat if update is not None else None
-    if isinstance(persistence, _Expecting) and chat is not None:
-        persistence.expect_conversation(NAME, (chat.id, turn.user_id), state)
-        if user_data is not None:
-            await persistence.update_user_data(turn.user_id, user_data)
-    return state
 
 
 # -- where the applicant stands ---------------------------------------------------------
@@ -196,130 +162,6 @@ async def show_agreement(
     else:
         await turn.reply(text, markup)
     return State.AGREEMENT
-
-
-#: user_data: the role picked and shown for confirmation, not confirmed yet.
-PENDING_ROLE = "role_pending"
-#: user_data: the confirmed role whose registration waits for the answer to "reuse the
-#: answers of your other registration?" (the draft is opened with that answer).
-REUSE_OFFERED = "reuse_offered"
-
-
-def pending_role(turn: Turn) -> Role | None:
-    """The role waiting for confirmation, while it may still be registered."""
-    data = turn.context.user_data or {}
-    try:
-        role = Role(data.get(PENDING_ROLE, ""))
-    except ValueError:
-        return None
-    return role if role in turn.services.registrations.available_roles(turn.user_id) else None
-
-
-async def show_role(turn: Turn, role: Role, notice: str | None = None) -> State:
-    """A picked role with what it means, to confirm (it cannot change) or choose another;
-    it stays waiting for confirmation, whatever comes in between."""
-    if turn.context.user_data is not None:
-        turn.context.user_data[PENDING_ROLE] = role.value
-        turn.context.user_data.pop(REUSE_OFFERED, None)
-    await moving_to(turn, State.ROLE)
-    await turn.reply(
-        turn.render("role_confirm", role=role.value, notice=notice),
-        keyboards.inline(
-            [
-                [(turn.plain("button.confirm_role"), f"ap:role_ok:{role}")],
-                [(turn.plain("button.other_role"), "ap:roles")],
-            ]
-        ),
-    )
-    return State.ROLE
-
-
-def reuse_offered(turn: Turn, role: Role) -> Registration | None:
-    """The registration whose answers were offered to the confirmed ``role``, while the
-    applicant has not answered the offer (and it can still be made)."""
-    data = turn.context.user_data or {}
-    if data.get(REUSE_OFFERED) != role.value:
-        return None
-    return turn.services.registrations.reuse_source(turn.user_id)
-
-
-async def show_reuse(
-    turn: Turn, role: Role, source: Registration, notice: str | None = None
-) -> State:
-    """Offer the answers of the account's other registration to the confirmed role: reuse
-    them (each checked again) or start fresh; it waits for the answer, whatever comes."""
-    if turn.context.user_data is not None:
-        turn.context.user_data[PENDING_ROLE] = role.value
-        turn.context.user_data[REUSE_OFFERED] = role.value
-    kept_out = reuse.kept_out(role)
-    await moving_to(turn, State.ROLE)
-    await turn.reply(
-        turn.render(
-            "reuse_offer",
-            role=role.value,
-            source_role=source.role.value,
-            source_status=source.status.value,
-            kept_out=kept_out,
-            documents=bool(reuse.documents_of(source)),
-            identity=any(form.FIELDS[key].roles is not None for key in kept_out),
-            notice=notice,
-        ),
-        keyboards.inline(
-            [
-                [(turn.plain("button.reuse"), f"ap:reuse:{role}")],
-                [(turn.plain("button.fresh"), f"ap:fresh:{role}")],
-            ]
-        ),
-    )
-    return State.ROLE
-
-
-def reused_notice(turn: Turn, registration: Registration, source: Registration) -> str:
-    """What a registration started from ``source`` took over, and what is left to answer."""
-    waiting = turn.services.registrations.waiting(registration)
-    return turn.t(
-        "misc.reused",
-        count=len(registration.answers),
-        role=turn.plain(f"role.{source.role}.name"),
-        fields=[turn.plain(f"field.{key}.label") for key in waiting],
-    )
-
-
-async def show_roles(turn: Turn, notice: str | None = None) -> State | int:
-    if turn.context.user_data is not None:
-        turn.context.user_data.pop(PENDING_ROLE, None)
-        turn.context.user_data.pop(REUSE_OFFERED, None)
-    service = turn.services.registrations
-    editable = service.editable(turn.user_id)
-    available = service.available_roles(turn.user_id)
-    if not editable and not available:
-        await turn.reply(turn.t("misc.all_roles_taken"))
-        return END
-    rows = [
-        [
-            (
-                turn.plain("button.continue_role", role=turn.plain(f"role.{r.role}.name")),
-                f"ap:cont:{r.id}",
-            )
-        ]
-        for r in editable
-    ]
-    rows += keyboards.pairs(
-        [(turn.plain(f"role.{role}.name"), f"ap:role:{role}") for role in available]
-    )
-    await moving_to(turn, State.ROLE)
-    await turn.reply(
-        turn.render(
-            "roles",
-            roles=list(Role),
-            available=available,
-            states={r.role.value: r.status.value for r in service.of_user(turn.user_id)},
-            notice=notice,
-            continuing=bool(editable),
-        ),
-        keyboards.inline(rows),
-    )
-    return State.ROLE
 
 
 async def ask(turn: Turn, registration: Registration, notice: str | None = None) -> State:

@@ -16,7 +16,7 @@ from bot.rules.models import Document, Registration
 from bot.services.registrations import AlreadyAnswered
 from bot.telegram_html import MAX_DOWNLOAD
 from conversations.applicant import prompts
-from conversations.applicant.prompts import State
+from conversations.applicant.state import State
 from conversations.common import Context, Turn
 
 log = logging.getLogger(__name__)
