@@ -146,6 +146,8 @@ class FileCalls:
 TELEGRAM_RATE = 30
 TARGET_GROWTH = 1.5  # largest/smallest stored size, for latency percentiles and peak RSS
 TARGET_RATE_FACTOR = 10  # throughput must be this many times Telegram's limit
+#: With several processes on one database (issue 14): this many times Telegram's limit.
+TARGET_PROCESSES_FACTOR = 25
 #: New applicants get ids far above every stored one, so nothing they claim collides.
 FIRST_APPLICANT = 900_000_001
 #: Submissions are announced to the reviewers' group (review cards through the outbox).
@@ -318,10 +320,13 @@ async def walk_all(kit: TimedKit, walks: list[tuple[Person, list[Step]]], floor:
     return time.perf_counter() - start
 
 
-def people(kit: TimedKit, applicants: int, texts: Texts) -> list[tuple[Person, list[Step]]]:
-    """The applicants, one in four writing in English, with their walks."""
+def people(
+    kit: TimedKit, applicants: int, texts: Texts, first: int = 0
+) -> list[tuple[Person, list[Step]]]:
+    """The applicants (from the ``first``-th on), one in four writing in English, with their
+    walks."""
     walks = []
-    for i in range(applicants):
+    for i in range(first, first + applicants):
         user_id = FIRST_APPLICANT + i
         locale = "en" if i % 4 == 3 else "zh"
         person = kit.user(user_id, language_code="en" if locale == "en" else "zh-hans")
@@ -353,9 +358,17 @@ async def run_floor(applicants: int, mode: Mode) -> dict[str, Any]:
 
 
 async def run_ours(
-    data_dir: Path, applicants: int, mode: Mode, profile: bool, database_url: str | None
+    data_dir: Path,
+    applicants: int,
+    mode: Mode,
+    profile: bool,
+    database_url: str | None,
+    first: int = 0,
+    together: bool = False,
 ) -> dict[str, Any]:
-    """The whole bot on a pre-filled data folder (or the database it was copied into)."""
+    """The whole bot on a pre-filled data folder (or the database it was copied into), its
+    applicants from the ``first``-th on. ``together``: one of several processes on one
+    database, which start walking at once (each prints ``READY``, then waits for a line)."""
     # The hourly reminder job would first run a minute after start, in the middle of the
     # walks; it is timed on its own below instead (``scan``).
     assert hasattr(reminders, "REMINDER_FIRST"), "the reminder's first run moved"
@@ -366,7 +379,9 @@ async def run_ours(
     calls = FileCalls(data_dir)
     started = time.perf_counter()
     store: Storage = (
-        PostgresStorage.open(database_url) if database_url else TinyDBStorage.open(data_dir)
+        PostgresStorage.open(database_url, shared=True)
+        if database_url
+        else TinyDBStorage.open(data_dir)
     )
     settings = Settings(
         _env_file=None,
@@ -383,7 +398,11 @@ async def run_ours(
     try:
         startup = time.perf_counter() - started
         rss_start = memory_kb("VmRSS")
-        walks = people(kit, applicants, app.bot_data.services.texts)
+        walks = people(kit, applicants, app.bot_data.services.texts, first)
+        if together:
+            print("READY", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
+        began = time.time()
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
@@ -393,7 +412,7 @@ async def run_ours(
         if profiler is not None:
             profiler.disable()
             print_profile(profiler)
-        figures = result(kit, wall, startup, rss_start)
+        figures = result(kit, wall, startup, rss_start) | {"began": began, "ended": time.time()}
         figures["file_calls"] = [[*key, n] for key, n in sorted(calls.counts.items())]
         for person, _ in walks:
             reg = store.registrations.get(Registration.make_id(person.id, Role.ISV))
@@ -491,7 +510,15 @@ def child(args: argparse.Namespace) -> int:
     else:
         data_dir = Path(args.data_dir)
         figures = asyncio.run(
-            run_ours(data_dir, args.applicants, mode, args.profile, args.database_url)
+            run_ours(
+                data_dir,
+                args.applicants,
+                mode,
+                args.profile,
+                args.database_url,
+                args.first,
+                args.together,
+            )
         )
     print("RESULT " + json.dumps(figures), flush=True)
     return 0
@@ -514,6 +541,50 @@ def spawn(*argv: str, show_output: bool = False) -> dict[str, Any]:
             print(line)
     assert figures is not None, done.stdout
     return figures
+
+
+def spawn_together(argvs: list[list[str]]) -> list[dict[str, Any]]:
+    """Run children with ``--together`` at once: each starts its bot, says ``READY``, and all
+    walk when every one is ready (so their walks overlap from the first update)."""
+    root = Path(__file__).resolve().parent.parent
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.flow", *argv, "--together"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    ]
+    try:
+        for proc in children:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if line.strip() != "READY":
+                out, err = proc.communicate()
+                sys.stderr.write(line + out + err)
+                raise RuntimeError("benchmark child failed before its walks")
+        for proc in children:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        figures = []
+        for proc, argv in zip(children, argvs, strict=True):
+            out, err = proc.communicate()
+            found = [
+                json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")
+            ]
+            if proc.returncode != 0 or not found:
+                sys.stderr.write(out + err)
+                raise RuntimeError(f"benchmark child failed ({proc.returncode}): {' '.join(argv)}")
+            figures.append(found[0])
+        return figures
+    finally:
+        for proc in children:
+            if proc.poll() is None:
+                proc.kill()
 
 
 COLUMNS = (
@@ -560,6 +631,26 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
+def together(count: int, applicants: int, argv: list[str]) -> dict[int, float]:
+    """Updates per second of 1 and then ``count`` bot processes on one database (its data
+    already there), the applicants shared between them, new ones for each run."""
+    rates = {}
+    first = applicants  # the stored size's own run walked the first ones
+    for n in sorted({1, count}):
+        shares = [applicants // n + (k < applicants % n) for k in range(n)]
+        argvs = []
+        for share in shares:
+            argvs.append(
+                ["--internal", "ours", *argv, "--applicants", str(share), "--first", str(first)]
+            )
+            first += share
+        figures = spawn_together(argvs)
+        wall = max(f["ended"] for f in figures) - min(f["began"] for f in figures)
+        rates[n] = sum(f["updates"] for f in figures) / wall
+        print(f"({n} processes: {rates[n]:.0f} updates/s)", flush=True)
+    return rates
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every configuration, print the table and ratios; 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -577,12 +668,20 @@ def main(argv: list[str] | None = None) -> int:
         "--storage", choices=("tinydb", "postgres"), default="tinydb", help="default tinydb"
     )
     parser.add_argument(
-        "--processes", type=int, default=0, help="postgres: also 1 and N bot processes"
+        "--processes", type=int, default=0, help="postgres: also 1 and N bots on one database"
+    )
+    parser.add_argument(
+        "--deployed",
+        type=int,
+        default=0,
+        help="postgres: also 1 and N real bot processes over the HTTP fake Bot API",
     )
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--internal", choices=("fill", "floor", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--together", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.internal:
         return child(args)
@@ -596,21 +695,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{applicants} applicants × {per_walk} updates, interleaved, {mode.describe()}; "
         f"storage {args.storage}; latency = handling time of one update"
     )
-    common = ["--applicants", str(applicants), "--seed", str(args.seed), "--rtt", str(args.rtt)]
-    common += ["--per-user"] if args.per_user else []
-    common += ["--no-fsync"] if args.no_fsync else []
+    options = ["--seed", str(args.seed), "--rtt", str(args.rtt)]
+    options += ["--per-user"] if args.per_user else []
+    options += ["--no-fsync"] if args.no_fsync else []
+    common = ["--applicants", str(applicants), *options]
     floor = spawn("--internal", "floor", *common)
     ours: dict[int, dict[str, Any]] = {}
-    if args.processes and args.storage != "postgres":
-        parser.error("--processes needs --storage postgres")
+    if (args.processes or args.deployed) and args.storage != "postgres":
+        parser.error("--processes and --deployed need --storage postgres")
     processes: dict[int, float] = {}
+    deployed: dict[int, float] = {}
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(postgres_server()) if args.storage == "postgres" else None
-        if server is not None and args.processes:
+        if server is not None and args.deployed:
             # The deployed path, real processes (bench/processes.py): 1, then N.
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-p-")))
-            for n in sorted({1, args.processes}):
-                processes[n] = bench_processes.throughput(applicants, n, server, work)
+            for n in sorted({1, args.deployed}):
+                deployed[n] = bench_processes.throughput(applicants, n, server, work)
         for size in sizes:
             with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
                 data_dir = ["--data-dir", tmp]
@@ -622,6 +723,8 @@ def main(argv: list[str] | None = None) -> int:
                 ours[size] = spawn(
                     "--internal", "ours", *data_dir, *common, *profile, show_output=bool(profile)
                 )
+                if server is not None and args.processes and size == sizes[0]:
+                    processes = together(args.processes, applicants, [*data_dir, *options])
                 if server is not None:
                     drop_database(server, name)
                 print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
@@ -660,11 +763,24 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio {large}/{small} peak RSS: {ratio:.2f} "
             f"(target ≤ {TARGET_GROWTH}: {verdict(ratio <= TARGET_GROWTH)})"
         )
+    if deployed:
+        for n, rate in deployed.items():
+            print(f"deployed {n}: {rate:.0f} updates/s (real bot processes, HTTP Bot API)")
+        ratio = deployed[args.deployed] / deployed[1]
+        print(f"ratio deployed {args.deployed}/1 throughput: {ratio:.2f}")
     if processes:
         for n, rate in processes.items():
-            print(f"processes {n}: {rate:.0f} updates/s (real bot processes, HTTP Bot API)")
+            print(
+                f"processes {n}: {rate:.0f} updates/s ({applicants} applicants, {sizes[0]} stored)"
+            )
         ratio = processes[args.processes] / processes[1]
         print(f"ratio processes {args.processes}/1 throughput: {ratio:.2f}")
+        factor = processes[args.processes] / TELEGRAM_RATE
+        ok = ok and factor >= TARGET_PROCESSES_FACTOR
+        print(
+            f"ratio throughput/{TELEGRAM_RATE} with {args.processes} processes: {factor:.1f} "
+            f"(target ≥ {TARGET_PROCESSES_FACTOR}: {verdict(factor >= TARGET_PROCESSES_FACTOR)})"
+        )
     for size in sizes:
         factor = ours[size]["rate"] / TELEGRAM_RATE
         ok = ok and factor >= TARGET_RATE_FACTOR

@@ -133,8 +133,11 @@ class InboxQueue(asyncio.Queue[object]):
                     self._holding.add(_sender(update))
                     await super().put(update)
                 self._wake.clear()
+                # Not wait_for: its inner task could outlive this task's cancellation at stop
+                # (seen as a stop that never ended); a timeout scope cancels the wait itself.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), CLAIM_POLL)
+                    async with asyncio.timeout(CLAIM_POLL):
+                        await self._wake.wait()
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

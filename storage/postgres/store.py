@@ -415,7 +415,7 @@ class PostgresRegistrations:
         course, so only then is the write a savepoint in the group's transaction (two more
         round trips); any other failure fails the group's batch."""
         drawn = stored is None and not registration.number
-        number = numbering.assign(registration, stored, holder)
+        number = numbering.assign(registration, stored, holder, unique_index=True)
         try:
             with conn.transaction() if drawn else contextlib.nullcontext():
                 written = _save(
