@@ -177,6 +177,11 @@ class MemoryKeyValueStore:
         row = self._data.get(namespace, {}).get(key)
         return None if row is None else json.loads(row)
 
+    def get_many(self, entries: Collection[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """The values stored under each (namespace, key), the missing ones left out."""
+        found = {entry: self.get(*entry) for entry in entries}
+        return {entry: value for entry, value in found.items() if value is not None}
+
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store ``value`` (JSON-serialisable, as on disk) under ``key``."""
         self._data.setdefault(namespace, {})[key] = json.dumps(value, allow_nan=False)

@@ -201,14 +201,22 @@ class StorePersistence(BasePersistence[Data, Data, Data]):
 
         The application calls this once before each update (``refresh_*`` would run
         before each handler, undoing what an earlier handler of the same update did)."""
+        wanted = {
+            name: (CONVERSATION_PREFIX + name, encode_key(key))
+            for name, (key, _) in conversations.items()
+        }
+        own = None
         if user_id is not None and user_data is not None and self.store_data.user_data:
-            stored = self._kv.get(USER_DATA, str(user_id)) or {}
-            self._written[(USER_DATA, str(user_id))] = _fingerprint(_canonical(stored))
+            own = (USER_DATA, str(user_id))
+        found = self._kv.get_many([*wanted.values(), *([own] if own else [])])
+        if own is not None and user_data is not None:
+            stored = found.get(own) or {}
+            self._written[own] = _fingerprint(_canonical(stored))
             user_data.clear()
             user_data.update(stored)
         for name, (key, states) in conversations.items():
-            namespace, entry = CONVERSATION_PREFIX + name, encode_key(key)
-            state = self._kv.get(namespace, entry)
+            namespace, entry = wanted[name]
+            state = found.get((namespace, entry))
             if state is None:
                 states.data.pop(key, None)
                 self._written.pop((namespace, entry), None)

@@ -107,6 +107,10 @@ class KeyValueStore(Protocol):
 
     def get(self, namespace: str, key: str) -> Any | None: ...
 
+    def get_many(self, entries: Collection[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """The values stored under several (namespace, key) pairs, the missing ones left
+        out: one read where the store can (a user's entries before each update)."""
+
     def put(self, namespace: str, key: str, value: Any) -> None: ...
 
     def delete(self, namespace: str, key: str) -> None: ...

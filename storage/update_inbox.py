@@ -99,8 +99,9 @@ class InboxQueue(asyncio.Queue[object]):
         One whose commit failed is next again (handled again), up to ``ATTEMPTS`` times
         here; then it is marked handled, logged, and the user's next one comes."""
         processes = self.processes
-        if processes is None or not isinstance(update, Update):
-            return
+        sender = _sender(update)
+        if processes is None or not isinstance(update, Update) or sender not in self._holding:
+            return  # not claimed here (the offline kit hands updates over directly)
         if not committed:
             tries = self._failures.get(update.update_id, 0) + 1
             self._failures[update.update_id] = tries
@@ -111,7 +112,6 @@ class InboxQueue(asyncio.Queue[object]):
                     self._commit()
         else:
             self._failures.pop(update.update_id, None)
-        sender = _sender(update)
         payload = processes.next_for(sender)
         if payload is not None:
             await super().put(Update.de_json(payload, self.bot))

@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -74,6 +75,14 @@ _BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
 )
 
 
+@dataclass(frozen=True)
+class UserRecords:
+    """A user's account and registrations (by id, oldest first) as stored: JSON texts."""
+
+    account: str | None
+    registrations: dict[str, str]
+
+
 class _Group:
     """Group commit: on the event loop's thread every repository call uses one connection,
     and every change joins one open transaction (a batch), which ``settle`` commits in a
@@ -101,6 +110,9 @@ class _Group:
         self.committer = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
         #: What the open transaction holds a lock on (``_Pool.serialize``).
         self.locked: set[str] = set()
+        #: Users' records as the open transaction read them under their lock
+        #: (``_Pool.user_records``).
+        self.users: dict[int, UserRecords] = {}
 
     @contextlib.contextmanager
     def use(self, write: bool) -> Iterator[Conn]:
@@ -166,7 +178,7 @@ class _Group:
             number = self.batch
             self.open = False
             self.batch += 1
-            self.locked.clear()
+            self._forget_transaction()
             # Submitted at once (not when a task first runs): whoever waits for the lock
             # meanwhile, even the event loop's thread, waits for this commit only.
             done = asyncio.get_running_loop().run_in_executor(
@@ -188,7 +200,7 @@ class _Group:
         number = self.batch
         self.open = False
         self.batch += 1
-        self.locked.clear()
+        self._forget_transaction()
         self._commit(number)
 
     def _commit(self, number: int) -> None:
@@ -200,13 +212,19 @@ class _Group:
                 self.conn.execute("ROLLBACK")
             self.failed.add(number)
 
+    def _forget_transaction(self) -> None:
+        """What held only inside the transaction that ended: its locks, and what it read
+        under them."""
+        self.locked.clear()
+        self.users.clear()
+
     def _drop(self) -> None:
         with contextlib.suppress(psycopg.Error):
             self.conn.execute("ROLLBACK")
         self.failed.add(self.batch)
         self.open = False
         self.batch += 1
-        self.locked.clear()
+        self._forget_transaction()
 
     def close(self) -> None:
         """Commit what is open (a clean stop: PTB's last persistence flush), then let go."""
@@ -236,8 +254,10 @@ class _Pool:
 
         A transaction-level advisory lock: taken before the read (whose snapshot then
         includes the other process's commit), released by the commit at the next barrier.
-        Only in the group's transaction; a wait on a deadlock is ended by the server (one
-        batch fails, and its updates are handled again)."""
+        A user's account and registrations are one name (``user:<id>``): an update reads
+        both, and one lock is one round trip. Only in the group's transaction; a wait on a
+        deadlock is ended by the server (one batch fails, and its updates are handled
+        again)."""
         group = self.group
         if not self.shared or group is None or conn is not group.conn:
             return
@@ -249,6 +269,34 @@ class _Pool:
                 "SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest, "big", signed=True),)
             )
             group.locked.add(name)
+
+    def user_records(self, conn: Conn, user_id: int) -> UserRecords | None:
+        """A user's account and registrations (JSON texts) as the group's transaction sees
+        them, read once under the user's lock (``serialize``): while it is held no other
+        process changes them, and this one's writes forget them (``forget_user``). An
+        update reads them several times (services, the form, the profile); one statement
+        instead. None outside the group's transaction of shared processes."""
+        group = self.group
+        if not self.shared or group is None or conn is not group.conn:
+            return None
+        self.serialize(conn, "user", user_id)
+        records = group.users.get(user_id)
+        if records is None:
+            rows = conn.execute(
+                "SELECT 0, NULL, NULL::timestamptz, doc::text FROM accounts WHERE user_id = %s "
+                "UNION ALL SELECT 1, id, created_at, doc::text FROM registrations "
+                "WHERE user_id = %s ORDER BY 1, 3, 2",
+                (user_id, user_id),
+            ).fetchall()
+            account = next((doc for kind, _, _, doc in rows if kind == 0), None)
+            registrations = {rid: doc for kind, rid, _, doc in rows if kind == 1}
+            records = group.users[user_id] = UserRecords(account, registrations)
+        return records
+
+    def forget_user(self, user_id: int) -> None:
+        """This process changed the user's records: read them again when next asked."""
+        if self.group is not None:
+            self.group.users.pop(user_id, None)
 
     @contextlib.contextmanager
     def connection(self, write: bool = True) -> Iterator[Conn]:
@@ -308,11 +356,15 @@ class PostgresAccounts:
     def get(self, user_id: int) -> Account | None:
         """The account of ``user_id``, or None."""
         with self._db.connection(write=False) as conn:
-            self._db.serialize(conn, "account", user_id)
-            row = conn.execute(
-                "SELECT doc::text FROM accounts WHERE user_id = %s", (user_id,)
-            ).fetchone()
-        return None if row is None else Account.model_validate_json(row[0])
+            records = self._db.user_records(conn, user_id)
+            if records is not None:
+                text = records.account
+            else:
+                row = conn.execute(
+                    "SELECT doc::text FROM accounts WHERE user_id = %s", (user_id,)
+                ).fetchone()
+                text = None if row is None else str(row[0])
+        return None if text is None else Account.model_validate_json(text)
 
     def save(self, account: Account, events: Sequence[AuditEvent] = ()) -> None:
         """Insert or replace the account with its audit events, in one transaction."""
@@ -321,7 +373,8 @@ class PostgresAccounts:
         if any(e.subject != account.subject for e in events):
             raise ValueError("events must be about the account saved with them")
         with self._db.connection() as conn:
-            self._db.serialize(conn, "account", account.user_id)
+            self._db.serialize(conn, "user", account.user_id)
+            self._db.forget_user(account.user_id)
             _save(
                 conn,
                 "INSERT INTO accounts (user_id, doc) VALUES (%s, %s::json) "
@@ -333,6 +386,7 @@ class PostgresAccounts:
     def delete(self, user_id: int) -> None:
         """Remove the account (its registrations and audit events stay)."""
         with self._db.connection() as conn:
+            self._db.forget_user(user_id)
             conn.execute("DELETE FROM accounts WHERE user_id = %s", (user_id,))
 
 
@@ -348,11 +402,15 @@ class PostgresRegistrations:
         if user_id is None:
             return None
         with self._db.connection(write=False) as conn:
-            self._db.serialize(conn, "registrations", user_id)
-            row = conn.execute(
-                "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
-            ).fetchone()
-        return None if row is None else Registration.model_validate_json(row[0])
+            records = self._db.user_records(conn, user_id)
+            if records is not None:
+                text = records.registrations.get(registration_id)
+            else:
+                row = conn.execute(
+                    "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
+                ).fetchone()
+                text = None if row is None else str(row[0])
+        return None if text is None else Registration.model_validate_json(text)
 
     def by_number(self, number: str) -> Registration | None:
         """The registration with this public number (as typed), or None."""
@@ -368,12 +426,17 @@ class PostgresRegistrations:
     def for_user(self, user_id: int) -> list[Registration]:
         """The user's registrations, oldest first."""
         with self._db.connection(write=False) as conn:
-            self._db.serialize(conn, "registrations", user_id)
-            rows = conn.execute(
-                "SELECT doc::text FROM registrations WHERE user_id = %s ORDER BY created_at, id",
-                (user_id,),
-            ).fetchall()
-        return [Registration.model_validate_json(row[0]) for row in rows]
+            records = self._db.user_records(conn, user_id)
+            if records is not None:
+                texts = list(records.registrations.values())
+            else:
+                rows = conn.execute(
+                    "SELECT doc::text FROM registrations WHERE user_id = %s "
+                    "ORDER BY created_at, id",
+                    (user_id,),
+                ).fetchall()
+                texts = [str(row[0]) for row in rows]
+        return [Registration.model_validate_json(text) for text in texts]
 
     def save(self, registration: Registration, events: Sequence[AuditEvent] = ()) -> None:
         """Insert or replace the registration with its audit events, in one transaction."""
@@ -385,7 +448,8 @@ class PostgresRegistrations:
         if any(e.subject != rid for e in events):
             raise ValueError("events must be about the registration saved with them")
         with self._db.connection() as conn:
-            self._db.serialize(conn, "registrations", registration.user_id)
+            self._db.serialize(conn, "user", registration.user_id)
+            self._db.forget_user(registration.user_id)
             stored = None
             if not registration.number:
                 row = conn.execute(
@@ -449,7 +513,10 @@ class PostgresRegistrations:
 
     def delete(self, registration_id: str) -> None:
         """Remove the registration (no-op when missing)."""
+        user_id = registration_user(registration_id)
         with self._db.connection() as conn:
+            if user_id is not None:
+                self._db.forget_user(user_id)
             conn.execute("DELETE FROM registrations WHERE id = %s", (registration_id,))
 
     def with_status(
@@ -585,6 +652,22 @@ class PostgresKeyValueStore:
                 "SELECT value::text FROM kv WHERE namespace = %s AND key = %s", (namespace, key)
             ).fetchone()
         return None if row is None else json.loads(row[0])
+
+    def get_many(self, entries: Collection[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """The values stored under each (namespace, key), the missing ones left out: one
+        statement."""
+        pairs = list(entries)
+        if not pairs:
+            return {}
+        with self._db.connection(write=False) as conn:
+            for namespace, key in pairs:
+                self._serialize(conn, namespace, key)
+            rows = conn.execute(
+                "SELECT namespace, key, value::text FROM kv "
+                "WHERE (namespace, key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                ([namespace for namespace, _ in pairs], [key for _, key in pairs]),
+            ).fetchall()
+        return {(namespace, key): json.loads(text) for namespace, key, text in rows}
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         """Store ``value`` (JSON-serialisable) under ``key``."""

@@ -5,11 +5,13 @@ work after it goes on."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
-from test_storage_contract import postgres_connection
+from test_storage_contract import postgres_connection, reg
 
+from bot.rules.models import Account, Status
 from storage.postgres import PostgresStorage
 from storage.protocols import CommitFailed
 
@@ -80,3 +82,61 @@ async def test_a_failed_group_commit_fails_every_update_in_it_and_keeps_none(
     # The next update commits as usual.
     await unit(pg, "d")
     assert stored(pg_url, "d") and stored(pg_url, "d-2")
+
+
+async def test_a_user_read_once_per_transaction_sees_its_own_changes_and_the_other_process(
+    pg_url: str,
+) -> None:
+    """A user's account and registrations are read once in a transaction, under the user's
+    lock: what this process saves is seen at once, and what another process committed is
+    seen by the next transaction; meanwhile the other process waits for the lock."""
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    try:
+        a.begin()
+        a.registrations.save(reg(5))
+        a.accounts.save(Account(user_id=5, phone="+8613800000000"))
+        await a.committed()
+
+        a.begin()
+        draft = a.registrations.get(reg(5).id)
+        assert draft is not None and draft.status is Status.DRAFT
+        draft.status = Status.SUBMITTED
+        a.registrations.save(draft)
+        # Its own change, in the same transaction, before the commit.
+        assert [r.status for r in a.registrations.for_user(5)] == [Status.SUBMITTED]
+        account = a.accounts.get(5)
+        assert account is not None
+        account.locale = "en"
+        a.accounts.save(account)
+        assert (a.accounts.get(5) or account).locale == "en"
+
+        # The other process (its own event loop) reads the user meanwhile: it waits for the
+        # lock, then sees what was committed.
+        seen: list[tuple[Status, str | None]] = []
+
+        async def other() -> None:
+            b.begin()
+            found = b.registrations.get(reg(5).id)
+            account = b.accounts.get(5)
+            assert found is not None and account is not None
+            seen.append((found.status, account.locale))
+            found.status = Status.APPROVED
+            b.registrations.save(found)
+            await b.committed()
+
+        waiting = threading.Thread(target=asyncio.run, args=(other(),))
+        waiting.start()
+        await asyncio.sleep(0.3)
+        assert not seen, "read while another process held the user"
+        await a.committed()
+        waiting.join(10)
+        assert seen == [(Status.SUBMITTED, "en")]
+
+        # A's next transaction reads again: the other process's change.
+        a.begin()
+        assert [r.status for r in a.registrations.for_user(5)] == [Status.APPROVED]
+        await a.committed()
+    finally:
+        a.close()
+        b.close()

@@ -348,6 +348,27 @@ def test_kv_namespaces_are_separate(store: Storage) -> None:
     assert "1" not in kv.items("ptb.user_data")
 
 
+def test_kv_reads_several_entries_at_once(store: Storage) -> None:
+    kv = store.kv
+    kv.put("ptb.user_data", "7", {"lang": "en"})
+    kv.put("ptb.conv.applicant", "[7]", "FIELD")
+    kv.put("ptb.conv.applicant", "[8]", "OTHER")
+    kv.put("support", "7", ["ticket"])
+    wanted = [
+        ("ptb.user_data", "7"),
+        ("ptb.conv.applicant", "[7]"),
+        ("ptb.conv.profile", "[7]"),  # missing: left out
+        ("support", "7"),
+        ("ptb.conv.applicant", "7"),  # another key than "[7]"
+    ]
+    assert kv.get_many(wanted) == {
+        ("ptb.user_data", "7"): {"lang": "en"},
+        ("ptb.conv.applicant", "[7]"): "FIELD",
+        ("support", "7"): ["ticket"],
+    }
+    assert kv.get_many([]) == {}
+
+
 def test_kv_stays_inside_its_folder(disk: TinyDBStorage, tmp_path: Path) -> None:
     disk.kv.put("../../x", "../../y", 1)
     for path in tmp_path.rglob("*"):
