@@ -172,7 +172,7 @@ class LedJobQueue(JobQueue):  # type: ignore[type-arg]
     (the outbox, reminders, the digest) run only in the process leading the jobs; elsewhere
     a request to deliver now is passed on to it."""
 
-    ONCE = frozenset({"outbox", "outbox-now", "draft-reminders", "review-digest"})
+    ONCE = frozenset({"outbox", delivery.NOW, "draft-reminders", "review-digest"})
 
     def __init__(self, processes: Processes) -> None:
         super().__init__()
@@ -183,21 +183,24 @@ class LedJobQueue(JobQueue):  # type: ignore[type-arg]
         if isinstance(job_queue, LedJobQueue) and job.name in LedJobQueue.ONCE:
             processes = job_queue.processes
             if not processes.leading():
-                if job.name == "outbox-now":
-                    processes.nudge("outbox")  # heard by the leader once this commits
+                if job.name == delivery.NOW:
+                    # Heard by the leader once this commits: the registration to deliver.
+                    processes.nudge(f"outbox:{job.data}" if job.data else "outbox")
                 return
         await JobQueue.job_callback(job_queue, job)
 
 
-def _deliver_now(processes: Processes, jobs: JobQueue | None) -> Callable[[], None]:  # type: ignore[type-arg]
+def _deliver_now(processes: Processes, jobs: JobQueue | None) -> Callable[[str | None], None]:  # type: ignore[type-arg]
     """On news of a decision made in another process (committed): the job leader delivers
     at once. Every process hears the news, its sender too; only the leader acts on it, so a
     notice is never passed on again."""
     assert jobs is not None
 
-    def deliver_now() -> None:
+    def deliver_now(registration_id: str | None) -> None:
         if processes.leading():
-            jobs.run_once(cast(Any, delivery.deliver_due), 0, name="outbox-now")
+            jobs.run_once(
+                cast(Any, delivery.deliver_due), 0, data=registration_id, name=delivery.NOW
+            )
 
     return deliver_now
 

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: How often the outbox is looked at (a decision also triggers it at once).
 EVERY = timedelta(seconds=5)
+#: The job delivering one registration's notifications at once (``trigger``).
+NOW = "outbox-now"
 #: The first run after start-up, which sends what a crash left pending.
 FIRST = timedelta(seconds=0.5)
 _LANES = "outbox_lanes"  # lane -> the task delivering it
@@ -39,14 +41,17 @@ LANE_WAIT = timedelta(seconds=10)
 _UNRECORDED = "outbox_unrecorded"  # notification id -> message id, sent but not yet saved
 
 
-def trigger(context: Context) -> None:
-    """Deliver now rather than at the next tick (after a decision or a submission)."""
+def trigger(context: Context, registration_id: str) -> None:
+    """Deliver the registration's due notifications now rather than at the next tick
+    (after a decision or a submission); the tick still looks at every registration."""
     assert context.job_queue is not None
-    context.job_queue.run_once(cast(Any, deliver_due), 0, name="outbox-now")
+    context.job_queue.run_once(cast(Any, deliver_due), 0, data=registration_id, name=NOW)
 
 
 async def deliver_due(context: Context) -> None:
-    """Send every due notification, recording each outcome durably.
+    """Send every due notification (of the job's registration only, where it names one:
+    ``trigger``), recording each outcome durably. A burst of submissions then costs a look
+    at each one, not at every registration still waiting for its card to go out.
 
     Notifications go out in lanes, one per chat (and one for e-mail), each in order and
     all at once: a group's lane waiting for Telegram's 20 messages a minute there never
@@ -55,7 +60,9 @@ async def deliver_due(context: Context) -> None:
     so the next runs serve the other lanes."""
     running: dict[str, asyncio.Task[None]] = context.bot_data.setdefault(_LANES, {})
     lanes: dict[str, list[tuple[str, Notification]]] = {}
-    for registration_id, note in context.services.deliveries.due():
+    job = context.job
+    only = job.data if job is not None and isinstance(job.data, str) else None
+    for registration_id, note in context.services.deliveries.due(only):
         lane = _lane(note)
         if lane not in running:
             lanes.setdefault(lane, []).append((registration_id, note))

@@ -192,7 +192,7 @@ async def on_code(update: Update, context: Context) -> State | int:
     key = "profile.email_changed" if purpose is Purpose.CHANGE else "profile.email_verified"
     await turn.reply(turn.t(key, address=registration.answers.get(form.CONTACT_EMAIL)))
     if registration.pending:
-        delivery.trigger(context)
+        delivery.trigger(context, registration.id)
     return END
 
 

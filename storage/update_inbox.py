@@ -59,8 +59,9 @@ class InboxQueue(asyncio.Queue[object]):
         self._failures: dict[int, int] = {}  # update id -> failed commits here
         self._holding: set[int] = set()  # the senders this process holds
         self.bot: Bot | None = None
-        #: Callbacks run on a topic's news (the job leader runs the outbox at once).
-        self.listeners: dict[str, list[Callable[[], object]]] = {}
+        #: Callbacks run on a topic's news, with what follows the topic's name after a colon
+        #: ("outbox:<registration id>": the job leader delivers it at once).
+        self.listeners: dict[str, list[Callable[[str | None], object]]] = {}
 
     async def put(self, item: object) -> None:
         """Store an update (committed), then queue it; drop one the inbox has seen."""
@@ -154,5 +155,6 @@ class InboxQueue(asyncio.Queue[object]):
             if "inbox" in topics:
                 self._wake.set()
             for topic in topics:
-                for listener in self.listeners.get(topic, ()):
-                    listener()
+                name, _, detail = topic.partition(":")
+                for listener in self.listeners.get(name, ()):
+                    listener(detail or None)

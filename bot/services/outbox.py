@@ -131,9 +131,15 @@ class Deliveries:
         self._registrations = registrations
         self._clock = clock
 
-    def due(self) -> Iterator[tuple[str, Notification]]:
-        """(registration id, notification) for every notification whose time has come."""
-        for registration in self._registrations.with_pending_notifications():
+    def due(self, registration_id: str | None = None) -> Iterator[tuple[str, Notification]]:
+        """(registration id, notification) for every notification whose time has come; of
+        one registration only when ``registration_id`` is given."""
+        if registration_id is None:
+            registrations = self._registrations.with_pending_notifications()
+        else:
+            one = self._registrations.get(registration_id)
+            registrations = [] if one is None else [one]
+        for registration in registrations:
             for note in due(registration, self._clock()):
                 yield registration.id, note
 

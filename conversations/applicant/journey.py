@@ -159,7 +159,7 @@ async def on_submit(update: Update, context: Context) -> State | int:
     if context.user_data is not None:
         context.user_data.pop("active", None)
     if registration.pending:
-        delivery.trigger(context)  # the reviewers' card leaves now, not at the next tick
+        delivery.trigger(context, registration.id)  # the card leaves now, not at the tick
     await _say_submitted(turn, registration)
     return END
 

@@ -153,7 +153,7 @@ async def act(turn: Turn, action: Any, done_key: str) -> bool:
     await turn.reply(done)
     await refresh_card(turn.context, registration)
     if registration.pending:
-        delivery.trigger(turn.context)
+        delivery.trigger(turn.context, registration.id)
     return True
 
 

@@ -7,12 +7,12 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import REVIEWERS, BotHarness, Clock, Inbox, make_settings
-from journey import submit
+from conftest import ADMIN_CHAT, REVIEWERS, BotHarness, Clock, Inbox, make_settings
+from journey import Applicant, fill_form, reach_form, submit
 
 from bot.commit_barrier import CommittingMailer
 from bot.mailer import SmtpMailer
-from bot.rules.models import Delivery
+from bot.rules.models import Delivery, Registration
 
 
 async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
@@ -104,3 +104,38 @@ async def test_cards_wait_while_the_bot_is_out_of_the_reviewers_group(
     harness.clock.advance(hours=2)
     await harness.deliver()
     assert any(stored.number in m.text for m in harness.kit.messages(group.id))
+
+
+async def test_a_submission_sends_its_card_at_once_without_reading_the_waiting_ones(
+    harness: BotHarness, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run a submission triggers looks at that registration only: with many cards
+    waiting for their retry, each submission would otherwise read every one of them."""
+    harness.kit.api.fail_next("sendMessage", "server_error", chat_id=ADMIN_CHAT)
+    await submit(harness, 502_001)  # its card failed once and waits for its retry
+    waiting = harness.store.registrations.get("502001-isv")
+    assert waiting is not None and waiting.pending
+
+    scans: list[int] = []
+    repository = harness.store.registrations
+    everything = repository.with_pending_notifications
+
+    def counted() -> list[Registration]:
+        scans.append(1)
+        return everything()
+
+    monkeypatch.setattr(repository, "with_pending_notifications", counted)
+    user = harness.kit.user(502_002, language_code="en")
+    await reach_form(user, "Third-party developer", zh=False)
+    await fill_form(user, Applicant(502_002, zh=False), zh=False)
+    await user.press("Submit for review")
+
+    numbers = [r.number for r in (repository.get(f"{n}-isv") for n in (502_001, 502_002)) if r]
+    posted = harness.kit.messages(harness.admin_group)
+    assert any(numbers[1] in m.text for m in posted), "the new card went out at once"
+    assert not any(numbers[0] in m.text for m in posted), "the waiting one waits"
+    assert scans == []
+    # The tick looks at every registration: the waiting card goes out once its time came.
+    clock.advance(minutes=5)
+    await harness.deliver()
+    assert scans and any(numbers[0] in m.text for m in harness.kit.messages(harness.admin_group))
