@@ -90,8 +90,11 @@ class InboxQueue(asyncio.Queue[object]):
         return len(waiting)
 
     def handled(self, update: object) -> None:
-        """Mark an update handled (after its changes and persistence are stored)."""
-        if isinstance(update, Update):
+        """Mark an update handled (after its changes and persistence are stored). Where
+        processes claim updates, only one claimed here is in the inbox to mark."""
+        if isinstance(update, Update) and (
+            self.processes is None or _sender(update) in self._holding
+        ):
             self.inbox.done(update.update_id)
 
     async def finished(self, update: object, committed: bool) -> None:
