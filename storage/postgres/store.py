@@ -75,6 +75,17 @@ _BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
 )
 
 
+#: Held until the transaction ends (``_Pool.serialize``).
+LOCK = "SELECT pg_advisory_xact_lock(%s)"
+
+
+def _lock_key(name: str) -> int:
+    """The advisory lock's key of a record's name."""
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
 @dataclass(frozen=True)
 class UserRecords:
     """A user's account and registrations (by id, oldest first) as stored: JSON texts."""
@@ -264,10 +275,7 @@ class _Pool:
         name = ":".join(str(part) for part in what)
         if name not in group.locked:
             group.join()  # a read holds its lock only inside the batch's transaction
-            digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest, "big", signed=True),)
-            )
+            conn.execute(LOCK, (_lock_key(name),))
             group.locked.add(name)
 
     def user_records(self, conn: Conn, user_id: int) -> UserRecords | None:
@@ -279,15 +287,23 @@ class _Pool:
         group = self.group
         if not self.shared or group is None or conn is not group.conn:
             return None
-        self.serialize(conn, "user", user_id)
         records = group.users.get(user_id)
         if records is None:
-            rows = conn.execute(
-                "SELECT 0, NULL, NULL::timestamptz, doc::text FROM accounts WHERE user_id = %s "
-                "UNION ALL SELECT 1, id, created_at, doc::text FROM registrations "
-                "WHERE user_id = %s ORDER BY 1, 3, 2",
-                (user_id, user_id),
-            ).fetchall()
+            name = f"user:{user_id}"
+            group.join()
+            # The lock and the read in one round trip: the server still runs them in order,
+            # and the read's snapshot is taken once the lock is held.
+            with conn.pipeline():
+                if name not in group.locked:
+                    conn.execute(LOCK, (_lock_key(name),))
+                cursor = conn.execute(
+                    "SELECT 0, NULL, NULL::timestamptz, doc::text FROM accounts "
+                    "WHERE user_id = %s UNION ALL SELECT 1, id, created_at, doc::text "
+                    "FROM registrations WHERE user_id = %s ORDER BY 1, 3, 2",
+                    (user_id, user_id),
+                )
+            rows = cursor.fetchall()
+            group.locked.add(name)
             account = next((doc for kind, _, _, doc in rows if kind == 0), None)
             registrations = {rid: doc for kind, rid, _, doc in rows if kind == 1}
             records = group.users[user_id] = UserRecords(account, registrations)
@@ -662,10 +678,13 @@ class PostgresKeyValueStore:
         with self._db.connection(write=False) as conn:
             for namespace, key in pairs:
                 self._serialize(conn, namespace, key)
+            # Pairs as scalar parameters, not two arrays: half the time (arrays are dumped
+            # element by element in Python); the same few pairs each update, so prepared.
             rows = conn.execute(
-                "SELECT namespace, key, value::text FROM kv "
-                "WHERE (namespace, key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                ([namespace for namespace, _ in pairs], [key for _, key in pairs]),
+                "SELECT namespace, key, value::text FROM kv WHERE (namespace, key) IN ("
+                + ", ".join(["(%s, %s)"] * len(pairs))
+                + ")",
+                [part for pair in pairs for part in pair],
             ).fetchall()
         return {(namespace, key): json.loads(text) for namespace, key, text in rows}
 
