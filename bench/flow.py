@@ -1,9 +1,21 @@
 """Whole applicant journeys under load, through the offline kit and the whole bot.
 
 Run ``python -m bench.flow [--applicants 300] [--stored 1000,100000] [--quick] [--profile]
-[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres] [--processes N]``.
-With ``--processes N`` (PostgreSQL) it also runs 1 and then N real bot processes on one
-database (``bench/processes.py``) and prints ``ratio processes N/1 throughput``.
+[--rtt MS] [--per-user] [--no-fsync] [--storage tinydb|postgres] [--processes N]
+[--deployed N]``.
+
+With ``--processes N`` (PostgreSQL) it also runs the whole bot as 1 and then N processes on
+the smallest stored size's database, opened as ``python -m bot run`` opens it (shared with
+other processes: the user's state read again before each update, locks across processes,
+jobs led by one), new applicants shared between the processes, which start walking at the
+same moment; it prints each figure, ``ratio processes N/1 throughput``, the factor over
+Telegram's limit (target ≥ 25) and the same walks on TinyDB with one process beside them.
+Each process is handed its applicants' updates directly by its own offline Telegram, as
+several webhook processes behind a balancer routing by user would be: the inbox's own
+statements (storing an update, claiming it, marking it handled) are not in these figures.
+``--deployed N`` measures that deployed path instead: real ``python -m bot run`` processes
+polling the fake Bot API over HTTP (``bench/processes.py``), on this machine's two cores
+shared with the fake Telegram and the applicants.
 
 ``--storage postgres`` runs the bot on PostgreSQL: each stored size is filled as below and
 copied into a fresh database with the bot's own ``migrate --from-tinydb`` code; the server
@@ -631,6 +643,13 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
+def on_tinydb(size: int, common: list[str]) -> float:
+    """Updates per second of the same walks with the bot on TinyDB (one process)."""
+    with tempfile.TemporaryDirectory(prefix="bench-flow-") as tmp:
+        spawn("--internal", "fill", "--size", str(size), "--data-dir", tmp, *common)
+        return float(spawn("--internal", "ours", "--data-dir", tmp, *common)["rate"])
+
+
 def together(count: int, applicants: int, argv: list[str]) -> dict[int, float]:
     """Updates per second of 1 and then ``count`` bot processes on one database (its data
     already there), the applicants shared between them, new ones for each run."""
@@ -704,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     if (args.processes or args.deployed) and args.storage != "postgres":
         parser.error("--processes and --deployed need --storage postgres")
     processes: dict[int, float] = {}
+    tinydb = 0.0  # with --processes: the same walks on TinyDB, one process
     deployed: dict[int, float] = {}
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(postgres_server()) if args.storage == "postgres" else None
@@ -725,6 +745,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if server is not None and args.processes and size == sizes[0]:
                     processes = together(args.processes, applicants, [*data_dir, *options])
+                    tinydb = on_tinydb(size, common)
                 if server is not None:
                     drop_database(server, name)
                 print(f"(filled {size} registrations in {filled['fill_s']:.1f} s)", flush=True)
@@ -769,6 +790,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = deployed[args.deployed] / deployed[1]
         print(f"ratio deployed {args.deployed}/1 throughput: {ratio:.2f}")
     if processes:
+        print(f"tinydb 1 process: {tinydb:.0f} updates/s (the same walks, {sizes[0]} stored)")
         for n, rate in processes.items():
             print(
                 f"processes {n}: {rate:.0f} updates/s ({applicants} applicants, {sizes[0]} stored)"

@@ -31,6 +31,34 @@ def test_the_quick_flow_benchmark_completes_and_prints_its_ratios() -> None:
         assert ratio in out, out
 
 
+@pytest.mark.slow
+def test_the_processes_benchmark_runs_the_bot_as_one_and_two_processes_on_postgres() -> None:
+    out = run_python(
+        "-m",
+        "bench.flow",
+        "--storage",
+        "postgres",
+        "--per-user",
+        "--stored",
+        "1000",
+        "--applicants",
+        "20",
+        "--processes",
+        "2",
+        timeout=600,
+    )
+    for line in (
+        "ours      1000",
+        "tinydb 1 process:",
+        "processes 1:",
+        "processes 2:",
+        "ratio processes 2/1 throughput:",
+        "ratio throughput/30 with 2 processes:",
+        "ratio throughput/30 @1000:",
+    ):
+        assert line in out, out
+
+
 #: Printed by the benchmark's own module (``bench`` is run from the repository, not installed).
 WALK_FIGURES = """
 import json
