@@ -81,7 +81,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bench import processes as bench_processes
 from bench.seed import answers, fill, no_fsync
-from bot.factory import build
+from bot.factory import build, settle_heap
 from bot.offline import OfflineTelegram, Person, samples
 from bot.offline.records import BotMessage, JSONDict
 from bot.offline.transport import FakeBotAPI
@@ -407,6 +407,7 @@ async def run_ours(
     kit.attach(app)
     await app.initialize()
     await app.start()
+    settle_heap()  # as ``python -m bot run`` does before it serves
     try:
         startup = time.perf_counter() - started
         rss_start = memory_kb("VmRSS")
@@ -623,7 +624,10 @@ def row(name: str, stored: str, figures: dict[str, Any]) -> str:
 
 
 def print_file_calls(size: int, figures: dict[str, Any]) -> None:
-    """The bot's file replaces, fsyncs and removals per update during the walks, by place."""
+    """The bot's file replaces, fsyncs and removals per update during the walks, by place
+    (none on PostgreSQL: nothing printed)."""
+    if not figures.get("file_calls"):
+        return
     updates = figures["updates"]
     by_place: dict[str, dict[str, float]] = {}
     totals = {"replace": 0.0, "fsync": 0.0, "unlink": 0.0}

@@ -1,4 +1,4 @@
-"""``python -m bench.flow --storage postgres --processes N``: the whole bot as real processes
+"""``python -m bench.flow --storage postgres --deployed N``: the whole bot as real processes
 (``python -m bot run``) on one PostgreSQL database, 1 and then N of them, against the fake
 Bot API over HTTP (``bot.offline.http_server``), while the applicants walk the journey.
 

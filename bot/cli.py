@@ -22,7 +22,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot import logs
-from bot.factory import build
+from bot.factory import build, settle_heap
 from bot.offline import FakeBotAPI, OfflineTelegram
 from bot.offline.ids import RisingIds
 from bot.settings import Settings, describe_errors, load_settings
@@ -144,6 +144,7 @@ def _serve(application: Any, settings: Settings, command: str) -> None:
     """Run until SIGINT/SIGTERM; both modes stop cleanly and flush the persistence."""
     # The records come from PTB's network loop, whose logger is "telegram.ext".
     logging.getLogger("telegram.ext").addFilter(_StartFailureAtDebug())
+    settle_heap()
     if command == "webhook":
         secret = settings.WEBHOOK_SECRET_TOKEN
         assert secret is not None, "main() sets one: webhook mode never runs without a secret"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import tomllib
@@ -404,6 +405,15 @@ def schedule_jobs(application: Application, services: Services) -> None:  # type
     if settings.ADMIN_CHAT_ID is not None and settings.REVIEWER_IDS:
         at = settings.REVIEW_DIGEST_TIME.replace(tzinfo=CHINA)
         jobs.run_daily(cast(Any, overview.digest), time=at, name="review-digest")
+
+
+def settle_heap() -> None:
+    """Once the application is built: what exists now lives as long as the process
+    (handlers, templates, services, the models' schemas), so it leaves the garbage
+    collector's scans, which then walk only what updates create. Measured with the flow
+    benchmark: the collector's time per update about halved (docs/PERFORMANCE.md)."""
+    gc.collect()  # what is garbage now is not kept for good
+    gc.freeze()
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]

@@ -277,6 +277,21 @@ class _Root:
         if self.held and threading.get_ident() == self._holder:
             self.flush()
 
+    def write_json(self, path: Path, doc: Any) -> None:
+        """Replace a file other than a user's (what is held goes first)."""
+        self.before_write()
+        write_json_atomic(path, doc)
+
+    def remove(self, path: Path) -> None:
+        """Remove a file other than a user's (what is held goes first)."""
+        self.before_write()
+        remove_durable(path)
+
+    def touch(self, directory: Path, name: str) -> None:
+        """Create a marker file (what is held goes first)."""
+        self.before_write()
+        _touch(directory, name)
+
     def unit(self) -> _Unit | None:
         """The current task's unit of work on this storage, if any."""
         unit = _UNIT.get()
@@ -420,22 +435,19 @@ class _Counter:
             found = self._root.partition(user_id).find("registrations", "id", pending["id"])
             exists = found is not None
         count = int(state["count"]) + int(exists) - int(pending["existed"])
-        self._root.before_write()
-        write_json_atomic(self._root.counter_file(), {"count": count, "pending": None})
+        self._root.write_json(self._root.counter_file(), {"count": count, "pending": None})
         return count
 
     def begin(self, registration_id: str, existed: bool) -> int:
         """Record that ``registration_id`` is about to be created or removed."""
         count = self.settle()
         pending = {"id": registration_id, "existed": existed}
-        self._root.before_write()
-        write_json_atomic(self._root.counter_file(), {"count": count, "pending": pending})
+        self._root.write_json(self._root.counter_file(), {"count": count, "pending": pending})
         return count
 
     def commit(self, count: int) -> None:
         """Store the new count once the user's file holds the change."""
-        self._root.before_write()
-        write_json_atomic(self._root.counter_file(), {"count": count, "pending": None})
+        self._root.write_json(self._root.counter_file(), {"count": count, "pending": None})
 
 
 class TinyDBRegistrations:
@@ -501,8 +513,7 @@ class TinyDBRegistrations:
         # Who holds the number before the document: a crash in between leaves an entry that
         # names no registration with it (by_number checks), never a number nobody finds.
         if number != stored_number:
-            self._root.before_write()
-            write_json_atomic(self._root.number_file(number), {"id": rid})
+            self._root.write_json(self._root.number_file(number), {"id": rid})
         # New marker before the document, old marker after it: a crash in between leaves an
         # extra marker (dropped by with_status), never a registration missing from its queue.
         if new_status != old_status and new_status in INDEXED_STATUSES:
@@ -562,8 +573,7 @@ class TinyDBRegistrations:
                 if not doc.get("number"):
                     self.save(Registration.model_validate(doc))
                     given += 1
-        self._root.before_write()
-        write_json_atomic(done, {"numbered": True})
+        self._root.write_json(done, {"numbered": True})
         return given
 
     def with_status(
@@ -600,8 +610,7 @@ class TinyDBRegistrations:
                 with self._root.index_lock:
                     reg = self.get(name)
                     if reg is None or not reg.pending:
-                        self._root.before_write()
-                        remove_durable(directory / name)
+                        self._root.remove(directory / name)
         return found
 
     def count(self) -> int:
@@ -637,12 +646,10 @@ class TinyDBRegistrations:
 
     def _unmark(self, status: Status, registration_id: str) -> None:
         if status in INDEXED_STATUSES:
-            self._root.before_write()
-            remove_durable(self._root.status_dir(status) / registration_id)
+            self._root.remove(self._root.status_dir(status) / registration_id)
 
     def _touch(self, directory: Path, name: str) -> None:
-        self._root.before_write()
-        _touch(directory, name)
+        self._root.touch(directory, name)
 
 
 def _touch(directory: Path, name: str) -> None:
@@ -681,8 +688,7 @@ class TinyDBUniqueIndex:
         current = read_json(path, default=None)
         if current is not None:
             return bool(current["owner"] == owner)
-        self._root.before_write()
-        write_json_atomic(path, {"kind": kind, "value": normalized, "owner": owner})
+        self._root.write_json(path, {"kind": kind, "value": normalized, "owner": owner})
         unit = self._root.unit()
         if unit is not None:
             # The change that needs the claim is written at once, so its failure reaches
@@ -696,8 +702,7 @@ class TinyDBUniqueIndex:
         path = self._root.unique_file(kind, _normalize(value))
         current = read_json(path, default=None)
         if current is not None and current["owner"] == owner:
-            self._root.before_write()
-            remove_durable(path)
+            self._root.remove(path)
 
     def owner(self, kind: str, value: str) -> str | None:
         """Who holds ``value``, or None."""
@@ -721,8 +726,7 @@ class TinyDBAuditLog:
         path = self._root.audit_file(event.subject)
         doc = read_json(path, default={"subject": event.subject, "events": []})
         doc["events"].append(data)
-        self._root.before_write()
-        write_json_atomic(path, doc)
+        self._root.write_json(path, doc)
 
     def for_subject(self, subject: str) -> list[AuditEvent]:
         """Events of ``subject`` in the order they were appended."""
@@ -798,8 +802,7 @@ class TinyDBKeyValueStore:
             self._root.partition(user_id).set_entry("ptb", entry, ("namespace", "key"))
             self._users = None
             return
-        self._root.before_write()
-        write_json_atomic(self._path(namespace, key), {"key": key, "value": value})
+        self._root.write_json(self._path(namespace, key), {"key": key, "value": value})
 
     def delete(self, namespace: str, key: str) -> None:
         """Remove ``key`` (no-op when missing)."""
@@ -809,8 +812,7 @@ class TinyDBKeyValueStore:
             self._root.partition(user_id).set_entry("ptb", entry, ("namespace", "key"), drop=True)
             self._users = None
             return
-        self._root.before_write()
-        remove_durable(self._path(namespace, key))
+        self._root.remove(self._path(namespace, key))
 
     def items(self, namespace: str) -> Mapping[str, Any]:
         """Every (key, value) of ``namespace``: reads that namespace's folder, and for PTB's
