@@ -363,6 +363,12 @@ def _save(conn: Conn, upsert: str, params: tuple[Any, ...], events: Sequence[Aud
     return int(row[0]) if row else 0
 
 
+def _text(conn: Conn, query: str, key: object) -> str | None:
+    """The one text column of the row ``query`` finds by ``key``, or None."""
+    row = conn.execute(query, (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 class PostgresAccounts:
     """Accounts by user id."""
 
@@ -373,13 +379,11 @@ class PostgresAccounts:
         """The account of ``user_id``, or None."""
         with self._db.connection(write=False) as conn:
             records = self._db.user_records(conn, user_id)
-            if records is not None:
-                text = records.account
-            else:
-                row = conn.execute(
-                    "SELECT doc::text FROM accounts WHERE user_id = %s", (user_id,)
-                ).fetchone()
-                text = None if row is None else str(row[0])
+            text = (
+                records.account
+                if records is not None
+                else _text(conn, "SELECT doc::text FROM accounts WHERE user_id = %s", user_id)
+            )
         return None if text is None else Account.model_validate_json(text)
 
     def save(self, account: Account, events: Sequence[AuditEvent] = ()) -> None:
@@ -419,13 +423,13 @@ class PostgresRegistrations:
             return None
         with self._db.connection(write=False) as conn:
             records = self._db.user_records(conn, user_id)
-            if records is not None:
-                text = records.registrations.get(registration_id)
-            else:
-                row = conn.execute(
-                    "SELECT doc::text FROM registrations WHERE id = %s", (registration_id,)
-                ).fetchone()
-                text = None if row is None else str(row[0])
+            text = (
+                records.registrations.get(registration_id)
+                if records is not None
+                else _text(
+                    conn, "SELECT doc::text FROM registrations WHERE id = %s", registration_id
+                )
+            )
         return None if text is None else Registration.model_validate_json(text)
 
     def by_number(self, number: str) -> Registration | None:
