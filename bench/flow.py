@@ -303,7 +303,7 @@ class TimedKit(OfflineTelegram):
 
     def __init__(self, mode: Mode) -> None:
         # Each update's own answer is timed; jobs (the outbox) run beside, as in production.
-        super().__init__(LatentAPI(mode.rtt), wait_for_jobs=False)
+        super().__init__(LatentAPI(mode.rtt), wait_for_jobs=False, answers=False)
         self.mode = mode
         self.samples: list[float] = []
         self._queue = asyncio.Lock()

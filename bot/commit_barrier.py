@@ -1,5 +1,6 @@
 """Nothing leaves before its commit: where the storage commits in groups (PostgreSQL), the
-open group is committed before every Bot API request and every e-mail.
+open group is committed before every Bot API request that tells anyone anything, and
+before every e-mail.
 
 A request or e-mail whose update's changes were in a group that failed to commit is not
 sent: the barrier raises, and the handler's error reaches the error handlers.
@@ -39,9 +40,12 @@ class PassingRequest(BaseRequest):
         """The inner transport's read timeout."""
         return self.inner.read_timeout
 
-    async def before(self, request_data: RequestData | None) -> tuple[int, bytes] | None:
-        """What happens before each call; an answer returned here is the call's, and the
-        call is not passed on."""
+    async def before(
+        self, url: str, method: str, request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
+        """What happens before each call (``method`` is HTTP's: PTB posts Bot API calls
+        and gets files); an answer returned here is the call's, and the call is not passed
+        on."""
         return None
 
     async def do_request(
@@ -55,7 +59,7 @@ class PassingRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """``before``, then the call (unless ``before`` answered it)."""
-        answered = await self.before(request_data)
+        answered = await self.before(url, method, request_data)
         if answered is not None:
             return answered
         return await self.inner.do_request(
@@ -63,16 +67,37 @@ class PassingRequest(BaseRequest):
         )
 
 
+#: Bot API methods that only read (a file's path, the bot's or a chat's details): they
+#: tell nobody anything, so they need no commit first. A commit also ends the user's lock
+#: and what was read under it, to be read again after (an upload: getFile, the download,
+#: then the registration).
+READS = frozenset({"getFile", "getMe", "getChat", "getChatMember", "getChatAdministrators"})
+
+
+def tells_nobody(url: str, method: str, request_data: RequestData | None) -> bool:
+    """Whether the call reveals nothing the bot stored: a read, a file's download (PTB's
+    only GET), or a button press answered without a text (the spinner stops, nothing is
+    said)."""
+    name = url.rpartition("/")[2]
+    if method == "GET" or name in READS:
+        return True
+    if name == "answerCallbackQuery" and request_data is not None:
+        return not request_data.parameters.get("text")
+    return False
+
+
 class CommittingRequest(PassingRequest):
-    """A Bot API transport that commits the storage's open group before each call."""
+    """A Bot API transport that commits the storage's open group before each call that
+    tells anyone anything (``tells_nobody``)."""
 
     def __init__(self, inner: BaseRequest, commit: Commit) -> None:
         super().__init__(inner)
         self._commit = commit
 
-    async def before(self, request_data: RequestData | None) -> None:
-        """Commit."""
-        await self._commit()
+    async def before(self, url: str, method: str, request_data: RequestData | None) -> None:
+        """Commit, unless the call tells nobody anything."""
+        if not tells_nobody(url, method, request_data):
+            await self._commit()
 
 
 class CommittingMailer:

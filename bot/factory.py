@@ -110,7 +110,8 @@ class DurableApplication(Application):  # type: ignore[type-arg]
         committed = False
         try:
             if self.storage is not None:
-                self.storage.begin()
+                user = update.effective_user if isinstance(update, Update) else None
+                self.storage.begin(None if user is None else user.id)
             if queue is not None and queue.processes is not None:
                 await self._reload(update)
             await super().process_update(update)

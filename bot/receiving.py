@@ -36,7 +36,9 @@ class ReceivingRequest(PassingRequest):
         self._receiving = receiving
         self._before = before
 
-    async def before(self, request_data: RequestData | None) -> tuple[int, bytes] | None:
+    async def before(
+        self, url: str, method: str, request_data: RequestData | None
+    ) -> tuple[int, bytes] | None:
         """Wait until this process is the receiver; commit what the last call brought (the
         inbox), which this call confirms to Telegram. The last call at stop (no long poll)
         is answered here with nothing where this process is not the receiver."""

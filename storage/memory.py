@@ -241,7 +241,7 @@ class MemoryStorage:
         self.processes: Processes | None = None
         self.commits_in_groups = False
 
-    def begin(self) -> None:
+    def begin(self, user_id: int | None = None) -> None:
         """Nothing to track: every change is durable when its call returns."""
 
     def end(self) -> None:

@@ -205,8 +205,9 @@ class Storage(Protocol):
     #: True where changes are committed in groups by ``barrier`` (PostgreSQL).
     commits_in_groups: bool
 
-    def begin(self) -> None:
-        """Start a unit of work (one update) in the current task."""
+    def begin(self, user_id: int | None = None) -> None:
+        """Start a unit of work (one update, of ``user_id`` when it has a user) in the
+        current task."""
 
     def end(self) -> None:
         """End the current task's unit of work (after its last barrier): what the task

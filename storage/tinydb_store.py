@@ -927,7 +927,7 @@ class TinyDBStorage:
         #: Inside a unit of work a user's file is written at the barrier (module docstring).
         self.commits_in_groups = True
 
-    def begin(self) -> None:
+    def begin(self, user_id: int | None = None) -> None:
         """Start a unit of work in the current task: its changes of user files are held
         until the barrier, each file written once."""
         self._root.check()

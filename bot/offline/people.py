@@ -287,9 +287,13 @@ class OfflineTelegram:
         privacy_mode: bool = True,
         clock: Callable[[], float] = time.time,
         wait_for_jobs: bool = True,
+        answers: bool = True,
     ) -> None:
         """``wait_for_jobs``: an action waits for the jobs its handler started (tests);
-        without it, the jobs run beside the next actions, as with Telegram (benchmarks)."""
+        without it, the jobs run beside the next actions, as with Telegram (benchmarks).
+        ``answers=False``: an action returns no messages (benchmarks, whose walkers read
+        none: with many actions at once, collecting them costs as much as the actions in
+        flight)."""
         self.api = api or FakeBotAPI(clock=clock, privacy_mode=privacy_mode)
         self.app: AnyApplication | None = None
         self.raise_errors = True
@@ -301,6 +305,7 @@ class OfflineTelegram:
         self.last_payload: JSONDict | None = None
         self._query_id = 0
         self.wait_for_jobs = wait_for_jobs
+        self.answers = answers
         self._jobs: JobWatch | None = None
 
     # wiring ----------------------------------------------------------------------------
@@ -359,6 +364,8 @@ class OfflineTelegram:
             await self.settle()
         if self.raise_errors and len(self.errors) > errors:
             raise self.errors[errors]
+        if not self.answers:
+            return []
         return [m for call in self.api.sent[mark:] for m in call.messages]
 
     async def redeliver(self) -> list[BotMessage]:

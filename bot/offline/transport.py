@@ -106,6 +106,7 @@ class FakeBotAPI(BaseRequest):
         self.messages: dict[int, dict[int, BotMessage]] = {}
         self.history: dict[tuple[int, int], JSONDict] = {}  # every message, people's too
         self.files: dict[str, StoredFile] = {}
+        self._paths: dict[str, StoredFile] = {}  # by file_path, for downloads
         self.callback_answers: dict[str, JSONDict | None] = {}
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.menu_buttons: dict[int | None, JSONDict] = {}
@@ -309,7 +310,8 @@ class FakeBotAPI(BaseRequest):
         n = self._counter
         file_id, unique = f"offline-file-{n}", f"offline-u{n}"
         path = f"offline/{unique}/{file_name or 'file'}"
-        self.files[file_id] = StoredFile(file_id, unique, data, file_name, mime_type, path)
+        stored = StoredFile(file_id, unique, data, file_name, mime_type, path)
+        self.files[file_id] = self._paths[path] = stored
         return file_id, unique
 
     def file(self, file_id: str) -> StoredFile:
@@ -690,10 +692,11 @@ class FakeBotAPI(BaseRequest):
         return result | {"file_size": stored.size, "file_path": stored.file_path}, []
 
     def _download(self, url: str) -> bytes:
-        for stored in self.files.values():
-            if url.endswith("/" + stored.file_path):
-                return stored.data
-        raise ApiError(404, "Not Found: file not found")
+        # The URL ends with the file's path, ``offline/<unique id>/<name>``.
+        stored = self._paths.get("/".join(url.rsplit("/", 3)[1:]))
+        if stored is None:
+            raise ApiError(404, "Not Found: file not found")
+        return stored.data
 
     def _full_chat(self, chat_id: int) -> JSONDict:
         gifts = dict.fromkeys(

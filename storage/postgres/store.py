@@ -75,6 +75,10 @@ _BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
 )
 
 
+#: The user whose update the current unit of work handles, until their lock and records
+#: are read (``PostgresStorage.begin``, ``_Pool.read_with_user``).
+_USER: contextvars.ContextVar[int | None] = contextvars.ContextVar("postgres_user", default=None)
+
 #: Held until the transaction ends (``_Pool.serialize``).
 LOCK = "SELECT pg_advisory_xact_lock(%s)"
 
@@ -281,33 +285,86 @@ class _Pool:
     def user_records(self, conn: Conn, user_id: int) -> UserRecords | None:
         """A user's account and registrations (JSON texts) as the group's transaction sees
         them, read once under the user's lock (``serialize``): while it is held no other
-        process changes them, and this one's writes forget them (``forget_user``). An
+        process changes them, and this one's writes keep them current (``wrote_user``). An
         update reads them several times (services, the form, the profile); one statement
         instead. None outside the group's transaction of shared processes."""
-        group = self.group
-        if not self.shared or group is None or conn is not group.conn:
+        group = self._group_of(conn)
+        if group is None:
             return None
         records = group.users.get(user_id)
         if records is None:
-            name = f"user:{user_id}"
-            group.join()
-            # The lock and the read in one round trip: the server still runs them in order,
-            # and the read's snapshot is taken once the lock is held.
             with conn.pipeline():
-                if name not in group.locked:
-                    conn.execute(LOCK, (_lock_key(name),))
-                cursor = conn.execute(
-                    "SELECT 0, NULL, NULL::timestamptz, doc::text FROM accounts "
-                    "WHERE user_id = %s UNION ALL SELECT 1, id, created_at, doc::text "
-                    "FROM registrations WHERE user_id = %s ORDER BY 1, 3, 2",
-                    (user_id, user_id),
-                )
-            rows = cursor.fetchall()
-            group.locked.add(name)
-            account = next((doc for kind, _, _, doc in rows if kind == 0), None)
-            registrations = {rid: doc for kind, rid, _, doc in rows if kind == 1}
-            records = group.users[user_id] = UserRecords(account, registrations)
+                cursor = self._lock_and_read(group, conn, user_id)
+            records = self._remember(group, user_id, cursor.fetchall())
         return records
+
+    def read_with_user(self, conn: Conn, query: str, params: Sequence[object]) -> list[TupleRow]:
+        """The rows of ``query``; the first read of a shared process's update (``begin``
+        named its user) also takes that user's lock and reads their records, in the same
+        round trip: an update's persistence and records, read at its start."""
+        group = self._group_of(conn)
+        user_id = _USER.get()
+        if group is None or user_id is None or user_id in group.users:
+            return conn.execute(query, params).fetchall()
+        _USER.set(None)
+        with conn.pipeline():
+            records = self._lock_and_read(group, conn, user_id)
+            cursor = conn.execute(query, params)
+        self._remember(group, user_id, records.fetchall())
+        return cursor.fetchall()
+
+    def _group_of(self, conn: Conn) -> _Group | None:
+        group = self.group
+        if not self.shared or group is None or conn is not group.conn:
+            return None
+        return group
+
+    @staticmethod
+    def _lock_and_read(group: _Group, conn: Conn, user_id: int) -> psycopg.Cursor[TupleRow]:
+        """In a pipeline: the batch begun, the user's lock taken and their records read
+        (the server runs them in order, so the read's snapshot is taken once the lock is
+        held); the cursor of the read."""
+        name = f"user:{user_id}"
+        group.join()
+        if name not in group.locked:
+            conn.execute(LOCK, (_lock_key(name),))
+            group.locked.add(name)
+        return conn.execute(
+            "SELECT 0, NULL, NULL::timestamptz, doc::text FROM accounts "
+            "WHERE user_id = %s UNION ALL SELECT 1, id, created_at, doc::text "
+            "FROM registrations WHERE user_id = %s ORDER BY 1, 3, 2",
+            (user_id, user_id),
+        )
+
+    @staticmethod
+    def _remember(group: _Group, user_id: int, rows: list[TupleRow]) -> UserRecords:
+        account = next((doc for kind, _, _, doc in rows if kind == 0), None)
+        registrations = {rid: doc for kind, rid, _, doc in rows if kind == 1}
+        records = group.users[user_id] = UserRecords(account, registrations)
+        return records
+
+    def wrote_user(
+        self,
+        conn: Conn,
+        user_id: int,
+        account: str | None = None,
+        registration: tuple[str, str] | None = None,
+    ) -> None:
+        """This process wrote the user's account or a registration (its JSON text) in the
+        group's transaction: what was read of them stays current without reading again. A
+        registration not read before (a new one) is read again with the rest, in order."""
+        group = self._group_of(conn)
+        records = None if group is None else group.users.get(user_id)
+        if group is None or records is None:
+            return
+        if account is not None:
+            group.users[user_id] = records = UserRecords(account, records.registrations)
+        if registration is not None:
+            rid, text = registration
+            if rid in records.registrations:
+                records.registrations[rid] = text
+            else:
+                del group.users[user_id]
 
     def forget_user(self, user_id: int) -> None:
         """This process changed the user's records: read them again when next asked."""
@@ -394,14 +451,15 @@ class PostgresAccounts:
             raise ValueError("events must be about the account saved with them")
         with self._db.connection() as conn:
             self._db.serialize(conn, "user", account.user_id)
-            self._db.forget_user(account.user_id)
+            text = account.model_dump_json()
             _save(
                 conn,
                 "INSERT INTO accounts (user_id, doc) VALUES (%s, %s::json) "
                 "ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc",
-                (account.user_id, account.model_dump_json()),
+                (account.user_id, text),
                 events,
             )
+            self._db.wrote_user(conn, account.user_id, account=text)
 
     def delete(self, user_id: int) -> None:
         """Remove the account (its registrations and audit events stay)."""
@@ -469,7 +527,6 @@ class PostgresRegistrations:
             raise ValueError("events must be about the registration saved with them")
         with self._db.connection() as conn:
             self._db.serialize(conn, "user", registration.user_id)
-            self._db.forget_user(registration.user_id)
             stored = None
             if not registration.number:
                 row = conn.execute(
@@ -483,8 +540,9 @@ class PostgresRegistrations:
                 ).fetchone()
                 return None if row is None else str(row[0])
 
-            while not self._save(conn, registration, events, stored, holder):
+            while (written := self._save(conn, registration, events, stored, holder)) is None:
                 registration.number = ""  # another process drew it meanwhile: again
+            self._db.wrote_user(conn, registration.user_id, registration=(rid, written))
 
     @staticmethod
     def _save(
@@ -493,13 +551,15 @@ class PostgresRegistrations:
         events: Sequence[AuditEvent],
         stored: str | None,
         holder: Callable[[str], str | None],
-    ) -> bool:
-        """One attempt; False when the freshly drawn number was taken by another process
-        between the check and the write. Only a fresh number may collide in the normal
-        course, so only then is the write a savepoint in the group's transaction (two more
-        round trips); any other failure fails the group's batch."""
+    ) -> str | None:
+        """One attempt: the registration's JSON as written, or None when the freshly drawn
+        number was taken by another process between the check and the write. Only a fresh
+        number may collide in the normal course, so only then is the write a savepoint in
+        the group's transaction (two more round trips); any other failure fails the
+        group's batch."""
         drawn = stored is None and not registration.number
         number = numbering.assign(registration, stored, holder, unique_index=True)
+        text = registration.model_dump_json()
         try:
             with conn.transaction() if drawn else contextlib.nullcontext():
                 written = _save(
@@ -519,7 +579,7 @@ class PostgresRegistrations:
                         registration.updated_at,
                         bool(registration.pending),
                         number,
-                        registration.model_dump_json(),
+                        text,
                     ),
                     events,
                 )
@@ -528,8 +588,8 @@ class PostgresRegistrations:
         except psycopg.errors.UniqueViolation:
             if not drawn:
                 raise NumberTaken(number) from None
-            return False
-        return True
+            return None
+        return text
 
     def delete(self, registration_id: str) -> None:
         """Remove the registration (no-op when missing)."""
@@ -684,12 +744,13 @@ class PostgresKeyValueStore:
                 self._serialize(conn, namespace, key)
             # Pairs as scalar parameters, not two arrays: half the time (arrays are dumped
             # element by element in Python); the same few pairs each update, so prepared.
-            rows = conn.execute(
+            rows = self._db.read_with_user(
+                conn,
                 "SELECT namespace, key, value::text FROM kv WHERE (namespace, key) IN ("
                 + ", ".join(["(%s, %s)"] * len(pairs))
                 + ")",
                 [part for pair in pairs for part in pair],
-            ).fetchall()
+            )
         return {(namespace, key): json.loads(text) for namespace, key, text in rows}
 
     def put(self, namespace: str, key: str, value: Any) -> None:
@@ -873,13 +934,15 @@ class PostgresStorage:
         """A pooled autocommit connection, for work beyond the repositories (bulk copies)."""
         return self._db.connection()
 
-    def begin(self) -> None:
+    def begin(self, user_id: int | None = None) -> None:
         """Start a unit of work (an update) in the current task: the barrier answers for
         the batches it uses from now on. The first call (on the event loop's thread) turns
-        group commit on."""
+        group commit on. Processes sharing the database take the user's lock and read
+        their records with the unit's first read (``_Pool.read_with_user``)."""
         if self._db.group is None:
             self._db.group = _Group(self._db.pool)
         _BATCHES.set(set())
+        _USER.set(user_id if self._db.shared else None)
 
     def end(self) -> None:
         """Nothing to do: once group commit is on, every change on the event loop's thread
