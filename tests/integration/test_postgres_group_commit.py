@@ -140,3 +140,49 @@ async def test_a_user_read_once_per_transaction_sees_its_own_changes_and_the_oth
     finally:
         a.close()
         b.close()
+
+
+async def test_an_update_reads_its_state_under_the_users_lock_with_their_records(
+    pg_url: str,
+) -> None:
+    """Where processes share the database, the first read of a user's update (their
+    conversation state) takes the user's lock and reads their records with it: it waits
+    while another process holds the user, then sees that process's commit, and the records
+    need no read of their own afterwards."""
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    try:
+        a.begin(6)
+        a.registrations.save(reg(6))
+        a.kv.put("ptb.user_data", "6", {"step": "name"})
+        await a.committed()
+
+        a.begin(6)
+        draft = a.registrations.get(reg(6).id)
+        assert draft is not None
+        draft.status = Status.SUBMITTED
+        a.registrations.save(draft)
+        a.kv.put("ptb.user_data", "6", {"step": "done"})
+
+        seen: list[tuple[object, Status]] = []
+
+        async def other() -> None:
+            b.begin(6)
+            state = b.kv.get_many([("ptb.user_data", "6")])
+            group = b._db.group
+            assert group is not None and 6 in group.users, "the records were not read with it"
+            found = b.registrations.get(reg(6).id)
+            assert found is not None
+            seen.append((state[("ptb.user_data", "6")], found.status))
+            await b.committed()
+
+        waiting = threading.Thread(target=asyncio.run, args=(other(),))
+        waiting.start()
+        await asyncio.sleep(0.3)
+        assert not seen, "the state was read while another process held the user"
+        await a.committed()
+        waiting.join(10)
+        assert seen == [({"step": "done"}, Status.SUBMITTED)]
+    finally:
+        a.close()
+        b.close()
