@@ -102,6 +102,8 @@ class Texts:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # The templates do not change under a running bot: no file look-up per message.
+            auto_reload=False,
         )
         self.env.globals["t"] = self._t_global
         self.env.globals["has"] = self.has
