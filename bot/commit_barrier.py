@@ -82,7 +82,8 @@ def tells_nobody(url: str, method: str, request_data: RequestData | None) -> boo
     if method == "GET" or name in READS:
         return True
     if name == "answerCallbackQuery" and request_data is not None:
-        return not request_data.parameters.get("text")
+        shown = request_data.parameters
+        return not shown.get("text") and not shown.get("url")
     return False
 
 

@@ -3,8 +3,9 @@ implementations: ``tinydb_store``, ``memory`` (tests) and ``postgres``.
 
 Every method is synchronous. A change is durable when the call returns, or, where the
 storage commits in groups (``Storage.commits_in_groups``: PostgreSQL), once ``barrier``
-returns: the application calls it before every Bot API request and e-mail and at the end of
-each update, so nothing is acknowledged before its commit.
+returns: the application calls it before every Bot API request that tells anyone anything
+(not a file's look-up or download: ``bot/commit_barrier.py``), every e-mail and at the end
+of each update, so nothing is acknowledged before its commit.
 
 Changes come from one thread (the event loop's). Reads and scans may also run in a worker
 thread meanwhile (exports, searches, the reminders' scan of drafts): files are replaced

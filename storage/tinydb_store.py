@@ -25,10 +25,11 @@ pending change first and is settled from the user's file on the next open or cou
 Inside a unit of work (``TinyDBStorage.begin``: one update of the bot) a user's file is not
 written at each change: its new content is held (``_Root.held``; every read sees it) and
 written once at the barrier (``TinyDBStorage.committed``), which the application passes
-before every Bot API request and e-mail and at the end of each update: one replace of the
-file for all the update's changes of it. Writes keep their order: any other write (a claim,
-a marker, a document's removal, a key) first writes what is held, so a crash leaves what
-it left before, a prefix of the writes, only with a file's consecutive changes joined.
+before every Bot API request that tells anyone anything, every e-mail and at the end of
+each update: one replace of the file for all the update's changes of it. Writes keep their
+order: any other write (a claim, a marker, a document's removal, a key) first writes what
+is held, so a crash leaves what it left before, a prefix of the writes, only with a file's
+consecutive changes joined.
 """
 
 from __future__ import annotations

@@ -101,9 +101,10 @@ class UserRecords:
 class _Group:
     """Group commit: on the event loop's thread every repository call uses one connection,
     and every change joins one open transaction (a batch), which ``settle`` commits in a
-    worker thread (the application's barrier before every Bot API request and e-mail, and
-    at the end of each update) while the event loop goes on with other updates; the units
-    of work (updates, jobs) whose changes are in it share that commit.
+    worker thread (the application's barrier before every Bot API request that tells
+    anyone anything and every e-mail, and at the end of each update) while the event loop
+    goes on with other updates; the units of work (updates, jobs) whose changes are in it
+    share that commit.
 
     Reads join the open batch (an update reads what others wrote before their commit, and
     fails with them if that commit fails); with no batch open they run on their own, with
