@@ -12,6 +12,7 @@ from telegram import Message, PhotoSize, Update
 from telegram.error import TelegramError
 
 from bot.rules import documents, form, validators
+from bot.rules.form import Kind
 from bot.rules.models import Document, Registration
 from bot.services.registrations import AlreadyAnswered
 from bot.telegram_html import MAX_DOWNLOAD
@@ -34,25 +35,39 @@ async def on_document(update: Update, context: Context) -> State | int:
         # Handed over again after a restart (see on_text): not downloaded, not stored again.
         return await prompts.resume_turn(turn)
     key = registration.cursor
+    field = form.FIELDS[key]
     outcome: str
-    try:
-        doc = await _download(message, context, registration.user_id)
-        registration = context.services.registrations.answer_document(
-            registration.id, key, doc, message.message_id
-        )
-        outcome = turn.t("misc.file_saved", field=turn.plain(f"field.{key}.label"))
-    except validators.Invalid as error:
-        if error.code == "document.bad_type" and form.FIELDS[key].images_only:
-            error = validators.Invalid("document.not_image")  # not "… or PDF" at a photo step
-        outcome = prompts.error_text(turn, error)
-    except AlreadyAnswered:
-        return await prompts.resume_turn(turn)
-    except TelegramError:
-        log.warning("download failed for a document of %s", registration.id, exc_info=True)
-        outcome = turn.t("error.document.download")
+    if field.kind is not Kind.DOCUMENT:
+        # A button or a typed answer is asked: say which, and download nothing.
+        outcome = prompts.expected_answer(turn, field)
+    else:
+        try:
+            outcome, registration = await _answer(turn, message, registration, key)
+        except AlreadyAnswered:
+            return await prompts.resume_turn(turn)
     if message.media_group_id is not None:
         return _collect_album_item(turn, message.media_group_id, outcome, registration)
     return await prompts.ask(turn, registration, outcome)
+
+
+async def _answer(
+    turn: Turn, message: Message, registration: Registration, key: str
+) -> tuple[str, Registration]:
+    """Download and store the upload as the answer to ``key``: what to tell the applicant,
+    and the registration as it now stands (``AlreadyAnswered`` as the service raises it)."""
+    try:
+        doc = await _download(message, turn.context, registration.user_id)
+        registration = turn.services.registrations.answer_document(
+            registration.id, key, doc, message.message_id
+        )
+        return turn.t("misc.file_saved", field=turn.plain(f"field.{key}.label")), registration
+    except validators.Invalid as error:
+        if error.code == "document.bad_type" and form.FIELDS[key].images_only:
+            error = validators.Invalid("document.not_image")  # not "… or PDF" at a photo step
+        return prompts.error_text(turn, error), registration
+    except TelegramError:
+        log.warning("download failed for a document of %s", registration.id, exc_info=True)
+        return turn.t("error.document.download"), registration
 
 
 async def _download(message: Message, context: Context, owner: int) -> Document:
@@ -116,4 +131,8 @@ async def _answer_album(context: Context) -> None:
         return
     # The prompt goes to the chat the album came from, as a direct answer would.
     turn = Turn.in_chat(context, job.chat_id, registration.user_id, data["locale"])
-    await prompts.ask(turn, registration, turn.render("album", outcomes=outcomes))
+    # The same outcome for every item (a step that takes no file, a refused type) is said
+    # once, not numbered per item.
+    same = len(set(outcomes)) == 1
+    notice = outcomes[0] if same else turn.render("album", outcomes=outcomes)
+    await prompts.ask(turn, registration, notice)

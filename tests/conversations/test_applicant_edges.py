@@ -11,6 +11,7 @@ import pytest
 from conftest import BotHarness
 from journey import (
     JPEG,
+    PDF,
     PNG,
     Applicant,
     answer_until,
@@ -124,6 +125,46 @@ async def test_a_file_over_20_mb_is_refused_before_download(harness: BotHarness)
     big = JPEG + bytes(MAX_DOWNLOAD)
     answer = await user.upload(big, file_name="huge.jpg", mime_type="image/jpeg")
     assert "too large" in texts(answer)
+    assert harness.kit.api.calls("getFile") == []
+
+
+@pytest.mark.parametrize("zh", [False, True])
+async def test_a_file_where_a_button_or_text_is_asked_says_what_the_step_takes(
+    harness: BotHarness, zh: bool
+) -> None:
+    """Found in the console: a file sent at a choice step was answered "this step needs
+    text", and was downloaded first; now nothing is downloaded and the step says what it
+    takes."""
+    user = harness.kit.user(152 + zh, language_code="zh-hans" if zh else "en")
+    await reach_form(user, "平台合作伙伴" if zh else "Platform partner", zh=zh)
+    await user.send(Applicant(152, zh=zh).answers["legal_name"])  # now: the ID type (buttons)
+    answer = await user.upload(JPEG, as_photo=True)
+    wanted = "请点击下方的按钮进行选择" if zh else "Please choose with the buttons below"
+    assert wanted in texts(answer)
+    await user.press("中国大陆居民身份证" if zh else "Mainland resident ID card")
+    answer = await user.upload(PDF, file_name="id.pdf", mime_type="application/pdf")
+    wanted = "这一步需要输入文字作答" if zh else "This step needs a typed answer"
+    assert wanted in texts(answer)  # the ID number is typed
+    assert harness.kit.api.calls("getFile") == []
+
+
+async def test_an_album_where_a_button_is_asked_gets_one_answer(harness: BotHarness) -> None:
+    user = harness.kit.user(154, language_code="en")
+    await reach_form(user, "Platform partner", zh=False)
+    await user.send(Applicant(154, zh=False).answers["legal_name"])  # now: the ID type
+    before = len(harness.kit.messages(user))
+    await user.upload(JPEG, as_photo=True, media_group_id="album-2")
+    await user.upload(PNG, as_photo=True, media_group_id="album-2")
+    await harness.until(
+        lambda: (
+            len(harness.kit.messages(user)) > before
+            and not harness.app.job_queue.get_jobs_by_name("album:album-2")
+        )
+    )
+    answers = harness.kit.messages(user)[before:]
+    assert len(answers) == 1, [a.text for a in answers]
+    assert "Please choose with the buttons below" in answers[0].text
+    assert "Received" not in answers[0].text
     assert harness.kit.api.calls("getFile") == []
 
 
