@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import pytest
 from test_storage_contract import postgres_connection, reg
@@ -48,6 +49,21 @@ async def unit(store: PostgresStorage, key: str) -> None:
     await asyncio.sleep(0)  # other updates run in between, as they do in the bot
     store.kv.put("t", key + "-2", {"key": key})
     await store.committed()
+
+
+async def runs_after_commit(
+    other: Coroutine[Any, Any, None], holder: PostgresStorage, seen: list[Any]
+) -> None:
+    """Run ``other`` as another process would (its own thread and event loop) while
+    ``holder``'s open transaction holds a user: it sees nothing (``seen`` stays empty) until
+    ``holder`` commits, then finishes."""
+    waiting = threading.Thread(target=asyncio.run, args=(other,))
+    waiting.start()
+    await asyncio.sleep(0.3)
+    assert not seen, "read while another process held the user"
+    await holder.committed()
+    waiting.join(10)
+    assert not waiting.is_alive()
 
 
 async def test_updates_in_flight_share_one_commit(pg: PostgresStorage, pg_url: str) -> None:
@@ -125,12 +141,7 @@ async def test_a_user_read_once_per_transaction_sees_its_own_changes_and_the_oth
             b.registrations.save(found)
             await b.committed()
 
-        waiting = threading.Thread(target=asyncio.run, args=(other(),))
-        waiting.start()
-        await asyncio.sleep(0.3)
-        assert not seen, "read while another process held the user"
-        await a.committed()
-        waiting.join(10)
+        await runs_after_commit(other(), a, seen)
         assert seen == [(Status.SUBMITTED, "en")]
 
         # A's next transaction reads again: the other process's change.
@@ -176,12 +187,7 @@ async def test_an_update_reads_its_state_under_the_users_lock_with_their_records
             seen.append((state[("ptb.user_data", "6")], found.status))
             await b.committed()
 
-        waiting = threading.Thread(target=asyncio.run, args=(other(),))
-        waiting.start()
-        await asyncio.sleep(0.3)
-        assert not seen, "the state was read while another process held the user"
-        await a.committed()
-        waiting.join(10)
+        await runs_after_commit(other(), a, seen)
         assert seen == [({"step": "done"}, Status.SUBMITTED)]
     finally:
         a.close()
