@@ -946,8 +946,10 @@ class PostgresStorage:
         _USER.set(user_id if self._db.shared else None)
 
     def end(self) -> None:
-        """Nothing to do: once group commit is on, every change on the event loop's thread
-        joins the open batch, in a unit of work or not."""
+        """The unit of work's user is no longer read first (an update that read nothing of
+        theirs); its changes need nothing: once group commit is on, every change on the
+        event loop's thread joins the open batch, in a unit of work or not."""
+        _USER.set(None)
 
     def barrier(self) -> None:
         """Make every change made so far durable (commit the group's open batch);
