@@ -1,5 +1,5 @@
 """The applicant's journey in a private chat: phone, agreement, role, the form, the
-summary and submission. Diagram: ``README.md`` in this package.
+summary and submission. Diagram: ``applicant.mmd`` in this package.
 
 Where the applicant stands is read from storage (account, registration cursor) by
 ``resume``; the conversation state only says which kind of answer is expected next. So

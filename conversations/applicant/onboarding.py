@@ -1,6 +1,6 @@
 """Before the form: the applicant binds their phone, accepts the agreement and chooses a
 role (or picks which of their registrations to continue); a second registration may start
-from the answers of the account's other one. Diagram: ``README.md`` in this package."""
+from the answers of the account's other one. Diagram: ``applicant.mmd`` in this package."""
 
 from __future__ import annotations
 

@@ -1,3 +1,3 @@
 """The FAQ desk in the support chat: support agents curate the FAQ and answer tickets with
 its entries (``desk`` wires it; one module per sub-flow).
-Diagram: ``README.md`` in this package."""
+Diagram: ``faq_desk.mmd`` in this package."""

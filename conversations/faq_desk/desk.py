@@ -1,5 +1,5 @@
 """The FAQ desk in the support chat: support agents curate the FAQ and answer tickets with
-its entries. Diagram: ``README.md`` in this package.
+its entries. Diagram: ``faq_desk.mmd`` in this package.
 
 - ``/faq_list``: every entry with its key, title and this month's answers (and votes);
 - ``/faq_add``: a new entry, guided: the title, the wordings and the answer, each in 中文

@@ -1,5 +1,5 @@
 """The reviewers' desk in the admin group: the queue, cards, claims and decisions.
-Diagram: ``README.md`` in this package.
+Diagram: ``review.mmd`` in this package.
 
 Only members of REVIEWER_IDS, and only in ADMIN_CHAT_ID, can act: the access check is one
 filter for every command and button here, and anything else gets a refusal that says

@@ -1,6 +1,6 @@
 """Removal for a violation (清退) in the admin group: the reason (typed after the button, or
 given with /remove), then a confirmation that says it is final; only the confirmation
-records it. Diagram: ``README.md`` in this package."""
+records it. Diagram: ``review.mmd`` in this package."""
 
 from __future__ import annotations
 
