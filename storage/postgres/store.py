@@ -90,9 +90,10 @@ def _lock_key(name: str) -> int:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class UserRecords:
-    """A user's account and registrations (by id, oldest first) as stored: JSON texts."""
+    """A user's account and registrations (by id, oldest first) as stored: JSON texts;
+    this process's writes change them in place (``_Pool.wrote_user``)."""
 
     account: str | None
     registrations: dict[str, str]
@@ -274,8 +275,8 @@ class _Pool:
         both, and one lock is one round trip. Only in the group's transaction; a wait on a
         deadlock is ended by the server (one batch fails, and its updates are handled
         again)."""
-        group = self.group
-        if not self.shared or group is None or conn is not group.conn:
+        group = self._group_of(conn)
+        if group is None:
             return
         name = ":".join(str(part) for part in what)
         if name not in group.locked:
@@ -359,7 +360,7 @@ class _Pool:
         if group is None or records is None:
             return
         if account is not None:
-            group.users[user_id] = records = UserRecords(account, records.registrations)
+            records.account = account
         if registration is not None:
             rid, text = registration
             if rid in records.registrations:
