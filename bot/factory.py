@@ -172,13 +172,16 @@ class DurableApplication(Application):  # type: ignore[type-arg]
 class LedJobQueue(JobQueue):  # type: ignore[type-arg]
     """Where several processes share the storage, the jobs that must run once across them
     (the outbox, reminders, the digest) run only in the process leading the jobs; elsewhere
-    a request to deliver now is passed on to it."""
+    a request to deliver now is passed on to it. They never wait for a user another process
+    holds (``Storage.without_waiting``): they take many users in turn, and a wait could
+    close a deadlock with that process."""
 
     ONCE = frozenset({"outbox", delivery.NOW, "draft-reminders", "review-digest"})
 
-    def __init__(self, processes: Processes) -> None:
+    def __init__(self, processes: Processes, storage: Storage) -> None:
         super().__init__()
         self.processes = processes
+        self.storage = storage
 
     @staticmethod
     async def job_callback(job_queue: JobQueue, job: Job) -> None:  # type: ignore[type-arg]
@@ -189,6 +192,7 @@ class LedJobQueue(JobQueue):  # type: ignore[type-arg]
                     # Heard by the leader once this commits: the registration to deliver.
                     processes.nudge(f"outbox:{job.data}" if job.data else "outbox")
                 return
+            job_queue.storage.without_waiting()
         await JobQueue.job_callback(job_queue, job)
 
 
@@ -278,7 +282,7 @@ def build(
         inbox = InboxQueue(storage.inbox, storage.barrier, storage.processes)
         builder = builder.update_queue(inbox)
     if storage.processes is not None and inbox is not None:
-        builder = builder.job_queue(LedJobQueue(storage.processes))
+        builder = builder.job_queue(LedJobQueue(storage.processes, storage))
         # One process polls Telegram at a time (bot/receiving.py).
         polling = request or HTTPXRequest()
         builder = builder.get_updates_request(

@@ -89,7 +89,8 @@ def _lane(note: Notification) -> str:
 
 async def _deliver_lane(context: Context, items: list[tuple[str, Notification]]) -> None:
     for registration_id, note in items:
-        await _deliver_one(context, registration_id, note)
+        if not await _deliver_one(context, registration_id, note):
+            return  # the rest of the lane follows it, in order, at the next run
 
 
 def _lane_done(running: dict[str, asyncio.Task[None]], lane: str, task: asyncio.Task[None]) -> None:
@@ -102,19 +103,23 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("outbox %s failed", task.get_name(), exc_info=task.exception())
 
 
-async def _deliver_one(context: Context, registration_id: str, note: Notification) -> None:
+async def _deliver_one(context: Context, registration_id: str, note: Notification) -> bool:
+    """Send one notification and record what came of it; False when it could not be
+    recorded now (another process holds its user: ``Deliveries.record``)."""
     services = context.services
     registration = services.registrations.get(registration_id)
     if registration is None:
-        return
-    # Sent before, but the disk refused to record it: record it now, don't send it again.
+        return True
+    # Sent before but not recorded (the disk refused, or its user was busy elsewhere):
+    # record it now, don't send it again.
     unrecorded: dict[str, int | None] = context.bot_data.setdefault(_UNRECORDED, {})
     message: Message | None = None
     outcome = Outcome("sent")
     if note.id in unrecorded:
-        services.deliveries.record(registration_id, note.id, outcome, unrecorded[note.id])
+        if not services.deliveries.record(registration_id, note.id, outcome, unrecorded[note.id]):
+            return False
         unrecorded.pop(note.id)
-        return
+        return True
     try:
         if note.channel is Channel.EMAIL:
             await _send_mail(services, registration, note)
@@ -141,13 +146,13 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
     except (NetworkError, TelegramError, MailError) as error:
         outcome = Outcome("transient", str(error))
     message_id = message.message_id if message is not None else None
+    recorded = False
     try:
-        services.deliveries.record(registration_id, note.id, outcome, message_id)
-    except OSError:
-        if outcome.kind == "sent":
-            unrecorded[note.id] = message_id
-        raise
-    unrecorded.pop(note.id, None)
+        recorded = services.deliveries.record(registration_id, note.id, outcome, message_id)
+    finally:
+        if not recorded and outcome.kind == "sent":
+            unrecorded[note.id] = message_id  # a message sent is not sent again
+    return recorded
 
 
 def _is_staff_chat(services: Services, recipient: str) -> bool:

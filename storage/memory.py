@@ -244,6 +244,9 @@ class MemoryStorage:
     def begin(self, user_id: int | None = None) -> None:
         """Nothing to track: every change is durable when its call returns."""
 
+    def without_waiting(self) -> None:
+        """Nothing to wait for: no other process shares this storage."""
+
     def end(self) -> None:
         """Nothing to track."""
 

@@ -25,6 +25,12 @@ class CommitFailed(RuntimeError):
     nothing that depends on them may be told to anyone."""
 
 
+class HeldElsewhere(RuntimeError):
+    """Another process holds the record (it is handling its user's update), and the job
+    changing it does not wait for that (``Storage.without_waiting``): nothing was written,
+    and the job leaves the record for its next run."""
+
+
 class AccountRepository(Protocol):
     def get(self, user_id: int) -> Account | None: ...
 
@@ -209,6 +215,15 @@ class Storage(Protocol):
     def begin(self, user_id: int | None = None) -> None:
         """Start a unit of work (one update, of ``user_id`` when it has a user) in the
         current task."""
+
+    def without_waiting(self) -> None:
+        """The current task (a job run once across processes: the outbox, reminders, the
+        digest) never waits for a record another process holds: it reads what that
+        process last committed, and a change of such a record raises ``HeldElsewhere``.
+        A job takes the records of many users in turn, so a wait of its own could close a
+        circle with a process waiting for one the job already holds (a deadlock, which
+        fails every update sharing the job's commit). Where one process owns the storage
+        this does nothing."""
 
     def end(self) -> None:
         """End the current task's unit of work (after its last barrier): what the task

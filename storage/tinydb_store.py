@@ -934,6 +934,9 @@ class TinyDBStorage:
         self._root.check()
         _UNIT.set(_Unit(self._root))
 
+    def without_waiting(self) -> None:
+        """Nothing to wait for: no other process shares this storage."""
+
     def end(self) -> None:
         """End the current task's unit of work: its later changes are written at once
         (what is still held waits for the next barrier)."""

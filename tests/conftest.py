@@ -82,11 +82,13 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 class BotHarness:
     """The bot as it runs for real, fed through the offline kit; ``restart`` rebuilds the
-    application and reopens storage on the same DATA_DIR, like a new process."""
+    application and reopens storage on the same DATA_DIR, like a new process. ``shared``:
+    one of several processes on the PostgreSQL database (``python -m bot run``)."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, shared: bool = False) -> None:
         self.settings = settings
         self.clock = clock
+        self.shared = shared
         self.kit = OfflineTelegram()
         self.admin_group = self.kit.group(ADMIN_CHAT, "Reviewers")
         self.support_group = self.kit.group(SUPPORT_CHAT, "Support")
@@ -94,7 +96,8 @@ class BotHarness:
         self.app: Any = None
 
     async def start(self) -> None:
-        self.storage = open_storage(self.settings)  # PostgreSQL when DATABASE_URL is set
+        # PostgreSQL when DATABASE_URL is set
+        self.storage = open_storage(self.settings, shared=self.shared)
         self.app = build(
             self.settings,
             self.storage,

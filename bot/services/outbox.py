@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from bot.rules import form
 from bot.rules.models import Channel, Delivery, Notification, Registration
-from storage.protocols import RegistrationRepository
+from storage.protocols import HeldElsewhere, RegistrationRepository
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,22 @@ class Deliveries:
 
     def record(
         self, registration_id: str, note_id: str, outcome: Outcome, message_id: int | None
+    ) -> bool:
+        """Save what happened to one notification; False when another process holds the
+        registration's user at this moment (it is handling their update), to be recorded
+        at the next run. Re-read first: handlers may have changed the registration while it
+        was being sent. A sent card is followed by each uploaded document as a
+        notification of its own (own retries)."""
+        try:
+            self._record(registration_id, note_id, outcome, message_id)
+        except HeldElsewhere:
+            log.info("notification %s: recorded at the next run (user busy)", note_id)
+            return False
+        return True
+
+    def _record(
+        self, registration_id: str, note_id: str, outcome: Outcome, message_id: int | None
     ) -> None:
-        """Save what happened to one notification. Re-read first: handlers may have changed
-        the registration while it was being sent. A sent card is followed by each uploaded
-        document as a notification of its own (own retries)."""
         fresh = self._registrations.get(registration_id)
         if fresh is None:
             return

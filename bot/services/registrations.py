@@ -7,6 +7,7 @@ or a lost conversation state never loses the applicant's place.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -20,7 +21,9 @@ from bot.rules.status import EDITABLE, Action, next_status
 from bot.rules.workdays import china_date, due_date
 from bot.services import outbox
 from bot.services.taken_limit import TakenLimit
-from storage.protocols import Storage
+from storage.protocols import HeldElsewhere, Storage
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -134,14 +137,18 @@ class RegistrationService:
 
     def mark_reminded(self, registration_id: str, *, warning: bool = False) -> None:
         """Record a reminder (or an expiry warning) without counting it as the applicant's
-        activity."""
+        activity. Not recorded where another process is handling the applicant's update at
+        this very moment (the next run looks at them again)."""
         registration = self.storage.registrations.get(registration_id)
         if registration is not None:
             if warning:
                 registration.expiry_warned_at = self.clock()
             else:
                 registration.reminded_at = self.clock()
-            self.storage.registrations.save(registration)
+            try:
+                self.storage.registrations.save(registration)
+            except HeldElsewhere:
+                log.info("%s: applicant busy elsewhere; reminder not recorded", registration_id)
 
     # -- the administrator's confirmation ----------------------------------------------
     def admin_link(self, registration_id: str) -> str:

@@ -37,6 +37,7 @@ from storage.protocols import (
     AuditLog,
     CommitFailed,
     DocumentStore,
+    HeldElsewhere,
     Inbox,
     KeyValueStore,
     NumberTaken,
@@ -79,8 +80,16 @@ _BATCHES: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
 #: are read (``PostgresStorage.begin``, ``_Pool.read_with_user``).
 _USER: contextvars.ContextVar[int | None] = contextvars.ContextVar("postgres_user", default=None)
 
-#: Held until the transaction ends (``_Pool.serialize``).
+#: The users a job's task read without their lock (another process held it), or None in a
+#: task that waits for locks (an update): ``PostgresStorage.without_waiting``.
+_UNLOCKED: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "postgres_unlocked", default=None
+)
+
+#: Held until the transaction ends (``_Pool.serialize``); taken only when free, by a job
+#: that does not wait (``_UNLOCKED``).
 LOCK = "SELECT pg_advisory_xact_lock(%s)"
+TRY_LOCK = "SELECT pg_try_advisory_xact_lock(%s)"
 
 
 def _lock_key(name: str) -> int:
@@ -97,6 +106,12 @@ class UserRecords:
 
     account: str | None
     registrations: dict[str, str]
+
+
+def _user_records(rows: list[TupleRow]) -> UserRecords:
+    """A user's records from the rows ``_Pool._lock_and_read`` reads."""
+    account = next((doc for kind, _, _, doc in rows if kind == 0), None)
+    return UserRecords(account, {rid: doc for kind, rid, _, doc in rows if kind == 1})
 
 
 class _Group:
@@ -274,15 +289,22 @@ class _Pool:
         A user's account and registrations are one name (``user:<id>``): an update reads
         both, and one lock is one round trip. Only in the group's transaction; a wait on a
         deadlock is ended by the server (one batch fails, and its updates are handled
-        again)."""
+        again).
+
+        A job that does not wait (``_UNLOCKED``) gets ``HeldElsewhere`` instead of waiting,
+        and also for a user it last read without their lock (what it would write may be
+        older than the other process's change)."""
         group = self._group_of(conn)
         if group is None:
             return
         name = ":".join(str(part) for part in what)
+        unlocked = _UNLOCKED.get()
+        if unlocked is not None and what[0] == "user" and what[1] in unlocked:
+            raise HeldElsewhere(name)
         if name not in group.locked:
             group.join()  # a read holds its lock only inside the batch's transaction
-            conn.execute(LOCK, (_lock_key(name),))
-            group.locked.add(name)
+            if not self._held(group, name, self._lock(group, conn, name)):
+                raise HeldElsewhere(name)
 
     def user_records(self, conn: Conn, user_id: int) -> UserRecords | None:
         """A user's account and registrations (JSON texts) as the group's transaction sees
@@ -294,10 +316,20 @@ class _Pool:
         if group is None:
             return None
         records = group.users.get(user_id)
+        unlocked = _UNLOCKED.get()
         if records is None:
             with conn.pipeline():
-                cursor = self._lock_and_read(group, conn, user_id)
-            records = self._remember(group, user_id, cursor.fetchall())
+                taken, cursor = self._lock_and_read(group, conn, user_id)
+            rows = cursor.fetchall()
+            if not self._held(group, f"user:{user_id}", taken):
+                # A job that does not wait, and another process holds the user: what it
+                # last committed, not kept (nothing may be written from it).
+                assert unlocked is not None
+                unlocked.add(user_id)
+                return _user_records(rows)
+            records = group.users[user_id] = _user_records(rows)
+        if unlocked is not None:
+            unlocked.discard(user_id)
         return records
 
     def read_with_user(self, conn: Conn, query: str, params: Sequence[object]) -> list[TupleRow]:
@@ -310,9 +342,9 @@ class _Pool:
             return conn.execute(query, params).fetchall()
         _USER.set(None)
         with conn.pipeline():
-            records = self._lock_and_read(group, conn, user_id)
+            _, records = self._lock_and_read(group, conn, user_id)  # an update: it waits
             cursor = conn.execute(query, params)
-        self._remember(group, user_id, records.fetchall())
+        group.users[user_id] = _user_records(records.fetchall())
         return cursor.fetchall()
 
     def _group_of(self, conn: Conn) -> _Group | None:
@@ -322,28 +354,43 @@ class _Pool:
         return group
 
     @staticmethod
-    def _lock_and_read(group: _Group, conn: Conn, user_id: int) -> psycopg.Cursor[TupleRow]:
-        """In a pipeline: the batch begun, the user's lock taken and their records read
-        (the server runs them in order, so the read's snapshot is taken once the lock is
-        held); the cursor of the read."""
-        name = f"user:{user_id}"
-        group.join()
-        if name not in group.locked:
+    def _lock(group: _Group, conn: Conn, name: str) -> psycopg.Cursor[TupleRow] | None:
+        """Take ``name``'s lock in the open batch: waiting for it (None), or, in a job that
+        does not wait, only if it is free (the cursor saying whether it was: ``_held``)."""
+        if _UNLOCKED.get() is None:
             conn.execute(LOCK, (_lock_key(name),))
             group.locked.add(name)
-        return conn.execute(
+            return None
+        return conn.execute(TRY_LOCK, (_lock_key(name),))
+
+    @staticmethod
+    def _held(group: _Group, name: str, trying: psycopg.Cursor[TupleRow] | None) -> bool:
+        """Whether the batch holds ``name``'s lock after ``_lock`` (read once the pipeline
+        it ran in is done)."""
+        if trying is None:
+            return True
+        row = trying.fetchone()
+        if row is None or not row[0]:
+            return False
+        group.locked.add(name)
+        return True
+
+    @staticmethod
+    def _lock_and_read(
+        group: _Group, conn: Conn, user_id: int
+    ) -> tuple[psycopg.Cursor[TupleRow] | None, psycopg.Cursor[TupleRow]]:
+        """In a pipeline: the batch begun, the user's lock taken and their records read
+        (the server runs them in order, so the read's snapshot is taken once the lock is
+        held); the lock's cursor (``_lock``) and the read's."""
+        name = f"user:{user_id}"
+        group.join()
+        taken = None if name in group.locked else _Pool._lock(group, conn, name)
+        return taken, conn.execute(
             "SELECT 0, NULL, NULL::timestamptz, doc::text FROM accounts "
             "WHERE user_id = %s UNION ALL SELECT 1, id, created_at, doc::text "
             "FROM registrations WHERE user_id = %s ORDER BY 1, 3, 2",
             (user_id, user_id),
         )
-
-    @staticmethod
-    def _remember(group: _Group, user_id: int, rows: list[TupleRow]) -> UserRecords:
-        account = next((doc for kind, _, _, doc in rows if kind == 0), None)
-        registrations = {rid: doc for kind, rid, _, doc in rows if kind == 1}
-        records = group.users[user_id] = UserRecords(account, registrations)
-        return records
 
     def wrote_user(
         self,
@@ -945,6 +992,15 @@ class PostgresStorage:
             self._db.group = _Group(self._db.pool)
         _BATCHES.set(set())
         _USER.set(user_id if self._db.shared else None)
+
+    def without_waiting(self) -> None:
+        """The current task (a job) takes a record's lock only when no other process holds
+        it: it reads what was last committed, and a change raises ``HeldElsewhere``. Turns
+        group commit on, as ``begin`` does: a job run before the first update still takes
+        the locks it changes records under."""
+        if self._db.group is None:
+            self._db.group = _Group(self._db.pool)
+        _UNLOCKED.set(set())
 
     def end(self) -> None:
         """The unit of work's user is no longer read first (an update that read nothing of

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from test_storage_contract import postgres_connection, reg
 
 from bot.rules.models import Account, Status
 from storage.postgres import PostgresStorage
-from storage.protocols import CommitFailed
+from storage.protocols import CommitFailed, HeldElsewhere
 
 
 @pytest.fixture
@@ -189,6 +190,77 @@ async def test_an_update_reads_its_state_under_the_users_lock_with_their_records
 
         await runs_after_commit(other(), a, seen)
         assert seen == [({"step": "done"}, Status.SUBMITTED)]
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_a_job_never_waits_for_a_user_another_process_holds(pg_url: str) -> None:
+    """The outbox job takes many users in turn. Holding one (44) while waiting for another
+    (47) that a second process holds, and that process then waiting for 44, is a deadlock:
+    the server ends it by failing one side's batch, and every update sharing that commit
+    with it. A job that does not wait reads 47 as last committed and may not change it,
+    while what it holds commits and lets the other process go on."""
+    a = PostgresStorage.open(pg_url, shared=True)
+    b = PostgresStorage.open(pg_url, shared=True)
+    try:
+        a.begin()
+        a.registrations.save(reg(44))
+        a.registrations.save(reg(47))
+        await a.committed()
+        a.end()
+
+        a.without_waiting()  # the job leader's outbox run
+        mine = a.registrations.get(reg(44).id)
+        assert mine is not None
+
+        b_holds_47, b_done = threading.Event(), threading.Event()
+        failures: list[BaseException] = []
+
+        async def other() -> None:  # the other process: updates of 47, then of 44
+            try:
+                b.begin(47)
+                theirs = b.registrations.get(reg(47).id)
+                assert theirs is not None
+                b_holds_47.set()
+                theirs.answers["company_name"] = "B's change"
+                b.registrations.save(theirs)
+                b.begin(44)
+                forty_four = b.registrations.get(reg(44).id)  # waits for the job's commit
+                assert forty_four is not None and forty_four.answers.get("company_name")
+                forty_four.answers["contact_name"] = "B's too"
+                b.registrations.save(forty_four)
+                await b.committed()
+            except BaseException as error:
+                failures.append(error)
+            finally:
+                b_done.set()
+
+        waiting = threading.Thread(target=asyncio.run, args=(other(),))
+        waiting.start()
+        assert await asyncio.to_thread(b_holds_47.wait, 10)
+        await asyncio.sleep(0.2)  # the other process now waits for 44
+
+        started = time.monotonic()
+        held = a.registrations.get(reg(47).id)  # no wait: what was last committed
+        assert time.monotonic() - started < 0.5
+        assert held is not None and "company_name" not in held.answers
+        held.answers["company_name"] = "the job's change"
+        with pytest.raises(HeldElsewhere):
+            a.registrations.save(held)  # may be older than what B is about to commit
+        mine.answers["company_name"] = "the job's change"
+        a.registrations.save(mine)  # 44 is the job's own: written
+        await a.committed()
+
+        assert await asyncio.to_thread(b_done.wait, 10)
+        waiting.join(10)
+        assert failures == []
+        a.begin()
+        final_44, final_47 = (a.registrations.get(reg(n).id) for n in (44, 47))
+        assert final_44 is not None and final_47 is not None
+        assert final_44.answers == {"company_name": "the job's change", "contact_name": "B's too"}
+        assert final_47.answers == {"company_name": "B's change"}
+        await a.committed()
     finally:
         a.close()
         b.close()
