@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from conftest import REVIEWERS, BotHarness, Clock, make_settings, running
 from journey import Applicant, answer, answer_until, reach_form, texts
@@ -20,7 +21,7 @@ from journey import Applicant, answer, answer_until, reach_form, texts
 from bot.rules import form
 from bot.rules.models import AuditEvent, Status
 from storage.postgres import PostgresStorage
-from storage.protocols import Storage
+from storage.protocols import CommitFailed, Storage
 from storage.tinydb_store import TinyDBStorage
 
 
@@ -189,3 +190,49 @@ async def test_migrate_copies_everything_once_and_the_bot_continues_on_postgres(
 def test_migrate_explains_what_it_needs(tmp_path: Path, pg_url: str) -> None:
     code, _, stderr = migrate(tmp_path / "missing", pg_url)
     assert code == 1 and stderr.startswith("error: --from-tinydb:") and "Traceback" not in stderr
+
+
+async def test_an_answer_whose_commit_failed_is_asked_again_not_skipped(
+    tmp_path: Path, clock: Clock, pg_url: str
+) -> None:
+    """Processes on PostgreSQL: the commit before the bot's answer fails (a deadlock ended
+    by the server, the database gone a moment), and the applicant's answer with it. The
+    applicant is told so, and stays at that field (the handler never returned its next
+    state): sending the answer again moves on, with the answer stored."""
+    h = BotHarness(make_settings(tmp_path / "data", DATABASE_URL=pg_url), clock, shared=True)
+    await h.start()
+    try:
+        applicant = Applicant(61, zh=False)
+        user = h.kit.user(61, language_code="en")
+        asked = await reach_form(user, "Third-party developer", zh=False)
+        assert "Step 1 of" in texts(asked)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            # The first commit holding the legal name is refused by the server.
+            conn.execute("CREATE SEQUENCE refusals")
+            conn.execute(
+                "CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                "IF NEW.doc::text LIKE '%legal_name%' AND nextval('refusals') = 1 THEN "
+                "RAISE EXCEPTION 'commit refused (simulated)'; END IF; RETURN NULL; END$$"
+            )
+            conn.execute(
+                "CREATE CONSTRAINT TRIGGER refuse AFTER INSERT OR UPDATE ON registrations "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_once()"
+            )
+        h.kit.raise_errors = False  # the handler's answer fails with its commit
+        told = await answer(user, applicant, "legal_name")
+        h.kit.raise_errors = True
+        assert "something went wrong" in texts(told)
+        assert [type(e.__cause__ or e) for e in h.kit.errors] == [CommitFailed]
+        h.kit.errors.clear()
+        stored = h.store.registrations.get("61-isv")
+        assert stored is not None and "legal_name" not in stored.answers
+
+        again = await answer(user, applicant, "legal_name")
+        assert "Step 2 of" in texts(again), texts(again)
+        stored = h.store.registrations.get("61-isv")
+        assert (
+            stored is not None and stored.answers["legal_name"] == applicant.answers["legal_name"]
+        )
+        assert h.kit.errors == []
+    finally:
+        await h.stop()
