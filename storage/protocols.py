@@ -218,8 +218,10 @@ class Storage(Protocol):
 
     def without_waiting(self) -> None:
         """The current task (a job run once across processes: the outbox, reminders, the
-        digest) never waits for a record another process holds: it reads what that
-        process last committed, and a change of such a record raises ``HeldElsewhere``.
+        digest) never waits for a record another process holds: it reads a user's records
+        as that process last committed them, and a change of a held record raises
+        ``HeldElsewhere`` (as does the read of a shared key-value entry, which is taken
+        for the change that follows it; no such job reads one).
         A job takes the records of many users in turn, so a wait of its own could close a
         circle with a process waiting for one the job already holds (a deadlock, which
         fails every update sharing the job's commit). Where one process owns the storage
