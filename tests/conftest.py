@@ -8,8 +8,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -25,6 +26,7 @@ from bot.offline import OfflineTelegram
 from bot.services import outbox
 from bot.settings import Settings
 from conversations.common import Services
+from storage.postgres import PostgresStorage
 from storage.protocols import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,3 +316,29 @@ def pg_url(pg_admin: str) -> Iterator[str]:
     name = f"test_{os.getpid()}_{next(_pg_databases)}"
     yield create_database(pg_admin, name)
     drop_database(pg_admin, name)
+
+
+@asynccontextmanager
+async def held_elsewhere(pg_url: str, user_id: int) -> AsyncIterator[None]:
+    """Another bot process (its own storage, thread and event loop) handling an update of
+    ``user_id`` on the database: its open transaction holds the user until the block ends
+    (at most 5 s, so that code waiting for it cannot hang a test)."""
+    other = PostgresStorage.open(pg_url, shared=True)
+    holding, release = threading.Event(), threading.Event()
+
+    async def handling() -> None:
+        other.begin(user_id)
+        other.accounts.get(user_id)  # reads the user under their lock
+        holding.set()
+        await asyncio.to_thread(release.wait, 5)
+        await other.committed()
+
+    process = threading.Thread(target=asyncio.run, args=(handling(),))
+    process.start()
+    try:
+        assert await asyncio.to_thread(holding.wait, 5)
+        yield
+    finally:
+        release.set()
+        await asyncio.to_thread(process.join, 10)
+        other.close()

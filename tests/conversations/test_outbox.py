@@ -3,21 +3,26 @@ with a restart in between, lose nothing and send nothing twice; a blocked user i
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN_CHAT, REVIEWERS, BotHarness, Clock, Inbox, make_settings
+from conftest import (
+    ADMIN_CHAT,
+    REVIEWERS,
+    BotHarness,
+    Clock,
+    Inbox,
+    held_elsewhere,
+    make_settings,
+)
 from journey import Applicant, fill_form, reach_form, submit
 
 from bot.commit_barrier import CommittingMailer
 from bot.factory import LedJobQueue
 from bot.mailer import SmtpMailer
 from bot.rules.models import Delivery, Registration
-from storage.postgres import PostgresStorage
 
 
 async def test_failures_and_a_restart_lose_nothing_and_double_nothing(
@@ -155,7 +160,6 @@ async def test_the_outbox_never_waits_for_an_applicant_another_process_holds(
     its commit) and records it once they are free, sending nothing twice."""
     h = BotHarness(make_settings(tmp_path / "data", DATABASE_URL=pg_url), clock, shared=True)
     await h.start()
-    other = PostgresStorage.open(pg_url, shared=True)
     try:
         await submit(h, 504)
         h.kit.api.fail_next("sendMessage", "server_error", chat_id=504)  # the first try
@@ -163,28 +167,15 @@ async def test_the_outbox_never_waits_for_an_applicant_another_process_holds(
         await h.kit.settle()
         assert not [m for m in h.kit.messages(504) if "is approved" in m.text]
 
-        holding, release = threading.Event(), threading.Event()
-
-        async def handling_an_update_of_504() -> None:
-            other.begin(504)
-            assert other.registrations.get("504-isv") is not None  # takes the user
-            holding.set()
-            await asyncio.to_thread(release.wait, 5)  # on its own after 5 s
-            await other.committed()
-
-        process = threading.Thread(target=asyncio.run, args=(handling_an_update_of_504(),))
-        process.start()
-        assert await asyncio.to_thread(holding.wait, 5)
         clock.advance(minutes=2)
         jobs = h.app.job_queue
         outbox = jobs.get_jobs_by_name("outbox")[0]
-        started = time.monotonic()
-        await LedJobQueue.job_callback(jobs, outbox)  # as the scheduler runs it
-        assert time.monotonic() - started < 2, "the outbox waited for the other process"
-        assert len([m for m in h.kit.messages(504) if "is approved" in m.text]) == 1
+        async with held_elsewhere(pg_url, 504):
+            started = time.monotonic()
+            await LedJobQueue.job_callback(jobs, outbox)  # as the scheduler runs it
+            assert time.monotonic() - started < 2, "the outbox waited for the other process"
+            assert len([m for m in h.kit.messages(504) if "is approved" in m.text]) == 1
 
-        release.set()
-        process.join(10)
         await LedJobQueue.job_callback(jobs, outbox)
         told = [m for m in h.kit.messages(504) if "is approved" in m.text]
         assert len(told) == 1, "sent again"
@@ -193,6 +184,5 @@ async def test_the_outbox_never_waits_for_an_applicant_another_process_holds(
         [chat] = [n for n in stored.outbox if n.template == "approved"]
         assert chat.state is Delivery.SENT and chat.message_id == told[0].message_id
     finally:
-        other.close()
         await h.stop()
     assert h.kit.errors == []

@@ -11,9 +11,11 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
-from test_storage_contract import postgres_connection, reg
+from conftest import held_elsewhere
+from test_storage_contract import T0, postgres_connection, reg
 
 from bot.rules.models import Account, Status
+from bot.services.registrations import RegistrationService
 from storage.postgres import PostgresStorage
 from storage.protocols import CommitFailed, HeldElsewhere
 
@@ -264,3 +266,28 @@ async def test_a_job_never_waits_for_a_user_another_process_holds(pg_url: str) -
     finally:
         a.close()
         b.close()
+
+
+async def test_a_reminder_is_not_marked_while_another_process_holds_the_applicant(
+    pg_url: str,
+) -> None:
+    """The hourly reminder job marks a reminder it sent; while another process handles
+    the applicant's update it does not wait for them: the mark is left (logged), the job
+    goes on, and the next run marks it."""
+    store = PostgresStorage.open(pg_url, shared=True)
+    try:
+        registrations = RegistrationService(store, lambda: T0)
+        store.begin()
+        store.registrations.save(reg(70))
+        await store.committed()
+        store.end()
+        store.without_waiting()  # as the job runs
+        async with held_elsewhere(pg_url, 70):
+            registrations.mark_reminded(reg(70).id)
+            await store.committed()
+        assert (store.registrations.get(reg(70).id) or reg(70)).reminded_at is None
+        registrations.mark_reminded(reg(70).id)
+        await store.committed()
+        assert (store.registrations.get(reg(70).id) or reg(70)).reminded_at == T0
+    finally:
+        store.close()
