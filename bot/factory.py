@@ -178,9 +178,10 @@ class LedJobQueue(JobQueue):  # type: ignore[type-arg]
 
     ONCE = frozenset({"outbox", delivery.NOW, "draft-reminders", "review-digest"})
 
-    def __init__(self, processes: Processes, storage: Storage) -> None:
+    def __init__(self, storage: Storage) -> None:
         super().__init__()
-        self.processes = processes
+        assert storage.processes is not None, "only where processes share the storage"
+        self.processes: Processes = storage.processes
         self.storage = storage
 
     @staticmethod
@@ -282,7 +283,7 @@ def build(
         inbox = InboxQueue(storage.inbox, storage.barrier, storage.processes)
         builder = builder.update_queue(inbox)
     if storage.processes is not None and inbox is not None:
-        builder = builder.job_queue(LedJobQueue(storage.processes, storage))
+        builder = builder.job_queue(LedJobQueue(storage))
         # One process polls Telegram at a time (bot/receiving.py).
         polling = request or HTTPXRequest()
         builder = builder.get_updates_request(

@@ -116,10 +116,11 @@ async def _deliver_one(context: Context, registration_id: str, note: Notificatio
     message: Message | None = None
     outcome = Outcome("sent")
     if note.id in unrecorded:
-        if not services.deliveries.record(registration_id, note.id, outcome, unrecorded[note.id]):
-            return False
-        unrecorded.pop(note.id)
-        return True
+        sent_as = unrecorded[note.id]
+        recorded = services.deliveries.record(registration_id, note.id, outcome, sent_as)
+        if recorded:
+            unrecorded.pop(note.id)
+        return recorded
     try:
         if note.channel is Channel.EMAIL:
             await _send_mail(services, registration, note)
